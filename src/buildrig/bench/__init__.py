@@ -1,0 +1,3 @@
+"""buildrig.bench."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""CLI commands: bench (registered on import)."""
+
+from __future__ import annotations

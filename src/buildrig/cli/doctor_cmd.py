@@ -1,0 +1,3 @@
+"""CLI commands: doctor (registered on import)."""
+
+from __future__ import annotations

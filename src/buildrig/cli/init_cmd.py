@@ -1,0 +1,3 @@
+"""CLI commands: init (registered on import)."""
+
+from __future__ import annotations

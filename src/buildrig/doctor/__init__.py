@@ -1,0 +1,3 @@
+"""buildrig.doctor."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""buildrig.doctor.rules."""
+
+from __future__ import annotations

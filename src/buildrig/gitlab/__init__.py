@@ -1,0 +1,3 @@
+"""buildrig.gitlab."""
+
+from __future__ import annotations

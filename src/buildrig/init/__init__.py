@@ -1,0 +1,3 @@
+"""buildrig.init."""
+
+from __future__ import annotations

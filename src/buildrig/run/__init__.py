@@ -1,0 +1,3 @@
+"""buildrig.run."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""buildrig.strategies."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""buildrig.testbed."""
+
+from __future__ import annotations
