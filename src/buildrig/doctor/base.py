@@ -1,0 +1,139 @@
+"""The contract between the doctor engine and its rules.
+
+A rule is one module under ``buildrig.doctor.rules`` (yamllint style). The module docstring is the
+rule's documentation (``buildrig doctor --explain ID`` prints it) and it defines::
+
+    ID = "BR101"                      # stable, never reused
+    TITLE = "dind: client port does not match the daemon's TLS mode"
+    SEVERITY = Severity.ERROR         # the default; a finding may lower it
+    CATEGORY = Category.FAILURE
+    DOCS = "https://docs.gitlab.com/ci/docker/docker_build_troubleshooting/"
+
+    def check(ctx: Context) -> Iterator[Finding]: ...
+
+Rules are pure: they read the :class:`Context`, never the disk, the network or the engine.
+Where a rule is not sure, it says WARNING, not ERROR.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType, ModuleType
+from typing import Protocol
+
+from buildrig.errors import Loc
+from buildrig.gitlab.model import DaemonConfig, Job, Pipeline, Runner, RunnerConfig, Variable
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class Category(StrEnum):
+    FAILURE = "failure"
+    SECURITY = "security"
+    PERFORMANCE = "performance"
+    MAINTAINABILITY = "maintainability"
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: Severity
+    category: Category
+    message: str  # names the job and what is wrong; quotes the symptom users see
+    fix: str
+    loc: Loc | None = None
+    job: str | None = None
+    docs: str | None = None
+
+
+@dataclass(frozen=True)
+class LiveFacts:
+    """Facts read from the machine with ``--live`` (None: not known)."""
+
+    socket_path: str | None = None
+    socket_exists: bool | None = None
+    socket_mode: int | None = None
+    socket_group: str | None = None
+    engine_version: str | None = None
+    engine_api: str | None = None
+    engine_min_api: str | None = None
+    docker_host: str | None = None
+    docker_host_reachable: bool | None = None
+    docker_cli_present: bool | None = None
+    runner_user: str | None = None
+    runner_user_groups: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class JobView:
+    """One job with what the engine derived for it.
+
+    ``way``: the strategy name the job uses (``dind``, ``docker_sock``, ``docker_host``, ``shell``,
+    ``kaniko``, ``buildah``, ``buildkit``) or None when it builds no image. ``runners``: the runners
+    of config.toml that can pick it up (tags and ``run_untagged``); empty when no config.toml was
+    given. ``env``: the effective environment in the job container, highest precedence last
+    applied: runner ``environment``, global and job ``variables``, then what the job image's
+    entrypoint sets itself (e.g. ``DOCKER_HOST`` from the docker image when certs exist), each
+    Variable keeping the Loc it came from (None for image defaults). ``service_env`` maps each
+    service alias to that service's effective environment (job variables + service variables +
+    the service image's defaults, e.g. dind's ``DOCKER_TLS_CERTDIR=/certs``).
+    """
+
+    job: Job
+    way: str | None
+    runners: tuple[Runner, ...] = ()
+    env: Mapping[str, Variable] = field(default_factory=lambda: MappingProxyType({}))
+    service_env: Mapping[str, Mapping[str, Variable]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a rule may read. Missing inputs are None; ``limits`` says what that rules out."""
+
+    pipeline: Pipeline | None = None
+    runner_config: RunnerConfig | None = None
+    daemon: DaemonConfig | None = None
+    live: LiveFacts | None = None
+    jobs: tuple[JobView, ...] = ()
+    limits: tuple[str, ...] = ()
+
+
+class RuleModule(Protocol):
+    ID: str
+    TITLE: str
+    SEVERITY: Severity
+    CATEGORY: Category
+    DOCS: str
+
+    def check(self, ctx: Context) -> Iterator[Finding]: ...
+
+
+def finding(
+    rule: ModuleType | RuleModule,
+    message: str,
+    fix: str,
+    *,
+    loc: Loc | None = None,
+    job: str | None = None,
+    severity: Severity | None = None,
+) -> Finding:
+    """A Finding carrying the rule module's ID, category, docs and (unless given) severity."""
+    return Finding(
+        rule=rule.ID,
+        severity=severity or rule.SEVERITY,
+        category=rule.CATEGORY,
+        message=message,
+        fix=fix,
+        loc=loc,
+        job=job,
+        docs=rule.DOCS,
+    )
