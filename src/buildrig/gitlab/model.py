@@ -45,6 +45,7 @@ class ImageSpec:
     pull_policy: tuple[str, ...] | None = None
     user: str | None = None
     loc: Loc | None = None
+    platform: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,9 @@ class Job:
     allow_failure: bool = False
     raw: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     key_locs: Mapping[str, Loc] = field(default_factory=lambda: _NO_LOCS)
+    # ``inherit: variables``: True (all globals), False (none) or the names inherited.
+    inherit_variables: bool | tuple[str, ...] = True
+    extends: tuple[str, ...] = ()  # as written on the job (after its own extends chain merged)
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,10 @@ class Pipeline:
     variables: tuple[Variable, ...]
     jobs: tuple[Job, ...]  # in file order; hidden jobs (".name") are not listed
     files: tuple[Path, ...] = ()  # every file read: the main one first, then includes
+    # includes not followed (remote, template, project, component, paths with variables)
+    skipped_includes: tuple[tuple[str, Loc], ...] = ()
+    key_locs: Mapping[str, Loc] = field(default_factory=lambda: _NO_LOCS)  # top-level keys
+    default_keys: Mapping[str, Loc] = field(default_factory=lambda: _NO_LOCS)  # default: + legacy globals
 
     def job(self, name: str) -> Job | None:
         return next((j for j in self.jobs if j.name == name), None)
