@@ -138,6 +138,12 @@ class DockerSection:
     loc: Loc | None = None
     raw: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     key_locs: Mapping[str, Loc] = field(default_factory=lambda: _NO_LOCS)
+    allowed_privileged_images: tuple[str, ...] = ()
+    allowed_images: tuple[str, ...] = ()
+    allowed_services: tuple[str, ...] = ()
+    tls_cert_path: str | None = None
+    devices: tuple[str, ...] = ()
+    group_add: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -149,6 +155,8 @@ class KubeVolume:
     mount_path: str
     host_path: str | None = None
     loc: Loc | None = None
+    read_only: bool = False
+    medium: str | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +172,8 @@ class KubernetesSection:
     loc: Loc | None = None
     raw: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     key_locs: Mapping[str, Loc] = field(default_factory=lambda: _NO_LOCS)
+    host: str | None = None
+    namespace: str | None = None
 
 
 @dataclass(frozen=True)
@@ -216,4 +226,7 @@ class DaemonConfig:
     storage_driver: str | None = None
     files: tuple[Path, ...] = ()
     raw_json: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
-    key_locs: Mapping[str, Loc] = field(default_factory=lambda: _NO_LOCS)
+    key_locs: Mapping[str, Loc] = field(default_factory=lambda: _NO_LOCS)  # json keys and flags ("-H")
+    exec_start: tuple[str, ...] = ()  # the ExecStart that runs, split into words
+    exec_start_loc: Loc | None = None
+    unit_environment: tuple[str, ...] = ()  # Environment= lines of the unit, as written
