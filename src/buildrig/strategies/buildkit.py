@@ -1,0 +1,112 @@
+"""buildkit: rootless BuildKit via buildctl-daemonless.sh in moby/buildkit:<v>-rootless (beyond the seed)."""
+
+from __future__ import annotations
+
+from buildrig import versions
+from buildrig.strategies.base import (
+    DIGEST_MARKER,
+    DOCKER_CONFIG_JSON,
+    Job,
+    RenderParams,
+    RunnerSpec,
+    Strategy,
+    build_variables,
+    merge_step,
+    mirror_image,
+    register_step,
+    registry_step,
+    restart_step,
+    verify_step,
+)
+from buildrig.strategies.buildah import APPARMOR_ANNOTATION, SECURITY_OPT, rootless_steps
+
+METADATA_FILE = "/tmp/buildrig-metadata.json"
+
+
+def render_job(p: RenderParams) -> Job:
+    build = (
+        "buildctl-daemonless.sh build --frontend dockerfile.v0"
+        ' --local context="$BUILD_CONTEXT"'
+        ' --local dockerfile="$(dirname "$BUILD_DOCKERFILE")"'
+        ' --opt filename="$(basename "$BUILD_DOCKERFILE")"'
+        # CSV quoting: a name list with commas must be one quoted field.
+        ' --output "type=image,\\"name=$names\\",push=true"'
+    )
+    if p.cache == "registry":
+        build += (
+            ' --import-cache "type=registry,ref=$BUILD_IMAGE/cache"'
+            ' --export-cache "type=registry,ref=$BUILD_IMAGE/cache,mode=max"'
+        )
+    build += f" --metadata-file {METADATA_FILE}"
+    return {
+        "stage": p.stage,
+        "image": {"name": mirror_image(versions.BUILDKIT_IMAGE, p.mirror), "entrypoint": [""]},
+        "variables": {
+            **build_variables(p),
+            # No privileged /proc to mount a sandbox on: run build steps in the daemon's namespaces.
+            "BUILDKITD_FLAGS": "--oci-worker-no-process-sandbox",
+        },
+        "before_script": [
+            'mkdir -p "$HOME/.docker"',
+            f'{DOCKER_CONFIG_JSON} > "$HOME/.docker/config.json"',
+        ],
+        "script": [
+            'names="$BUILD_IMAGE:$CI_COMMIT_SHORT_SHA,$BUILD_IMAGE:$CI_COMMIT_REF_SLUG"',
+            'if [ -n "$CI_COMMIT_TAG" ]; then names="$names,$BUILD_IMAGE:$CI_COMMIT_TAG"; fi',
+            build,
+            f"echo \"{DIGEST_MARKER}$(sed -n 's/.*\"containerimage.digest\": *\"\\([^\"]*\\)\".*/\\1/p' "
+            f'{METADATA_FILE})"',
+        ],
+    }
+
+
+def render_runner(p: RenderParams) -> RunnerSpec:
+    image = mirror_image(versions.BUILDKIT_IMAGE, p.mirror)
+    if p.kubernetes:
+        return RunnerSpec(executor=p.executor, image=image, pod_annotations=(APPARMOR_ANNOTATION,))
+    return RunnerSpec(executor=p.executor, image=image, volumes=("/cache",), security_opt=SECURITY_OPT)
+
+
+def setup_steps(p: RenderParams) -> tuple[str, ...]:
+    return (
+        register_step(p, render_runner(p)),
+        merge_step(p),
+        *rootless_steps(p),
+        "`BUILDKITD_FLAGS=--oci-worker-no-process-sandbox` is required rootless without "
+        "privileged mode: build steps share the daemon's PID namespace.",
+        "The layer cache lives in the registry under `$BUILD_IMAGE/cache`; prune it with a "
+        "cleanup policy.",
+        registry_step(),
+        restart_step(),
+        verify_step(p),
+    )
+
+
+STRATEGY = Strategy(
+    name="buildkit",
+    title="BuildKit rootless (daemonless)",
+    summary="buildctl-daemonless.sh in moby/buildkit rootless; no daemon on the host, no privileges.",
+    executors=("docker", "docker-autoscaler", "kubernetes"),
+    refusals=(
+        (
+            "shell",
+            "buildrig's BuildKit job runs in the pinned moby/buildkit rootless image; the shell "
+            "executor ignores image:.",
+        ),
+    ),
+    needs_privileged=False,
+    needs_host_daemon=False,
+    isolated=True,
+    isolation="per job: a throw-away rootless buildkitd inside the job container",
+    persistent_cache=False,
+    layer_cache="none between jobs; registry cache (--import-cache/--export-cache type=registry)",
+    seed_rank=None,
+    security_notes=(
+        "Needs seccomp/AppArmor unconfined for user namespaces, not privileged mode.",
+        "Rootless: the build runs as an unprivileged user inside a user namespace.",
+    ),
+    images=(versions.BUILDKIT_IMAGE,),
+    render_job=render_job,
+    render_runner=render_runner,
+    setup_steps=setup_steps,
+)

@@ -1,0 +1,146 @@
+"""dind: a docker CLI job with its own privileged docker:dind service daemon (seed rank 4).
+
+TLS is the default (``DOCKER_TLS_CERTDIR=/certs``, client certs shared through the runner's
+``/certs/client`` volume or a Kubernetes ``empty_dir``); ``tls=False`` renders GitLab's documented
+TLS-disabled variant (``tcp://docker:2375``, ``DOCKER_TLS_CERTDIR: ""``, volumes ``["/cache"]``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from buildrig import versions
+from buildrig.strategies.base import (
+    DOCKER_LOGIN,
+    EmptyDir,
+    Job,
+    RenderParams,
+    RunnerSpec,
+    Strategy,
+    build_variables,
+    docker_cli_script,
+    merge_step,
+    mirror_image,
+    register_step,
+    registry_step,
+    restart_step,
+    verify_step,
+)
+
+# Wait for the service daemon: on Kubernetes the job can start before dind listens.
+WAIT_FOR_DAEMON = (
+    "i=0; until docker info >/dev/null 2>&1; do i=$((i+1)); "
+    'if [ "$i" -ge 30 ]; then docker info; exit 1; fi; sleep 1; done'
+)
+
+
+def _service(p: RenderParams) -> dict[str, Any]:
+    # alias: docker always — a mirrored or registry-qualified name would derive another hostname.
+    svc: dict[str, Any] = {
+        "name": mirror_image(versions.DOCKER_DIND_IMAGE, p.mirror),
+        "alias": "docker",
+    }
+    command: list[str] = []
+    if p.mtu is not None:
+        command.append(f"--mtu={p.mtu}")
+    if p.registry_mirror:
+        command.append(f"--registry-mirror={p.registry_mirror}")
+    if command:
+        svc["command"] = command
+    if p.kubernetes:
+        svc["variables"] = {"HEALTHCHECK_TCP_PORT": "2376" if p.tls else "2375"}
+    return svc
+
+
+def render_job(p: RenderParams) -> Job:
+    variables: dict[str, str] = build_variables(p)
+    if p.tls:
+        # Explicit on every executor: Kubernetes runs no entrypoint that would derive them.
+        variables.update(
+            {
+                "DOCKER_HOST": "tcp://docker:2376",
+                "DOCKER_TLS_CERTDIR": "/certs",
+                "DOCKER_TLS_VERIFY": "1",
+                "DOCKER_CERT_PATH": "/certs/client",
+            }
+        )
+    else:
+        variables.update({"DOCKER_HOST": "tcp://docker:2375", "DOCKER_TLS_CERTDIR": ""})
+    return {
+        "stage": p.stage,
+        "image": mirror_image(versions.DOCKER_CLI_IMAGE, p.mirror),
+        "services": [_service(p)],
+        "variables": variables,
+        "before_script": [WAIT_FOR_DAEMON, DOCKER_LOGIN],
+        "script": docker_cli_script(p, registry_cache=p.cache == "registry"),
+    }
+
+
+def render_runner(p: RenderParams) -> RunnerSpec:
+    image = mirror_image(versions.DOCKER_CLI_IMAGE, p.mirror)
+    if p.kubernetes:
+        dirs = (EmptyDir("docker-certs", "/certs/client", "Memory"),) if p.tls else ()
+        return RunnerSpec(executor=p.executor, image=image, privileged=True, empty_dirs=dirs)
+    volumes = ("/certs/client", "/cache") if p.tls else ("/cache",)
+    return RunnerSpec(executor=p.executor, image=image, privileged=True, volumes=volumes)
+
+
+def setup_steps(p: RenderParams) -> tuple[str, ...]:
+    runner = render_runner(p)
+    steps = [
+        register_step(p, runner),
+        merge_step(p),
+        "WARNING: dind needs `privileged = true`, which disables container isolation for every "
+        "job on this runner (a job can take over the host). Run it on dedicated, ephemeral VMs, "
+        "limit it to protected branches with runner tags, and never share it with untrusted "
+        "projects.",
+    ]
+    if p.tls:
+        where = "the `docker-certs` empty_dir" if p.kubernetes else "the `/certs/client` volume"
+        steps.append(
+            f"TLS: dind writes client certificates to /certs/client at start; {where} shares them "
+            "with the job. Keep job and runner in step: port 2376 with the certs, or 2375 without."
+        )
+    if p.kubernetes:
+        steps.append(
+            "Kubernetes: the job sets DOCKER_HOST/DOCKER_TLS_VERIFY/DOCKER_CERT_PATH itself and "
+            "the service waits on HEALTHCHECK_TCP_PORT; the dind daemon sees the whole node, so "
+            "pod limits don't bound the build: use dedicated build nodes (node_selector, taints)."
+        )
+    if p.mtu is None:
+        steps.append(
+            "If pulls inside the build hang or fail with TLS errors, the inner daemon's MTU (1500) "
+            "exceeds your network's: re-run with `--mtu 1360` (Kubernetes overlays: 1450)."
+        )
+    steps += [registry_step(), restart_step(), verify_step(p)]
+    return tuple(steps)
+
+
+STRATEGY = Strategy(
+    name="dind",
+    title="Docker-in-Docker service",
+    summary="docker:cli job plus a privileged docker:dind service: a fresh daemon per job.",
+    executors=("docker", "docker-autoscaler", "kubernetes"),
+    refusals=(
+        (
+            "shell",
+            "the shell executor cannot start services, so there is no docker:dind daemon; use the "
+            "shell way instead.",
+        ),
+    ),
+    needs_privileged=True,
+    needs_host_daemon=False,
+    isolated=True,
+    isolation="per job: each job gets its own daemon in a privileged service container",
+    persistent_cache=False,
+    layer_cache="none between jobs; registry inline cache (--cache-from the pushed image)",
+    seed_rank=4,
+    security_notes=(
+        "Needs privileged mode: a job can escape to the host.",
+        "Pin cli and dind to the same version: Docker 29 refuses clients older than API 1.44.",
+    ),
+    images=(versions.DOCKER_CLI_IMAGE, versions.DOCKER_DIND_IMAGE),
+    render_job=render_job,
+    render_runner=render_runner,
+    setup_steps=setup_steps,
+)
