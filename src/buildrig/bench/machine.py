@@ -1,0 +1,45 @@
+"""Machine facts recorded next to every benchmark: figures mean little without them."""
+
+from __future__ import annotations
+
+import os
+import platform
+from typing import Any
+
+from buildrig import __version__
+from buildrig.bench.model import Machine
+
+
+def machine_facts(engine: Any) -> Machine:
+    """Facts about the engine that builds (``engine.info()``/``version()``) and this host.
+
+    With ``DOCKER_HOST`` pointing elsewhere the engine's CPU count and kernel are the ones
+    that matter, so they come from the engine, not from this process.
+    """
+    info: dict[str, Any] = engine.info()
+    version: dict[str, Any] = engine.version()
+    return Machine(
+        cpu_count=int(info.get("NCPU") or os.cpu_count() or 0),
+        engine_version=str(version.get("Version") or info.get("ServerVersion") or ""),
+        engine_api_version=str(version.get("ApiVersion") or ""),
+        storage_driver=str(info.get("Driver") or ""),
+        cgroup_version=str(info.get("CgroupVersion") or ""),
+        kernel=str(info.get("KernelVersion") or platform.release()),
+        os=_os_release() or platform.platform(),
+        engine_os=str(info.get("OperatingSystem") or ""),
+        memory_bytes=int(info.get("MemTotal") or 0),
+        docker_host=os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock",
+        python=platform.python_version(),
+        buildrig_version=__version__,
+    )
+
+
+def _os_release() -> str:
+    try:
+        with open("/etc/os-release", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("PRETTY_NAME="):
+                    return line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        return ""
+    return ""

@@ -1,0 +1,180 @@
+"""Statistics over repeats: median/min/max per way × scenario × cache mode, ratios to shell,
+the measured ranking beside the seed's theoretical one."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from buildrig.bench.model import (
+    ALL_WAYS,
+    BASELINE_WAY,
+    PHASES,
+    SCENARIOS,
+    THEORETICAL_RANKING,
+    CacheMode,
+    Execution,
+    Scenario,
+)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Repeats of one way × scenario × cache mode. Timing figures use successful runs only;
+    ``None`` when none succeeded."""
+
+    way: str
+    scenario: Scenario
+    cache: CacheMode
+    runs: int
+    ok: int
+    median_s: float | None
+    min_s: float | None
+    max_s: float | None
+    #: Median seconds per phase (``services``, ``login``, ``build``, ``push``, ``other``);
+    #: ``None`` for a phase this way does not have.
+    phase_medians: tuple[tuple[str, float | None], ...]
+    #: median / shell's median for the same scenario (and cache mode when shell ran in it).
+    ratio_to_shell: float | None = None
+
+    def phase(self, name: str) -> float | None:
+        for key, value in self.phase_medians:
+            if key == name:
+                return value
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class Rank:
+    way: str
+    theoretical: int | None
+    measured: int | None
+    median_s: float | None
+
+
+def _median(values: Sequence[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def summarize_group(runs: Sequence[Execution]) -> Summary:
+    """Summary of runs that share way, scenario and cache mode."""
+    if not runs:
+        raise ValueError("summarize_group needs at least one run")
+    first = runs[0]
+    if any((r.way, r.scenario, r.cache) != (first.way, first.scenario, first.cache) for r in runs):
+        raise ValueError("summarize_group got runs of different way/scenario/cache")
+    good = [r for r in runs if r.ok]
+    totals = [r.total_s for r in good]
+    medians: list[tuple[str, float | None]] = []
+    for name in PHASES:
+        values = [v for v in (r.phases.get(name) for r in good) if v is not None]
+        medians.append((name, _median(values)))
+    medians.append(("other", _median([r.other_s for r in good])))
+    return Summary(
+        way=first.way,
+        scenario=first.scenario,
+        cache=first.cache,
+        runs=len(runs),
+        ok=len(good),
+        median_s=_median(totals),
+        min_s=min(totals) if totals else None,
+        max_s=max(totals) if totals else None,
+        phase_medians=tuple(medians),
+    )
+
+
+def _way_order(way: str) -> tuple[int, str]:
+    return (ALL_WAYS.index(way), way) if way in ALL_WAYS else (len(ALL_WAYS), way)
+
+
+def summarize(runs: Iterable[Execution]) -> tuple[Summary, ...]:
+    """One summary per way × scenario × cache mode, with ratios to the shell way.
+
+    The ratio for a cache mode uses shell in that same mode when shell ran in it; otherwise
+    shell's other mode, because shell's own layer cache makes the registry cache moot for it.
+    """
+    groups: dict[tuple[str, Scenario, CacheMode], list[Execution]] = {}
+    for run in runs:
+        groups.setdefault((run.way, run.scenario, run.cache), []).append(run)
+    base = {key: summarize_group(group) for key, group in groups.items()}
+    out: list[Summary] = []
+    for (_, scenario, cache), summary in base.items():
+        shell = base.get((BASELINE_WAY, scenario, cache)) or next(
+            (s for (w, sc, _), s in sorted(base.items()) if w == BASELINE_WAY and sc == scenario), None
+        )
+        ratio = None
+        if shell is not None and shell.median_s and summary.median_s is not None:
+            ratio = summary.median_s / shell.median_s
+        out.append(_with_ratio(summary, ratio))
+    out.sort(key=lambda s: (s.cache != "registry", _way_order(s.way), SCENARIOS.index(s.scenario)))
+    return tuple(out)
+
+
+def _with_ratio(summary: Summary, ratio: float | None) -> Summary:
+    return Summary(
+        way=summary.way,
+        scenario=summary.scenario,
+        cache=summary.cache,
+        runs=summary.runs,
+        ok=summary.ok,
+        median_s=summary.median_s,
+        min_s=summary.min_s,
+        max_s=summary.max_s,
+        phase_medians=summary.phase_medians,
+        ratio_to_shell=ratio,
+    )
+
+
+def ranking(summaries: Iterable[Summary], scenario: Scenario, cache: CacheMode) -> tuple[Rank, ...]:
+    """Measured rank (1 = fastest median) beside the seed's rank, for one scenario and cache mode.
+
+    Ways the seed ranks but that did not run (kaniko here) are listed with no measured rank;
+    ways with no successful run are listed last, unranked. Ties share a rank.
+    """
+    chosen = [s for s in summaries if s.scenario == scenario and s.cache == cache]
+    timed = sorted((s for s in chosen if s.median_s is not None), key=lambda s: (s.median_s, s.way))
+    rows: list[Rank] = []
+    prev: float | None = None
+    rank = 0
+    for index, s in enumerate(timed, start=1):
+        if s.median_s != prev:
+            rank = index
+            prev = s.median_s
+        rows.append(Rank(s.way, THEORETICAL_RANKING.get(s.way), rank, s.median_s))
+    seen = {r.way for r in rows}
+    for s in sorted(chosen, key=lambda s: _way_order(s.way)):
+        if s.way not in seen:
+            rows.append(Rank(s.way, THEORETICAL_RANKING.get(s.way), None, None))
+            seen.add(s.way)
+    for way, theo in sorted(THEORETICAL_RANKING.items(), key=lambda kv: kv[1]):
+        if way not in seen:
+            rows.append(Rank(way, theo, None, None))
+    return tuple(rows)
+
+
+@dataclass(frozen=True)
+class TargetCheck:
+    """A target from the issue: way's median ≤ limit × shell's, same scenario."""
+
+    way: str
+    scenario: Scenario
+    cache: CacheMode
+    limit: float
+    ratio: float | None
+
+    @property
+    def met(self) -> bool | None:
+        return None if self.ratio is None else self.ratio <= self.limit
+
+
+#: warm ≤ 1.5× shell's warm; change ≤ 2× shell's change.
+TARGETS: dict[Scenario, float] = {"warm": 1.5, "change": 2.0}
+
+
+def check_targets(summaries: Iterable[Summary]) -> tuple[TargetCheck, ...]:
+    return tuple(
+        TargetCheck(s.way, s.scenario, s.cache, TARGETS[s.scenario], s.ratio_to_shell)
+        for s in summaries
+        if s.scenario in TARGETS and s.way != BASELINE_WAY
+    )

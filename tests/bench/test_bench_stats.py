@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import pytest
+from bench_factory import results, run, sample
+
+from buildrig.bench.stats import Rank, check_targets, ranking, summarize, summarize_group
+
+
+def _by(summaries: tuple, way: str, scenario: str, cache: str = "registry"):  # type: ignore[no-untyped-def]
+    return next(s for s in summaries if (s.way, s.scenario, s.cache) == (way, scenario, cache))
+
+
+def test_median_min_max_over_successful_repeats_only() -> None:
+    sums = summarize(sample().runs)
+    cold = _by(sums, "dind", "cold")
+    assert (cold.runs, cold.ok) == (4, 3)
+    assert cold.median_s == pytest.approx(18.5)
+    assert cold.min_s == pytest.approx(17.5)
+    assert cold.max_s == pytest.approx(19.5)
+    assert cold.phase("services") == pytest.approx(2.0)
+    assert cold.phase("build") == pytest.approx(14.0)
+    assert cold.phase("other") == pytest.approx(1.0)
+
+
+def test_ratio_to_shell_same_scenario() -> None:
+    sums = summarize(sample().runs)
+    assert _by(sums, "shell", "warm").ratio_to_shell == pytest.approx(1.0)
+    assert _by(sums, "dind", "cold").ratio_to_shell == pytest.approx(18.5 / 13.5)
+    assert _by(sums, "dind", "warm").ratio_to_shell == pytest.approx(8.6 / 3.6)
+    assert _by(sums, "docker_sock", "change").ratio_to_shell == pytest.approx(4.7 / 4.6)
+
+
+def test_ratio_falls_back_to_shell_in_the_other_cache_mode() -> None:
+    runs = [run("shell", "warm", 1, 1.0), run("dind", "warm", 1, 3.0, cache="none")]
+    sums = summarize(runs)
+    assert _by(sums, "dind", "warm", "none").ratio_to_shell == pytest.approx(5.5 / 3.5)
+
+
+def test_no_shell_no_ratio_and_all_failed_no_median() -> None:
+    sums = summarize([run("dind", "warm", 1, 3.0, ok=False)])
+    assert sums[0].ratio_to_shell is None
+    assert sums[0].median_s is None
+    assert sums[0].ok == 0
+
+
+def test_summarize_group_refuses_mixed_groups() -> None:
+    with pytest.raises(ValueError):
+        summarize_group([run("shell", "warm", 1, 1.0), run("dind", "warm", 1, 1.0)])
+
+
+def test_ranking_beside_theory_lists_unrun_seed_ways() -> None:
+    ranks = ranking(summarize(sample().runs), "cold", "registry")
+    assert ranks == (
+        Rank("shell", 1, 1, 13.5),
+        Rank("docker_sock", 2, 2, 14.0),
+        Rank("dind", 4, 3, 18.5),
+        Rank("docker_host", 3, None, None),
+        Rank("kaniko", 5, None, None),
+    )
+
+
+def test_ranking_when_measured_order_differs_and_ties_share_a_rank() -> None:
+    runs = [run("shell", "cold", 1, 5.0), run("buildah", "cold", 1, 2.0), run("dind", "cold", 1, 5.0)]
+    ranks = {r.way: r for r in ranking(summarize(runs), "cold", "registry")}
+    assert ranks["buildah"].measured == 1 and ranks["buildah"].theoretical is None
+    assert ranks["shell"].measured == ranks["dind"].measured == 2
+
+
+def test_failed_way_is_listed_unranked() -> None:
+    runs = [run("shell", "warm", 1, 1.0), run("dind", "warm", 1, 1.0, ok=False)]
+    ranks = {r.way: r for r in ranking(summarize(runs), "warm", "registry")}
+    assert ranks["dind"].measured is None
+
+
+def test_targets() -> None:
+    checks = {(c.way, c.scenario): c for c in check_targets(summarize(sample().runs))}
+    assert checks[("docker_sock", "warm")].met is True
+    assert checks[("dind", "warm")].met is False
+    assert checks[("dind", "warm")].limit == 1.5
+    assert checks[("dind", "change")].met is False
+    assert checks[("dind", "change")].limit == 2.0
+    assert ("shell", "warm") not in checks
+    assert ("dind", "cold") not in checks
+    assert check_targets(summarize(results([run("dind", "warm", 1, 1.0)]).runs))[0].met is None
