@@ -221,8 +221,8 @@ DOCKER_LOGIN = (
 # A JSON auth file for tools without a login command (kaniko, buildctl); printf is a shell
 # builtin, so the password never shows in a process listing.
 DOCKER_CONFIG_JSON = (
-    "printf '{\"auths\":{\"%s\":{\"auth\":\"%s\"}}}\\n' \"$CI_REGISTRY\" "
-    "\"$(printf '%s:%s' \"$CI_REGISTRY_USER\" \"$CI_REGISTRY_PASSWORD\" | base64 | tr -d '\\n')\""
+    'printf \'{"auths":{"%s":{"auth":"%s"}}}\\n\' "$CI_REGISTRY" '
+    '"$(printf \'%s:%s\' "$CI_REGISTRY_USER" "$CI_REGISTRY_PASSWORD" | base64 | tr -d \'\\n\')"'
 )
 
 
@@ -232,10 +232,7 @@ def docker_cli_script(p: RenderParams, *, registry_cache: bool) -> list[str]:
     if registry_cache:
         # A fresh daemon has no layers; BuildKit can reuse them only from an image it pulled.
         lines.append(f"docker pull {SLUG_TAG} || true")
-        build = (
-            "DOCKER_BUILDKIT=1 docker build --build-arg BUILDKIT_INLINE_CACHE=1 "
-            f"--cache-from {SLUG_TAG} "
-        )
+        build = f"DOCKER_BUILDKIT=1 docker build --build-arg BUILDKIT_INLINE_CACHE=1 --cache-from {SLUG_TAG} "
     else:
         build = "docker build "
     build += f'-f "$BUILD_DOCKERFILE" -t {SHA_TAG} -t {SLUG_TAG} "$BUILD_CONTEXT"'

@@ -69,7 +69,7 @@ def rootless_steps(p: RenderParams) -> list[str]:
             "pods, or unshare(CLONE_NEWUSER) fails.",
         ]
     return [
-        "`security_opt = [\"seccomp:unconfined\", \"apparmor:unconfined\"]` lets the build "
+        '`security_opt = ["seccomp:unconfined", "apparmor:unconfined"]` lets the build '
         "create a user namespace (otherwise `unshare(CLONE_NEWUSER): Operation not permitted`). "
         "It relaxes two filters for this runner's jobs but needs no privileged mode.",
     ]
@@ -80,8 +80,7 @@ def setup_steps(p: RenderParams) -> tuple[str, ...]:
         register_step(p, render_runner(p)),
         merge_step(p),
         *rootless_steps(p),
-        "The layer cache lives in the registry under `$BUILD_IMAGE/cache`; prune it with a "
-        "cleanup policy.",
+        "The layer cache lives in the registry under `$BUILD_IMAGE/cache`; prune it with a cleanup policy.",
         registry_step(),
         restart_step(),
         verify_step(p),

@@ -54,7 +54,7 @@ def render_job(p: RenderParams) -> Job:
             'names="$BUILD_IMAGE:$CI_COMMIT_SHORT_SHA,$BUILD_IMAGE:$CI_COMMIT_REF_SLUG"',
             'if [ -n "$CI_COMMIT_TAG" ]; then names="$names,$BUILD_IMAGE:$CI_COMMIT_TAG"; fi',
             build,
-            f"echo \"{DIGEST_MARKER}$(sed -n 's/.*\"containerimage.digest\": *\"\\([^\"]*\\)\".*/\\1/p' "
+            f'echo "{DIGEST_MARKER}$(sed -n \'s/.*"containerimage.digest": *"\\([^"]*\\)".*/\\1/p\' '
             f'{METADATA_FILE})"',
         ],
     }
@@ -74,8 +74,7 @@ def setup_steps(p: RenderParams) -> tuple[str, ...]:
         *rootless_steps(p),
         "`BUILDKITD_FLAGS=--oci-worker-no-process-sandbox` is required rootless without "
         "privileged mode: build steps share the daemon's PID namespace.",
-        "The layer cache lives in the registry under `$BUILD_IMAGE/cache`; prune it with a "
-        "cleanup policy.",
+        "The layer cache lives in the registry under `$BUILD_IMAGE/cache`; prune it with a cleanup policy.",
         registry_step(),
         restart_step(),
         verify_step(p),

@@ -90,7 +90,7 @@ def render_dropin(p: RenderParams) -> str:
     return (
         "# buildrig (docker_host way): add a TCP listener for GitLab jobs next to the local socket.\n"
         "# Install as /etc/systemd/system/docker.service.d/buildrig-tls.conf; the vendor unit stays\n"
-        "# untouched (`systemctl revert docker` undoes this). Do not also set \"hosts\" in\n"
+        '# untouched (`systemctl revert docker` undoes this). Do not also set "hosts" in\n'
         "# /etc/docker/daemon.json: dockerd refuses to start when both name listeners.\n"
         "# Keep the dockerd path and flags of your unit's ExecStart (see `systemctl cat docker`).\n"
         f"{warn}"
@@ -120,7 +120,7 @@ def setup_steps(p: RenderParams) -> tuple[str, ...]:
     steps += [
         f"Install the drop-in: `install -D -m 0644 runner/host/{DROPIN} "
         f"/etc/systemd/system/{DROPIN}`; compare its ExecStart with `systemctl cat docker` and keep "
-        "your dockerd path and flags; make sure /etc/docker/daemon.json has no \"hosts\" key.",
+        'your dockerd path and flags; make sure /etc/docker/daemon.json has no "hosts" key.',
         "`systemctl daemon-reload && systemctl restart docker`, then check the listener: "
         f"`ss -ltnp | grep {p.docker_port}` must show {addr}:{p.docker_port}, not 0.0.0.0.",
         f"Firewall: allow TCP {p.docker_port} on {addr} only from the runner hosts.",
@@ -176,7 +176,7 @@ STRATEGY = Strategy(
     security_notes=(
         "The client certificate is root on the Docker host: keep it in protected File variables.",
         "Bind only to a private address; never 0.0.0.0, a public IP or plain 2375.",
-        "Set the listener in a systemd drop-in, never also as daemon.json \"hosts\".",
+        'Set the listener in a systemd drop-in, never also as daemon.json "hosts".',
     ),
     images=(versions.DOCKER_CLI_IMAGE,),
     render_job=render_job,

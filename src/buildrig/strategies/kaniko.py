@@ -62,8 +62,7 @@ def setup_steps(p: RenderParams) -> tuple[str, ...]:
         merge_step(p),
         "No privileged mode, no daemon and no host changes are needed. kaniko runs as root inside "
         "its container and unpacks the base image over it, so give it no secrets beyond the job's.",
-        "The layer cache lives in the registry under `$BUILD_IMAGE/cache`; prune it with a "
-        "cleanup policy.",
+        "The layer cache lives in the registry under `$BUILD_IMAGE/cache`; prune it with a cleanup policy.",
         "Google archived kaniko in June 2025; this uses the maintained fork "
         f"ghcr.io/osscontainertools/kaniko ({versions.KANIKO_VERSION}). If ghcr.io is blocked, "
         "re-run with `--mirror <your registry prefix>`.",

@@ -74,7 +74,7 @@ def render_host(p: RenderParams) -> tuple[HostFile, ...]:
 def setup_steps(p: RenderParams) -> tuple[str, ...]:
     return (
         "Install Docker Engine on the runner host and check it runs: `docker info`.",
-        "Install GitLab Runner and register a runner with executor \"shell\" "
+        'Install GitLab Runner and register a runner with executor "shell" '
         "(`gitlab-runner register --executor shell ...`).",
         "Run `sh runner/host/runner-user.sh gitlab-runner` as root: it adds the build user to the "
         "docker group and reinstalls the service with `gitlab-runner install --user gitlab-runner`. "
@@ -92,9 +92,7 @@ STRATEGY = Strategy(
     title="Shell executor, host Docker",
     summary="The shell executor runs docker on the runner host; no container is created.",
     executors=("shell",),
-    refusals=tuple(
-        (e, _CONTAINER_WHY.format(e=e)) for e in ("docker", "docker-autoscaler", "kubernetes")
-    ),
+    refusals=tuple((e, _CONTAINER_WHY.format(e=e)) for e in ("docker", "docker-autoscaler", "kubernetes")),
     needs_privileged=False,
     needs_host_daemon=True,
     isolated=False,
