@@ -1,0 +1,472 @@
+"""Shared helpers for the docker_sock, kaniko, buildah/buildkit, shell/runner and security rules.
+
+Not a rule (leading underscore). Everything here is pure: it reads the models it is given.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from buildrig.doctor.base import JobView, Severity
+from buildrig.errors import Loc
+from buildrig.gitlab.model import Job, Runner, ServiceSpec, Variable
+
+#: Executors that run jobs in containers of a Docker Engine and read ``[runners.docker]``.
+DOCKER_EXECUTORS = frozenset(
+    {"docker", "docker+machine", "docker-autoscaler", "docker-ssh", "docker-ssh+machine"}
+)
+SOCKET_PATHS = ("/var/run/docker.sock", "/run/docker.sock")
+SOCKET_DIRS = ("/var/run", "/run")
+
+# Executors that ignore the image's ENTRYPOINT unless told otherwise: the Kubernetes executor
+# starts the build container with its own command (FF_KUBERNETES_HONOR_ENTRYPOINT changes that).
+_HONOR_ENTRYPOINT_FF = "FF_KUBERNETES_HONOR_ENTRYPOINT"
+
+
+# --- images -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """An image reference split the way the Docker CLI splits it."""
+
+    registry: str | None  # None: Docker Hub
+    path: str  # repository path without registry; Docker Hub "library/" removed
+    tag: str | None
+    digest: str | None
+
+    @property
+    def last(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+
+def parse_image(name: str) -> ImageRef:
+    ref = name.strip()
+    digest: str | None = None
+    if "@" in ref:
+        ref, digest = ref.split("@", 1)
+    tag: str | None = None
+    slash = ref.rfind("/")
+    colon = ref.rfind(":")
+    if colon > slash:
+        ref, tag = ref[:colon], ref[colon + 1 :]
+    registry: str | None = None
+    first, _, rest = ref.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost" or first.startswith("$")):
+        registry, ref = first, rest
+    if registry in ("docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"):
+        registry = None
+    if registry is None and ref.startswith("library/"):
+        ref = ref[len("library/") :]
+    return ImageRef(registry=registry, path=ref.lower(), tag=tag, digest=digest)
+
+
+def image_name(job: Job, runners: Iterable[Runner] = ()) -> str | None:
+    """The job's image, or the runners' default image when the job names none."""
+    if job.image is not None and job.image.name:
+        return job.image.name
+    for r in runners:
+        if r.docker is not None and r.docker.image:
+            return r.docker.image
+        if r.kubernetes is not None and r.kubernetes.image:
+            return r.kubernetes.image
+    return None
+
+
+def is_docker_cli_image(name: str) -> bool:
+    return parse_image(name).last == "docker"
+
+
+def is_dind_service(svc: ServiceSpec) -> bool:
+    ref = parse_image(svc.name)
+    if ref.last == "docker" and (ref.tag is None or "dind" in ref.tag or ref.tag[:1].isdigit()
+                                 or ref.tag in ("latest", "stable", "edge", "test", "rc")):
+        return True
+    return "dind" in ref.last
+
+
+def dind_services(job: Job) -> tuple[ServiceSpec, ...]:
+    return tuple(s for s in job.services if is_dind_service(s))
+
+
+_KANIKO_REPOS = (
+    "kaniko-project/executor",
+    "osscontainertools/kaniko",
+    "martizih/kaniko",
+    "chainguard/kaniko",
+    "chainguard-dev-kaniko/executor",
+)
+
+
+def is_kaniko_image(name: str) -> bool:
+    return "kaniko" in parse_image(name).path
+
+
+def known_kaniko_repo(name: str) -> str | None:
+    path = parse_image(name).path
+    return next((r for r in _KANIKO_REPOS if path.endswith(r)), None)
+
+
+def is_buildah_image(name: str) -> bool:
+    ref = parse_image(name)
+    return ref.last in ("buildah", "stable", "upstream", "testing") and "buildah" in ref.path
+
+
+def is_buildkit_image(name: str) -> bool:
+    return parse_image(name).last == "buildkit"
+
+
+def is_rootless_buildkit_image(name: str) -> bool:
+    ref = parse_image(name)
+    return ref.last == "buildkit" and "rootless" in (ref.tag or "")
+
+
+# --- scripts ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScriptLine:
+    key: str  # before_script, script or after_script
+    text: str
+    loc: Loc
+
+
+def script_lines(job: Job, *, with_after: bool = False) -> tuple[ScriptLine, ...]:
+    """Every line the job's shell runs, each with the best place we know (the key's line)."""
+    keys: tuple[tuple[str, tuple[str, ...]], ...] = (
+        ("before_script", job.before_script),
+        ("script", job.script),
+    )
+    if with_after:
+        keys += (("after_script", job.after_script),)
+    out: list[ScriptLine] = []
+    for key, entries in keys:
+        loc = job.key_locs.get(key, job.loc)
+        for entry in entries:
+            # A backslash-newline continues the command on the next line, as in the shell.
+            joined = re.sub(r"\\\r?\n", " ", entry)
+            for line in joined.splitlines() or [joined]:
+                if line.strip() and not line.lstrip().startswith("#"):
+                    out.append(ScriptLine(key, line, loc))
+    return tuple(out)
+
+
+_DOCKER_CMD = re.compile(r"(?<![\w./$-])docker(?:-compose)?(?=\s|$)")
+_INSTALLS_DOCKER = re.compile(
+    r"(apk\s+add[^;&|]*\bdocker)|(apt(-get)?\s+install[^;&|]*\bdocker)|(yum\s+install[^;&|]*\bdocker)"
+    r"|(dnf\s+install[^;&|]*\bdocker)|get\.docker\.com|download\.docker\.com"
+)
+
+
+def docker_command_lines(job: Job) -> tuple[ScriptLine, ...]:
+    return tuple(sl for sl in script_lines(job) if _DOCKER_CMD.search(sl.text))
+
+
+def installs_docker(job: Job) -> bool:
+    return any(_INSTALLS_DOCKER.search(sl.text) for sl in script_lines(job))
+
+
+def split_words(line: str) -> list[str]:
+    try:
+        return shlex.split(line, comments=False, posix=True)
+    except ValueError:
+        return line.split()
+
+
+def option_values(words: list[str], *names: str) -> list[str]:
+    """Values of ``--name value``, ``--name=value`` and short ``-n value`` options."""
+    out: list[str] = []
+    for i, w in enumerate(words):
+        for n in names:
+            if w == n and i + 1 < len(words):
+                out.append(words[i + 1])
+            elif n.startswith("--") and w.startswith(n + "="):
+                out.append(w[len(n) + 1 :])
+    return out
+
+
+# --- runners ------------------------------------------------------------------------------------
+
+
+def is_docker_executor(r: Runner) -> bool:
+    return r.executor in DOCKER_EXECUTORS
+
+
+def is_k8s(r: Runner) -> bool:
+    return r.executor == "kubernetes"
+
+
+def is_shell(r: Runner) -> bool:
+    return r.executor == "shell"
+
+
+def honors_entrypoint(r: Runner, env: Mapping[str, Variable] | None = None) -> bool:
+    """Whether the executor starts the job image through its ENTRYPOINT."""
+    if is_docker_executor(r):
+        return True
+    if is_k8s(r):
+        if r.feature_flags.get(_HONOR_ENTRYPOINT_FF):
+            return True
+        v = (env or {}).get(_HONOR_ENTRYPOINT_FF)
+        return v is not None and v.value.strip().lower() in ("true", "1")
+    return False
+
+
+@dataclass(frozen=True)
+class Mount:
+    raw: str
+    host: str | None  # None: an anonymous/cache volume
+    target: str
+    mode: str = ""
+
+
+def docker_mounts(r: Runner) -> tuple[Mount, ...]:
+    if r.docker is None:
+        return ()
+    out: list[Mount] = []
+    for v in r.docker.volumes:
+        parts = v.split(":")
+        if len(parts) == 1:
+            out.append(Mount(v, None, parts[0]))
+        elif len(parts) == 2:
+            if parts[1] in ("ro", "rw", "z", "Z"):
+                out.append(Mount(v, None, parts[0], parts[1]))
+            else:
+                out.append(Mount(v, parts[0], parts[1]))
+        else:
+            out.append(Mount(v, parts[0], parts[1], ":".join(parts[2:])))
+    return tuple(out)
+
+
+def socket_mount(r: Runner) -> Mount | None:
+    """The bind mount that puts the host's Docker socket into job containers, if any."""
+    for m in docker_mounts(r):
+        if m.host is None:
+            continue
+        if m.target.rstrip("/") in SOCKET_PATHS or (
+            m.target.rstrip("/") in SOCKET_DIRS and m.host.rstrip("/") in SOCKET_DIRS
+        ):
+            return m
+        if m.host.endswith("docker.sock") and m.target.endswith("docker.sock"):
+            return m
+    return None
+
+
+def kube_socket_volume(r: Runner) -> str | None:
+    if r.kubernetes is None:
+        return None
+    for v in r.kubernetes.volumes:
+        if v.kind == "host_path" and (
+            (v.host_path or "").endswith("docker.sock") or v.mount_path.endswith("docker.sock")
+        ):
+            return v.host_path or v.mount_path
+    return None
+
+
+def mounts_socket(r: Runner) -> bool:
+    return socket_mount(r) is not None or kube_socket_volume(r) is not None
+
+
+def runner_privileged(r: Runner) -> bool:
+    if r.docker is not None and r.docker.privileged:
+        return True
+    return r.kubernetes is not None and r.kubernetes.privileged
+
+
+def security_opts(r: Runner) -> tuple[str, ...]:
+    if r.docker is None:
+        return ()
+    return tuple(o.replace("=", ":", 1).replace(" ", "").lower() for o in r.docker.security_opt)
+
+
+def is_shared(r: Runner) -> bool:
+    """A runner that takes jobs without tags: any project's job can land on it."""
+    if r.run_untagged is True:
+        return True
+    return not r.tags and r.run_untagged is not False
+
+
+def docker_loc(r: Runner, *keys: str) -> Loc:
+    if r.docker is not None:
+        for k in keys:
+            if k in r.docker.key_locs:
+                return r.docker.key_locs[k]
+        if r.docker.loc is not None:
+            return r.docker.loc
+    return r.loc
+
+
+def kube_loc(r: Runner, *keys: str) -> Loc:
+    if r.kubernetes is not None:
+        for k in keys:
+            if k in r.kubernetes.key_locs:
+                return r.kubernetes.key_locs[k]
+        if r.kubernetes.loc is not None:
+            return r.kubernetes.loc
+    return r.loc
+
+
+def runner_loc(r: Runner, *keys: str) -> Loc:
+    for k in keys:
+        if k in r.key_locs:
+            return r.key_locs[k]
+    return r.loc
+
+
+def rname(r: Runner) -> str:
+    return f"runner '{r.name}' ({r.loc})"
+
+
+def jname(job: Job, loc: Loc | None = None) -> str:
+    return f"job '{job.name}' ({loc or job.loc})"
+
+
+def job_loc(job: Job, *keys: str) -> Loc:
+    for k in keys:
+        if k in job.key_locs:
+            return job.key_locs[k]
+    return job.loc
+
+
+def image_loc(job: Job) -> Loc:
+    if job.image is not None and job.image.loc is not None:
+        return job.image.loc
+    return job_loc(job, "image")
+
+
+# --- environment --------------------------------------------------------------------------------
+
+
+def env_value(jv: JobView, name: str) -> str | None:
+    v = jv.env.get(name)
+    if v is not None:
+        return v.value
+    for var in jv.job.variables:
+        if var.name == name:
+            return var.value
+    return None
+
+
+def explicit_env(jv: JobView, name: str) -> Variable | None:
+    """The variable when the user set it (a file:line), not when an image default filled it."""
+    v = jv.env.get(name)
+    if v is not None and v.loc is not None:
+        return v
+    for var in jv.job.variables:
+        if var.name == name:
+            return var
+    return None
+
+
+def runner_env(r: Runner, name: str) -> Variable | None:
+    return next((v for v in r.environment if v.name == name), None)
+
+
+def severity_for(bad: int, total: int) -> Severity:
+    """ERROR when every runner that can take the job is affected, WARNING when only some are."""
+    return Severity.ERROR if bad and bad == total else Severity.WARNING
+
+
+
+# --- Docker API versions ------------------------------------------------------------------------
+
+#: Docker Engine release (major.minor) -> the API version its client speaks by default.
+_API_BY_RELEASE: tuple[tuple[tuple[int, int], str], ...] = (
+    ((18, 9), "1.39"),
+    ((19, 3), "1.40"),
+    ((20, 10), "1.41"),
+    ((23, 0), "1.42"),
+    ((24, 0), "1.43"),
+    ((25, 0), "1.44"),
+    ((26, 0), "1.45"),
+    ((27, 0), "1.46"),
+    ((27, 2), "1.47"),
+    ((28, 0), "1.48"),
+    ((28, 1), "1.49"),
+    ((28, 2), "1.50"),
+    ((28, 3), "1.51"),
+    ((29, 0), "1.52"),
+)
+#: What an unpinned ``docker:cli``/``docker:latest``/``docker:dind`` is today (the only maintained line).
+CURRENT_DOCKER = (29, 7)
+
+
+def docker_release_of_tag(tag: str | None) -> tuple[int, int] | None:
+    """``24.0.5-cli`` -> (24, 0); ``cli``/``latest``/``dind``/None -> the current release."""
+    if tag is None or tag.split("-")[0] in ("cli", "latest", "dind", "git", "stable", "rc", "edge"):
+        return CURRENT_DOCKER
+    m = re.match(r"(\d+)(?:\.(\d+))?", tag)
+    if m is None:
+        return None
+    return int(m.group(1)), int(m.group(2) or 0)
+
+
+def api_of_release(rel: tuple[int, int]) -> str | None:
+    out: str | None = None
+    for r, api in _API_BY_RELEASE:
+        if rel >= r:
+            out = api
+    return out
+
+
+def api_tuple(api: str) -> tuple[int, int]:
+    major, _, minor = api.strip().lstrip("v").partition(".")
+    return int(major or 0), int((minor or "0").split(".")[0] or 0)
+
+
+# --- kaniko ---------------------------------------------------------------------------------------
+
+
+def kaniko_commands(job: Job) -> tuple[tuple[ScriptLine, list[str]], ...]:
+    """Lines that run the kaniko executor, with their words from the executor on."""
+    out: list[tuple[ScriptLine, list[str]]] = []
+    for sl in script_lines(job):
+        words = split_words(sl.text)
+        for i, w in enumerate(words):
+            if w == "/kaniko/executor" or (w.endswith("/executor") and "kaniko" in w) or (
+                w == "executor" and (i == 0 or words[i - 1] in ("&&", ";", "||", "exec"))
+            ):
+                out.append((sl, words[i:]))
+                break
+    return tuple(out)
+
+
+def is_kaniko_job(jv: JobView) -> bool:
+    name = image_name(jv.job, jv.runners)
+    if name is not None and is_kaniko_image(name):
+        return True
+    return jv.way == "kaniko" or bool(kaniko_commands(jv.job))
+
+
+# --- buildah / BuildKit -------------------------------------------------------------------------
+
+_BUILDAH_CMD = re.compile(r"(?<![\w./$-])buildah\s+(?:bud|build|from|run|commit|push|login|images|info)\b")
+_DAEMONLESS = re.compile(r"buildctl-daemonless\.sh|(?<![\w./$-])buildkitd(?=\s|$)|rootlesskit")
+
+
+def buildah_lines(job: Job) -> tuple[ScriptLine, ...]:
+    return tuple(sl for sl in script_lines(job) if _BUILDAH_CMD.search(sl.text))
+
+
+def is_buildah_job(jv: JobView) -> bool:
+    name = image_name(jv.job, jv.runners)
+    if jv.way == "buildah" or (name is not None and is_buildah_image(name)):
+        return True
+    return bool(buildah_lines(jv.job)) and jv.way not in ("shell",)
+
+
+def daemonless_buildkit_lines(job: Job) -> tuple[ScriptLine, ...]:
+    return tuple(sl for sl in script_lines(job) if _DAEMONLESS.search(sl.text))
+
+
+def is_rootless_buildkit_job(jv: JobView) -> bool:
+    """A job that starts its own rootless buildkitd (the GitLab "BuildKit rootless" recipe)."""
+    name = image_name(jv.job, jv.runners)
+    if name is not None and is_rootless_buildkit_image(name):
+        return True
+    if jv.way == "buildkit" and daemonless_buildkit_lines(jv.job):
+        return name is None or "rootless" in name or not is_buildkit_image(name)
+    return False

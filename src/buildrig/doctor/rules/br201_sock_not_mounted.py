@@ -1,0 +1,92 @@
+"""BR201 — docker_sock: the job talks to the host's Docker socket, but the runner does not mount it.
+
+What it checks: a job that runs ``docker`` commands with no ``docker:dind`` service and no
+``tcp://`` ``DOCKER_HOST`` talks to ``unix:///var/run/docker.sock`` (or the ``unix://`` path its
+``DOCKER_HOST`` names) inside its container. On the Docker executor that socket exists only when
+``[runners.docker] volumes`` binds it (``"/var/run/docker.sock:/var/run/docker.sock"``); on
+Kubernetes only through a ``[[runners.kubernetes.volumes.host_path]]``.
+
+Why it fails: the client finds no daemon::
+
+    Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?
+
+(with the ``docker`` image, whose entrypoint falls back to ``tcp://docker:2375`` when no socket
+exists, the error reads ``error during connect: ... dial tcp: lookup docker ... no such host``).
+
+Fix: add the socket to the runner's volumes, e.g. ``volumes = ["/var/run/docker.sock:/var/run/
+docker.sock", "/cache"]`` (and make the job's ``tags`` select that runner), or build another way:
+a ``docker:dind`` service on a privileged runner, Buildah or rootless BuildKit.
+
+Docs: https://docs.gitlab.com/ci/docker/using_docker_build/#use-the-docker-executor-with-docker-socket-binding
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+
+from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.rules import _b_util as u
+from buildrig.gitlab.model import Runner
+
+ID = "BR201"
+TITLE = "docker_sock: job uses the Docker socket but the runner does not mount it"
+SEVERITY = Severity.ERROR
+CATEGORY = Category.FAILURE
+DOCS = "https://docs.gitlab.com/ci/docker/using_docker_build/#use-the-docker-executor-with-docker-socket-binding"
+
+_SELF = sys.modules[__name__]
+
+
+def _provides(r: Runner, sock: str) -> bool:
+    if u.is_k8s(r):
+        return u.kube_socket_volume(r) is not None
+    m = u.socket_mount(r)
+    if m is None:
+        return False
+    target = m.target.rstrip("/")
+    return sock == target or sock.startswith(target + "/") or (
+        sock in u.SOCKET_PATHS and target in u.SOCKET_PATHS
+    )
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    for jv in ctx.jobs:
+        job = jv.job
+        if jv.way in ("shell", "dind", "docker_host") or u.dind_services(job):
+            continue
+        lines = u.docker_command_lines(job)
+        if not lines:
+            continue
+        dh = u.explicit_env(jv, "DOCKER_HOST")
+        sock = "/var/run/docker.sock"
+        if dh is not None and dh.value:
+            if not dh.value.startswith("unix://"):
+                continue
+            sock = dh.value[len("unix://") :]
+            if sock.startswith("/run/user/"):
+                continue  # BR604 names the rootless socket case
+        candidates = [r for r in jv.runners if u.is_docker_executor(r) or u.is_k8s(r)]
+        bad = [r for r in candidates if not _provides(r, sock)]
+        if not bad:
+            continue
+        sev = u.severity_for(len(bad), len(jv.runners))
+        where = ", ".join(
+            f"{u.rname(r)} [{'runners.kubernetes' if u.is_k8s(r) else 'runners.docker'}] at "
+            f"{u.kube_loc(r, 'volumes') if u.is_k8s(r) else u.docker_loc(r, 'volumes')}"
+            for r in bad
+        )
+        some = "" if sev is Severity.ERROR else " (only some of the runners that can take it)"
+        yield finding(
+            _SELF,
+            f"{u.jname(job)} runs docker ({lines[0].loc}: `{lines[0].text.strip()[:60]}`) with no "
+            f"docker:dind service and no tcp:// DOCKER_HOST, so it needs unix://{sock}; {where} "
+            f"does not mount it into job containers{some}. The job fails with \"Cannot connect to "
+            f"the Docker daemon at unix://{sock}. Is the docker daemon running?\"",
+            f"Add \"{sock}:{sock}\" to [runners.docker] volumes (Kubernetes: a "
+            "[[runners.kubernetes.volumes.host_path]] for it) of the runner that takes this job, or "
+            "build with a docker:dind service, Buildah or rootless BuildKit instead.",
+            loc=lines[0].loc,
+            job=job.name,
+            severity=sev,
+        )

@@ -1,0 +1,82 @@
+"""BR203 — docker_sock: ``docker run -v <job path>`` is resolved on the host, not in the job.
+
+What it checks: a job on a runner that binds the host's Docker socket runs ``docker run``/
+``docker create`` with a bind-mount source inside the job's checkout (``$CI_PROJECT_DIR``,
+``$PWD``, ``$(pwd)``, ``./``, ``/builds/...``). With socket binding the containers you start are
+siblings of the job container, created by the host daemon, so the source path is looked up on the
+*host*.
+
+Why it fails: the path does not exist on the host (the checkout lives in a Docker volume), so the
+daemon creates an empty directory and the container sees nothing: ``ls: /src: No such file or
+directory``, ``can't open 'package.json'``, ``Could not open input file``. GitLab's docs:
+"``-v $(pwd)/src:...`` resolves on the host, not inside the job container".
+
+Fix: share the builds directory at the same path on host and job (``[runners.docker] volumes =
+["/builds:/builds"]`` or ``builds_dir``), copy files in with ``docker cp`` / build them into an
+image, or use a docker:dind service (its daemon shares the job's ``/builds`` volume).
+
+Docs: https://docs.gitlab.com/ci/docker/using_docker_build/#use-the-docker-executor-with-docker-socket-binding
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator
+
+from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.rules import _b_util as u
+from buildrig.gitlab.model import Runner
+
+ID = "BR203"
+TITLE = "docker_sock: bind-mount source inside the job is resolved on the host"
+SEVERITY = Severity.WARNING
+CATEGORY = Category.FAILURE
+DOCS = "https://docs.gitlab.com/ci/docker/using_docker_build/#use-the-docker-executor-with-docker-socket-binding"
+
+_SELF = sys.modules[__name__]
+
+_JOB_PATH = (
+    r"""["']?(\$\{?CI_PROJECT_DIR\}?|\$\{?CI_BUILDS_DIR\}?|\$\{?PWD\}?|\$\(pwd\)|`pwd`"""
+    r"""|\.{1,2}/|\.:|/builds\b)"""
+)
+_VOLUME = re.compile(r"(?:\s-v|\s--volume)(?:\s+|=)" + _JOB_PATH)
+_MOUNT = re.compile(r"\s--mount(?:\s+|=)\S*(?:source|src)=" + _JOB_PATH)
+_RUNS = re.compile(r"(?<![\w./$-])docker\s+(?:container\s+)?(?:run|create)\b")
+
+
+def _shares_builds(r: Runner) -> bool:
+    builds = (r.builds_dir or "/builds").rstrip("/")
+    return any(
+        m.host is not None
+        and m.host.rstrip("/") == m.target.rstrip("/")
+        and (builds + "/").startswith(m.target.rstrip("/") + "/")
+        for m in u.docker_mounts(r)
+    )
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    for jv in ctx.jobs:
+        if jv.way == "shell" or u.dind_services(jv.job):
+            continue
+        sock = [r for r in jv.runners if u.mounts_socket(r) and not u.is_shell(r)]
+        bad = [r for r in sock if not _shares_builds(r)]
+        if not bad:
+            continue
+        for sl in u.docker_command_lines(jv.job):
+            line = " " + sl.text
+            if not _RUNS.search(line) or not (_VOLUME.search(line) or _MOUNT.search(line)):
+                continue
+            yield finding(
+                _SELF,
+                f"{u.jname(jv.job)} bind-mounts a path of its checkout into a container "
+                f"({sl.loc}: `{sl.text.strip()[:80]}`) while {u.rname(bad[0])} gives it the host's "
+                "Docker socket: the host daemon resolves the source on the host, where it does not "
+                "exist, so the container sees an empty directory (\"No such file or directory\").",
+                "Mount the builds directory at the same path on host and job ([runners.docker] "
+                "volumes = [\"/builds:/builds\"]), or copy the files in (docker cp, or build them "
+                "into an image), or use a docker:dind service.",
+                loc=sl.loc,
+                job=jv.job.name,
+            )
+            break

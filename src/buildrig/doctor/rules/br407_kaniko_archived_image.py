@@ -1,0 +1,49 @@
+"""BR407 — kaniko: the job uses Google's archived ``gcr.io/kaniko-project`` image.
+
+What it checks: a job image from ``gcr.io/kaniko-project/`` (executor or warmer).
+
+Why it matters: Google archived kaniko on 2025-06-03 (last release v1.24.0). The image still pulls,
+but gets no security fixes, no base-image updates and no bug fixes; GitLab removed its kaniko
+page ("kaniko is no longer a maintained project").
+
+Fix: move to the maintained community fork, ``ghcr.io/osscontainertools/kaniko:<version>-debug``
+(same flags, same ``/kaniko/executor``), or to Buildah / rootless BuildKit.
+
+Docs: https://docs.gitlab.com/ci/docker/using_kaniko/
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+
+from buildrig import versions
+from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.rules import _b_util as u
+
+ID = "BR407"
+TITLE = "kaniko: archived upstream image gcr.io/kaniko-project"
+SEVERITY = Severity.WARNING
+CATEGORY = Category.MAINTAINABILITY
+DOCS = "https://docs.gitlab.com/ci/docker/using_kaniko/"
+
+_SELF = sys.modules[__name__]
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    for jv in ctx.jobs:
+        img = jv.job.image
+        if img is None:
+            continue
+        ref = u.parse_image(img.name)
+        if ref.registry != "gcr.io" or not ref.path.startswith("kaniko-project/"):
+            continue
+        yield finding(
+            _SELF,
+            f"{u.jname(jv.job)} uses '{img.name}' ({u.image_loc(jv.job)}): Google archived kaniko "
+            "on 2025-06-03, so this image gets no security or bug fixes.",
+            f"Switch to the maintained fork {versions.KANIKO_IMAGE} (same /kaniko/executor and "
+            "flags), or to Buildah / rootless BuildKit.",
+            loc=u.image_loc(jv.job),
+            job=jv.job.name,
+        )

@@ -1,0 +1,63 @@
+"""BR408 — kaniko: registry credentials written where kaniko does not look.
+
+What it checks: a kaniko job writes a Docker ``config.json`` somewhere else than
+``/kaniko/.docker/config.json`` (``~/.docker/config.json``, ``/root/.docker/config.json``,
+``$HOME/.docker/...``) and neither writes the kaniko path nor points ``DOCKER_CONFIG`` at the
+directory it wrote.
+
+Why it fails: the kaniko image sets ``DOCKER_CONFIG=/kaniko/.docker/`` and reads credentials only
+from there, so it pushes anonymously::
+
+    error checking push permissions -- make sure you entered the correct tag name, and that you
+    are authenticated correctly, and try again: ... UNAUTHORIZED: authentication required
+
+Fix: write the file to ``/kaniko/.docker/config.json`` (or set ``DOCKER_CONFIG`` to the directory
+you write).
+
+Docs: https://github.com/GoogleContainerTools/kaniko#pushing-to-different-registries
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator
+
+from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.rules import _b_util as u
+
+ID = "BR408"
+TITLE = "kaniko: config.json written outside /kaniko/.docker"
+SEVERITY = Severity.ERROR
+CATEGORY = Category.FAILURE
+DOCS = "https://github.com/GoogleContainerTools/kaniko#pushing-to-different-registries"
+
+_SELF = sys.modules[__name__]
+_WRITE = re.compile(r">>?\s*[\"']?([^\s\"';|&]*config\.json)")
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    for jv in ctx.jobs:
+        if not u.kaniko_commands(jv.job):
+            continue
+        cfg = (u.env_value(jv, "DOCKER_CONFIG") or "").rstrip("/")
+        targets = [(sl, m.group(1)) for sl in u.script_lines(jv.job) for m in _WRITE.finditer(sl.text)]
+        if not targets:
+            continue
+        good = [t for _, t in targets if t.startswith(("/kaniko/.docker/", "$DOCKER_CONFIG",
+                                                       "${DOCKER_CONFIG}"))]
+        if cfg:
+            good += [t for _, t in targets if t.rsplit("/", 1)[0].rstrip("/") == cfg]
+        if good:
+            continue
+        sl, target = targets[0]
+        yield finding(
+            _SELF,
+            f"{u.jname(jv.job)} writes registry credentials to '{target}' ({sl.loc}), but kaniko "
+            "reads only $DOCKER_CONFIG (/kaniko/.docker/config.json in its image), so it pushes "
+            "anonymously: \"error checking push permissions ... UNAUTHORIZED: authentication "
+            "required\".",
+            "Write the file to /kaniko/.docker/config.json (or set DOCKER_CONFIG to its directory).",
+            loc=sl.loc,
+            job=jv.job.name,
+        )

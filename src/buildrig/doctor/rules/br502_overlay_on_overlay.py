@@ -1,0 +1,71 @@
+"""BR502 — buildah: container storage is overlay on top of the job's overlay filesystem.
+
+What it checks: a Buildah job that does not select the ``vfs`` storage driver (``STORAGE_DRIVER:
+vfs`` or ``--storage-driver vfs``) on a runner that gives the job no ``/dev/fuse`` and is not
+privileged.
+
+Why it fails: the job's root filesystem is itself overlayfs; the kernel refuses overlay on
+overlay, and the ``quay.io/buildah/stable`` default (``fuse-overlayfs``) needs ``/dev/fuse``::
+
+    'overlay' is not supported over overlayfs, a mount_program is required: backing file
+    system is unsupported for this graph driver
+    fuse: device not found, try 'modprobe fuse' first
+
+Fix: ``variables: STORAGE_DRIVER: vfs`` (GitLab's Buildah example does this; ``BUILDAH_FORMAT:
+docker`` too), or give the runner ``devices = ["/dev/fuse"]`` to keep fuse-overlayfs.
+
+Docs: https://docs.gitlab.com/ci/docker/using_docker_build/#buildah-example
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator
+
+from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.rules import _b_util as u
+from buildrig.gitlab.model import Runner
+
+ID = "BR502"
+TITLE = "buildah: overlay storage on overlay (STORAGE_DRIVER is not vfs)"
+SEVERITY = Severity.WARNING
+CATEGORY = Category.FAILURE
+DOCS = "https://docs.gitlab.com/ci/docker/using_docker_build/#buildah-example"
+
+_SELF = sys.modules[__name__]
+_VFS_FLAG = re.compile(r"--storage-driver(?:\s+|=)[\"']?vfs")
+
+
+def _has_fuse(r: Runner) -> bool:
+    if u.runner_privileged(r):
+        return True
+    devices = r.docker.raw.get("devices") if r.docker is not None else None
+    return isinstance(devices, list) and any("/dev/fuse" in str(d) for d in devices)
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    for jv in ctx.jobs:
+        if not u.is_buildah_job(jv):
+            continue
+        driver = (u.env_value(jv, "STORAGE_DRIVER") or "").strip()
+        if driver == "vfs" or any(_VFS_FLAG.search(sl.text) for sl in u.script_lines(jv.job)):
+            continue
+        runners = [r for r in jv.runners if not u.is_shell(r)]
+        bad = [r for r in runners if not _has_fuse(r)]
+        if runners and not bad:
+            continue
+        var = u.explicit_env(jv, "STORAGE_DRIVER")
+        loc = var.loc if var is not None and var.loc else u.job_loc(jv.job, "variables", "image")
+        what = f"STORAGE_DRIVER={driver}" if driver else "no STORAGE_DRIVER (the image default is overlay)"
+        on = f" on {u.rname(bad[0])} (no /dev/fuse device, not privileged)" if bad else ""
+        yield finding(
+            _SELF,
+            f"{u.jname(jv.job)} runs Buildah with {what}{on}: overlay cannot stack on the job's "
+            "overlay root and fuse-overlayfs needs /dev/fuse, so storage fails with \"'overlay' "
+            "is not supported over overlayfs\" or \"fuse: device not found\".",
+            "Set variables: STORAGE_DRIVER: vfs for the job (or give the runner devices = "
+            "[\"/dev/fuse\"]).",
+            loc=loc,
+            job=jv.job.name,
+        )

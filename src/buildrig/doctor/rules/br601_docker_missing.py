@@ -1,0 +1,87 @@
+"""BR601 — shell/runner: the job runs ``docker`` where no docker client is installed.
+
+What it checks:
+
+- shell executor: the job runs ``docker`` commands and ``--live`` found no ``docker`` binary on the
+  runner host;
+- Docker/Kubernetes executor: the job runs ``docker`` commands in a well-known image that ships no
+  docker client (``alpine``, ``ubuntu``, ``python``, ``node``, ``maven``, ...) and does not install
+  one in its script.
+
+Why it fails::
+
+    /bin/sh: eval: line 150: docker: not found
+    bash: line 140: docker: command not found
+
+Fix: shell executor: install Docker Engine on the runner host (``apt-get install docker-ce``/
+``docker.io``) and add ``gitlab-runner`` to the ``docker`` group; container executors: run the
+docker commands in ``image: docker:<version>-cli`` (plus a socket or dind set-up), or build
+daemonless.
+
+Docs: https://docs.gitlab.com/ci/docker/using_docker_build/#use-the-shell-executor
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+
+from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.rules import _b_util as u
+
+ID = "BR601"
+TITLE = "shell/runner: docker commands where no docker client is installed"
+SEVERITY = Severity.ERROR
+CATEGORY = Category.FAILURE
+DOCS = "https://docs.gitlab.com/ci/docker/using_docker_build/#use-the-shell-executor"
+
+_SELF = sys.modules[__name__]
+_NO_DOCKER = frozenset(
+    {
+        "alpine", "ubuntu", "debian", "centos", "fedora", "rockylinux", "almalinux", "busybox",
+        "node", "python", "golang", "ruby", "maven", "gradle", "openjdk", "eclipse-temurin",
+        "amazoncorretto", "php", "rust", "gcc", "bash", "composer", "buildpack-deps",
+        "archlinux", "opensuse/leap", "amazonlinux", "registry.access.redhat.com/ubi8/ubi",
+    }
+)
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    live = ctx.live
+    for jv in ctx.jobs:
+        lines = u.docker_command_lines(jv.job)
+        if not lines or u.installs_docker(jv.job):
+            continue
+        shells = [r for r in jv.runners if u.is_shell(r)]
+        if shells and live is not None and live.docker_cli_present is False:
+            yield finding(
+                _SELF,
+                f"{u.jname(jv.job)} runs docker ({lines[0].loc}) on the shell executor of "
+                f"{u.rname(shells[0])}, but this host has no docker client: \"docker: command not "
+                "found\".",
+                "Install Docker Engine (or at least the docker CLI) on the runner host and add the "
+                "gitlab-runner user to the docker group.",
+                loc=lines[0].loc,
+                job=jv.job.name,
+                severity=u.severity_for(len(shells), len(jv.runners)),
+            )
+            continue
+        if jv.runners and not any(not u.is_shell(r) for r in jv.runners):
+            continue
+        name = u.image_name(jv.job, jv.runners)
+        if name is None:
+            continue
+        ref = u.parse_image(name)
+        key = f"{ref.registry}/{ref.path}" if ref.registry else ref.path
+        if key not in _NO_DOCKER:
+            continue
+        yield finding(
+            _SELF,
+            f"{u.jname(jv.job)} runs docker ({lines[0].loc}: `{lines[0].text.strip()[:60]}`) in "
+            f"the image '{name}' ({u.image_loc(jv.job)}), which ships no docker client and the "
+            "script installs none: \"docker: not found\".",
+            "Run the docker commands in image: docker:<version>-cli (with a socket or dind set-up), "
+            "install the client in before_script, or build daemonless (Buildah, BuildKit).",
+            loc=lines[0].loc,
+            job=jv.job.name,
+        )

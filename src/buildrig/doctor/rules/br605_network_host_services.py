@@ -1,0 +1,63 @@
+"""BR605 — shell/runner: ``network_mode = "host"`` on a runner whose jobs use services.
+
+What it checks: a job with ``services:`` runs on a Docker-executor runner with ``[runners.docker]
+network_mode = "host"``.
+
+Why it fails: in the host network there are no per-job links or network aliases, so the service
+hostname (``docker``, ``postgres``...) does not resolve, and every service binds its ports on the
+host itself (two concurrent dind jobs collide on 2375/2376, and the daemon listens on the host's
+interfaces)::
+
+    error during connect: ... dial tcp: lookup docker on 127.0.0.53:53: no such host
+
+(with ``FF_NETWORK_PER_BUILD`` the runner cannot attach the containers at all: "network-scoped
+alias is supported only for containers in user defined networks").
+
+Fix: remove ``network_mode`` (default bridge) or use ``FF_NETWORK_PER_BUILD = true``; if the job
+must use the host network, reach services through ``localhost`` and run one such job at a time.
+
+Docs: https://docs.gitlab.com/runner/configuration/advanced-configuration/#the-runnersdocker-section
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+
+from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.rules import _b_util as u
+
+ID = "BR605"
+TITLE = "shell/runner: network_mode = \"host\" with services"
+SEVERITY = Severity.ERROR
+CATEGORY = Category.FAILURE
+DOCS = "https://docs.gitlab.com/runner/configuration/advanced-configuration/#the-runnersdocker-section"
+
+_SELF = sys.modules[__name__]
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    for jv in ctx.jobs:
+        if not jv.job.services:
+            continue
+        bad = [
+            r for r in jv.runners
+            if u.is_docker_executor(r) and r.docker is not None
+            and (r.docker.network_mode or "").lower() == "host"
+        ]
+        if not bad:
+            continue
+        r = bad[0]
+        names = ", ".join(s.name for s in jv.job.services)
+        yield finding(
+            _SELF,
+            f"{u.jname(jv.job)} uses services ({names}) on {u.rname(r)}, which sets network_mode = "
+            f"\"host\" ({u.docker_loc(r, 'network_mode')}): services get no alias in the host "
+            "network, so \"lookup docker ... no such host\", and their ports bind on the host "
+            "itself (concurrent jobs collide).",
+            "Remove network_mode from [runners.docker] (or enable FF_NETWORK_PER_BUILD instead); "
+            "with the host network, reach services via localhost and run one job at a time.",
+            loc=u.docker_loc(r, "network_mode"),
+            job=jv.job.name,
+            severity=u.severity_for(len(bad), len(jv.runners)),
+        )
