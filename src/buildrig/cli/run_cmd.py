@@ -1,3 +1,192 @@
-"""CLI commands: run (registered on import)."""
+"""CLI commands: run, gc (registered on import).
+
+Kept import-light on purpose: every ``buildrig`` invocation imports this module, and ``buildrig run``
+is benchmarked as a whole process, so the run machinery and the Docker SDK load inside the commands.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from buildrig.cli.app import app, err, out
+
+if TYPE_CHECKING:
+    from buildrig.run.model import LogLine
+
+
+def _pairs(items: list[str], what: str) -> dict[str, str]:
+    from buildrig.errors import InputError
+
+    result: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InputError(f"{what} {item!r}: expected KEY=VALUE")
+        result[key] = value
+    return result
+
+
+def _image_map(path: Path) -> dict[str, str]:
+    """``--image-map F``: a JSON object, or lines ``name=local-image`` (``#`` comments)."""
+    import json
+
+    from buildrig.errors import InputError
+
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read image map: {exc.strerror or exc}") from exc
+    if text.lstrip().startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from exc
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            raise InputError(f"{path}: the image map must map image names to image names")
+        return {str(k): str(v) for k, v in data.items()}
+    result: dict[str, str] = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        key, sep, value = line.partition("=")
+        if not sep:
+            raise InputError(f"{path}:{n}: expected IMAGE=LOCAL_IMAGE")
+        result[key.strip()] = value.strip()
+    return result
+
+
+class _Printer:
+    """Prints each log line as it arrives: time since the run started, the job, the line."""
+
+    def __init__(self, multi: bool) -> None:
+        import time
+
+        self.t0 = time.monotonic()
+        self.multi = multi
+
+    def __call__(self, line: LogLine) -> None:
+        from rich.text import Text
+
+        stamp = Text(f"{line.t - self.t0:7.2f}s ", style="dim")
+        if self.multi:
+            stamp.append(f"{line.job} ", style="bold blue")
+        stamp.append_text(Text.from_ansi(line.text))
+        out.print(stamp)
+
+
+@app.command("run")
+def run_command(
+    project_dir: Annotated[Path, typer.Argument(help="The project (holding .gitlab-ci.yml).")] = Path("."),
+    job: Annotated[list[str] | None, typer.Option("--job", "-j", help="Run this job (repeatable).")] = None,
+    stage: Annotated[
+        list[str] | None, typer.Option("--stage", help="Run every job of this stage (repeatable).")
+    ] = None,
+    list_jobs: Annotated[bool, typer.Option("--list", help="List the jobs and exit.")] = False,
+    ci_file: Annotated[Path | None, typer.Option("--ci-file", help="Default: DIR/.gitlab-ci.yml.")] = None,
+    runner_config: Annotated[
+        Path | None, typer.Option("--runner-config", "-c", help="GitLab Runner config.toml.")
+    ] = None,
+    runner_name: Annotated[
+        str | None, typer.Option("--runner", help="Which \\[\\[runners]] entry (default: first).")
+    ] = None,
+    executor: Annotated[
+        str | None, typer.Option("--executor", help="docker | shell (default: the runner's).")
+    ] = None,
+    var: Annotated[
+        list[str] | None, typer.Option("--var", help="KEY=VALUE pipeline variable (repeatable).")
+    ] = None,
+    file_var: Annotated[
+        list[str] | None, typer.Option("--file-var", help="KEY=PATH file-type variable (repeatable).")
+    ] = None,
+    mask: Annotated[
+        list[str] | None, typer.Option("--mask", help="Show this variable's value as [MASKED] (repeatable).")
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option("--user", help="Shell executor: run the script as this user.")
+    ] = None,
+    builds_dir: Annotated[
+        Path | None, typer.Option("--builds-dir", help="Shell executor: builds directory.")
+    ] = None,
+    image_map: Annotated[
+        Path | None, typer.Option("--image-map", help="IMAGE=LOCAL lines or a JSON object.")
+    ] = None,
+    no_testbed: Annotated[
+        bool, typer.Option("--no-testbed", help="Don't use the testbed's registry and stand-in images.")
+    ] = False,
+    network_per_build: Annotated[
+        bool, typer.Option("--network-per-build", help="A network even without services.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary, not the job logs.")] = False,
+) -> None:
+    """Run jobs locally the way GitLab Runner's docker or shell executor would."""
+    from buildrig.run import RunInterrupted, RunOptions, run_jobs, select_jobs
+
+    job, stage, var, file_var, mask = job or [], stage or [], var or [], file_var or [], mask or []
+    from buildrig.run.api import load_pipeline
+
+    base = RunOptions(project_dir=project_dir, ci_file=ci_file)
+    if list_jobs:
+        pipeline = load_pipeline(base)
+        chosen = {j.name for j in select_jobs(pipeline, tuple(job), tuple(stage))}
+        for j in pipeline.jobs:
+            image = j.image.name if j.image else "-"
+            mark = "*" if j.name in chosen else " "
+            out.print(f"{mark} {j.name}\t{j.stage}\t{j.when}\t{image}", markup=False)
+        raise typer.Exit(0)
+    opts = RunOptions(
+        project_dir=project_dir,
+        ci_file=ci_file,
+        jobs=tuple(job),
+        stages=tuple(stage),
+        executor=executor,
+        runner_config=runner_config,
+        runner_name=runner_name,
+        variables=_pairs(var, "--var"),
+        file_variables={k: Path(v) for k, v in _pairs(file_var, "--file-var").items()},
+        masked=tuple(mask),
+        image_overrides=_image_map(image_map) if image_map else {},
+        use_testbed_images=not no_testbed,
+        use_testbed_registry=not no_testbed,
+        network_per_build=network_per_build,
+        builds_dir=builds_dir,
+        user=user,
+        sink=None if quiet else _Printer(multi=len(job) != 1),
+        keep_lines=False,
+    )
+    try:
+        result = run_jobs(opts)
+    except RunInterrupted as exc:
+        err.print(f"buildrig: {exc}", markup=False)
+        raise typer.Exit(exc.exit_code) from None
+    for jr in result.jobs:
+        style = {"success": "green", "failed": "red", "skipped": "dim"}.get(jr.status, "yellow")
+        detail = f" ({jr.reason})" if jr.reason and jr.status != "success" else ""
+        err.print(f"[{style}]{jr.status:8}[/] {jr.name} {jr.duration:.2f}s{detail}", highlight=False)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command("gc")
+def gc_command(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be removed.")] = False,
+    all_runs: Annotated[bool, typer.Option("--all", help="Also remove objects of runs still alive.")] = False,
+) -> None:
+    """Remove containers, networks and volumes left by buildrig runs that are gone."""
+    from buildrig import engine
+    from buildrig.run.cleanup import gc
+
+    items = gc(engine.client().api, dry_run=dry_run, include_live=all_runs)
+    failed = 0
+    for item in items:
+        if item.problem:
+            failed += 1
+            err.print(f"cannot remove {item.kind} {item.name}: {item.problem}", markup=False)
+        else:
+            verb = "would remove" if dry_run else "removed"
+            out.print(f"{verb} {item.kind} {item.name} (run {item.run_id}, {item.role})", markup=False)
+    if not items:
+        out.print("nothing to remove")
+    raise typer.Exit(1 if failed else 0)

@@ -1,0 +1,372 @@
+"""``run_jobs``: run a pipeline's jobs locally with GitLab Runner's executor semantics."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from buildrig.errors import InputError
+from buildrig.gitlab.model import DockerSection, Job, Pipeline, Runner, Variable
+from buildrig.run.cleanup import Terminated, Tracker, signals_deferred, terminate_raises
+from buildrig.run.docker_executor import JobError, Outcome
+from buildrig.run.log import JobLog
+from buildrig.run.model import JobResult, RegistryInfo, RunInterrupted, RunOptions, RunResult
+from buildrig.run.variables import (
+    ALWAYS_MASKED,
+    JobVariables,
+    Masker,
+    PipelineContext,
+    git_info,
+    new_context,
+    plain,
+    predefined,
+    project_identity,
+    resolve,
+)
+
+DEFAULT_STAGES = (".pre", "build", "test", "deploy", ".post")
+#: Without a config.toml buildrig uses images already in the engine before trying to pull: a local
+#: run should not need a registry for an image you have. With a config.toml, its pull_policy (or
+#: the runner's default, ``always``) applies as written.
+NO_CONFIG_PULL_POLICY = ("if-not-present",)
+RUNNER_DEFAULT_PULL_POLICY = ("always",)
+
+
+def new_run_id() -> str:
+    return secrets.token_hex(4)
+
+
+def load_pipeline(opts: RunOptions) -> Pipeline:
+    if opts.pipeline is not None:
+        return opts.pipeline
+    from buildrig.gitlab.ci import load_pipeline as _load
+
+    path = opts.ci_file or opts.project_dir / ".gitlab-ci.yml"
+    if not path.exists():
+        raise InputError(f"{path}: no such file (give the project directory or --ci-file)")
+    return _load(path)
+
+
+def load_runner(opts: RunOptions) -> Runner | None:
+    if opts.runner is not None:
+        return opts.runner
+    if opts.runner_config is None:
+        return None
+    from buildrig.gitlab.runner_config import load_runner_config
+
+    cfg = load_runner_config(opts.runner_config)
+    if not cfg.runners:
+        raise InputError(f"{opts.runner_config}: no [[runners]] entry")
+    if opts.runner_name is None:
+        return cfg.runners[0]
+    for r in cfg.runners:
+        if r.name == opts.runner_name:
+            return r
+    names = ", ".join(r.name for r in cfg.runners)
+    raise InputError(f"{opts.runner_config}: no runner named {opts.runner_name!r} (have: {names})")
+
+
+def select_jobs(pipeline: Pipeline, names: tuple[str, ...] = (), stages: tuple[str, ...] = ()) -> list[Job]:
+    """The jobs to run, in pipeline order (stage order, then file order).
+
+    Named jobs and jobs of named stages run whatever their ``when:``; with no selection, every job a
+    push would start (``when: manual``/``delayed``/``never`` left out).
+    """
+    order = {s: i for i, s in enumerate(pipeline.stages or DEFAULT_STAGES)}
+    for name in names:
+        if pipeline.job(name) is None:
+            have = ", ".join(j.name for j in pipeline.jobs) or "none"
+            raise InputError(f"{pipeline.path}: no job named {name!r} (jobs: {have})")
+    for stage in stages:
+        if stage not in order:
+            raise InputError(f"{pipeline.path}: no stage named {stage!r} (stages: {', '.join(order)})")
+    if names or stages:
+        picked = [j for j in pipeline.jobs if j.name in names or j.stage in stages]
+    else:
+        picked = [j for j in pipeline.jobs if j.when not in ("manual", "delayed", "never")]
+    return sorted(picked, key=lambda j: order.get(j.stage, len(order)))
+
+
+def _testbed_registry() -> RegistryInfo | None:
+    import importlib
+
+    try:
+        tb = importlib.import_module("buildrig.testbed.registry")
+    except ImportError:
+        return None
+    current = getattr(tb, "current", None)
+    if current is None:
+        return None
+    info = current()
+    if info is None:
+        return None
+    if isinstance(info, RegistryInfo):
+        return info
+    # Accept the testbed's own record type as long as it has the fields we need.
+    return RegistryInfo(
+        host=str(info.host),
+        user=str(info.user),
+        password=str(info.password),
+        ca_path=getattr(info, "ca_path", None),
+        address=getattr(info, "address", None),
+    )
+
+
+def _testbed_images() -> Mapping[str, str]:
+    import importlib
+
+    try:
+        tb = importlib.import_module("buildrig.testbed.images")
+    except ImportError:
+        return {}
+    fn = getattr(tb, "override_map", None) or getattr(tb, "image_map", None)
+    if fn is None:
+        return {}
+    result = fn()
+    return dict(result) if isinstance(result, Mapping) else {}
+
+
+@dataclass
+class _Run:
+    opts: RunOptions
+    pipeline: Pipeline
+    runner: Runner | None
+    executor_name: str
+    ctx: PipelineContext
+    file_vars: list[Variable]
+    executor: Any = None
+    tracker: Tracker | None = None
+
+
+def job_variables(run: _Run, job: Job, index: int) -> JobVariables:
+    from buildrig.gitlab.ci import job_variables as yaml_vars
+
+    image = (
+        job.image.name
+        if job.image
+        else (run.runner.docker.image if run.runner and run.runner.docker else None)
+    )
+    pre = plain(predefined(run.ctx, job, index, image if run.executor_name == "docker" else None))
+    layers: list[list[Variable]] = [
+        pre,
+        list(yaml_vars(run.pipeline, job).values()),
+        [Variable(k, v) for k, v in run.opts.variables.items()],
+        run.file_vars,
+        list(run.runner.environment) if run.runner else [],
+    ]
+    return resolve(layers, always_masked=ALWAYS_MASKED, masked_names=run.opts.masked)
+
+
+def _prepare(opts: RunOptions) -> _Run:
+    pipeline = load_pipeline(opts)
+    runner = load_runner(opts)
+    executor = opts.executor or (
+        runner.executor if runner and runner.executor in ("docker", "shell") else None
+    )
+    if executor is None:
+        if runner is not None:
+            raise InputError(
+                f"{runner.loc}: executor {runner.executor!r} is not emulated (docker, shell are)"
+            )
+        executor = "docker"
+    if executor not in ("docker", "shell"):
+        raise InputError(f"executor {executor!r} is not emulated (docker, shell are)")
+    file_vars: list[Variable] = []
+    for name, path in opts.file_variables.items():
+        try:
+            file_vars.append(Variable(name, Path(path).read_text(), expand=False, file=True))
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read file variable {name}: {exc.strerror or exc}") from exc
+    registry = opts.registry
+    if registry is None and opts.use_testbed_registry:
+        registry = _testbed_registry()
+    run_id = opts.run_id or new_run_id()
+    git = git_info(opts.project_dir)
+    project = project_identity(opts.project_dir, git, opts.namespace, opts.project_name)
+    if executor == "docker":
+        builds = (runner.builds_dir if runner and runner.builds_dir else None) or "/builds"
+    else:
+        from buildrig.paths import state_dir
+
+        base = opts.builds_dir or (Path(runner.builds_dir) if runner and runner.builds_dir else None)
+        builds = str((base or state_dir() / "builds" / run_id).resolve())
+    ctx = new_context(
+        run_id,
+        project,
+        git,
+        registry,
+        executor,
+        runner.name if runner else "buildrig-local",
+        runner.tags if runner else (),
+        builds,
+    )
+    return _Run(opts, pipeline, runner, executor, ctx, file_vars)
+
+
+def _make_executor(run: _Run) -> None:
+    opts = run.opts
+    if run.executor_name == "shell":
+        from buildrig.run.shell_executor import ShellExecutor
+
+        run.executor = ShellExecutor(run.ctx, user=opts.user, shell=run.runner.shell if run.runner else None)
+        return
+    from buildrig import engine
+    from buildrig.run.docker_executor import DockerExecutor
+
+    cli = engine.client(opts.docker_host)
+    run.tracker = Tracker(cli.api, run.ctx.run_id)
+    overrides: dict[str, str] = dict(_testbed_images()) if opts.use_testbed_images else {}
+    overrides.update(opts.image_overrides)
+    docker = run.runner.docker if run.runner and run.runner.docker else DockerSection()
+    default_policy = RUNNER_DEFAULT_PULL_POLICY if run.runner is not None else NO_CONFIG_PULL_POLICY
+    extra_hosts: list[str] = []
+    reg = run.ctx.registry
+    if reg is not None and reg.address:
+        extra_hosts.append(f"{reg.host.rsplit(':', 1)[0] if ':' in reg.host else reg.host}:{reg.address}")
+    run.executor = DockerExecutor(
+        cli.api,
+        run.ctx,
+        docker,
+        tracker=run.tracker,
+        overrides=overrides,
+        default_pull_policy=default_policy,
+        network_per_build=opts.network_per_build,
+        extra_hosts=extra_hosts,
+    )
+
+
+def run_jobs(opts: RunOptions) -> RunResult:
+    """Run the selected jobs in stage order, each like GitLab Runner would; stop after a failure
+    (later ``when: on_success`` jobs are skipped, ``always``/``on_failure`` ones still run).
+
+    Raises :class:`RunInterrupted` on SIGINT/SIGTERM after removing everything the run created,
+    :class:`~buildrig.errors.InputError` for bad input, :class:`~buildrig.errors.EngineError`
+    when the engine does not answer. A failed job is not an exception: see ``RunResult.exit_code``.
+    """
+    started = time.monotonic()
+    run = _prepare(opts)
+    jobs = select_jobs(run.pipeline, opts.jobs, opts.stages)
+    results: list[JobResult] = []
+    interrupted: str | None = None
+    explicit = bool(opts.jobs or opts.stages)
+    with terminate_raises(opts.install_signal_handlers):
+        try:
+            _make_executor(run)
+            failed = False
+            for index, job in enumerate(jobs):
+                if not explicit and not _should_run(job.when, failed):
+                    now = time.monotonic()
+                    results.append(
+                        JobResult(
+                            job.name,
+                            job.stage,
+                            "skipped",
+                            0,
+                            now,
+                            now,
+                            time.time(),
+                            reason="an earlier job failed" if failed else f"when: {job.when}",
+                            allow_failure=job.allow_failure,
+                        )
+                    )
+                    continue
+                jr = _run_one(run, job, index)
+                results.append(jr)
+                if jr.status == "canceled":
+                    interrupted = jr.reason or "SIGINT"
+                    break
+                if jr.status == "failed" and not job.allow_failure:
+                    failed = True
+        finally:
+            if run.tracker is not None:
+                with signals_deferred(opts.install_signal_handlers):
+                    run.tracker.cleanup(sweep=True)
+            if (
+                run.executor_name == "shell"
+                and opts.builds_dir is None
+                and not (run.runner and run.runner.builds_dir)
+            ):
+                import shutil
+
+                shutil.rmtree(run.ctx.builds_dir, ignore_errors=True)
+    result = RunResult(run.ctx.run_id, tuple(results), started, time.monotonic())
+    if interrupted:
+        raise RunInterrupted(interrupted, result)
+    return result
+
+
+def _should_run(when: str, failed: bool) -> bool:
+    if when == "always":
+        return True
+    if when == "on_failure":
+        return failed
+    return when == "on_success" and not failed
+
+
+def _run_one(run: _Run, job: Job, index: int) -> JobResult:
+    opts = run.opts
+    jv = job_variables(run, job, index)
+    log = JobLog(job.name, Masker(jv.masked), opts.sink, opts.keep_lines)
+    start, wall = time.monotonic(), time.time()
+    log.sys(
+        f"Running job {job.name!r} (stage {job.stage}) with buildrig's GitLab Runner emulation "
+        f"on {run.ctx.runner_name} [run {run.ctx.run_id}]"
+    )
+    try:
+        outcome: Outcome = run.executor.run(job, index, jv, log)
+    except JobError as exc:
+        outcome = Outcome("failed", 1, str(exc))
+    except KeyboardInterrupt:
+        log.flush()
+        log.error("ERROR: Job failed: canceled (SIGINT)")
+        return JobResult(
+            job.name,
+            job.stage,
+            "canceled",
+            130,
+            start,
+            time.monotonic(),
+            wall,
+            tuple(log.lines),
+            "SIGINT",
+            job.allow_failure,
+        )
+    except Terminated:
+        log.flush()
+        log.error("ERROR: Job failed: canceled (SIGTERM)")
+        return JobResult(
+            job.name,
+            job.stage,
+            "canceled",
+            143,
+            start,
+            time.monotonic(),
+            wall,
+            tuple(log.lines),
+            "SIGTERM",
+            job.allow_failure,
+        )
+    if outcome.status == "success":
+        log.ok("Job succeeded")
+    else:
+        reason = outcome.reason or f"exit code {outcome.exit_code}"
+        if job.allow_failure:
+            log.warn(f"WARNING: Job failed (allowed to fail): {reason}")
+        else:
+            log.error(f"ERROR: Job failed: {reason}")
+    return JobResult(
+        job.name,
+        job.stage,
+        outcome.status,
+        outcome.exit_code,
+        start,
+        time.monotonic(),
+        wall,
+        tuple(log.lines),
+        outcome.reason,
+        job.allow_failure,
+    )

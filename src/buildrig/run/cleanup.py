@@ -1,0 +1,206 @@
+"""Everything a run creates is labelled and removed: on success, failure, Ctrl-C and SIGTERM.
+
+:class:`Tracker` remembers what this process created so removal needs no listing; a final sweep by
+the run's label catches anything created between an API call and its bookkeeping. :func:`gc`
+removes what dead runs left behind (a ``kill -9``, a crash of the engine connection).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+from buildrig.engine import LABEL, LABEL_PID, LABEL_ROLE, LABEL_RUN
+
+#: Roles of objects ``buildrig run`` creates (``gc`` only touches these unless asked otherwise;
+#: the testbed's registry and daemons outlive the process that started them on purpose).
+RUN_ROLES = ("job", "service", "network", "volume")
+
+
+class Terminated(BaseException):
+    """Raised in the main thread by the SIGTERM handler so ``finally`` blocks clean up."""
+
+
+@dataclass
+class Tracker:
+    api: Any  # docker.APIClient
+    run_id: str
+
+    def __post_init__(self) -> None:
+        self.containers: list[str] = []
+        self.networks: list[str] = []
+        self.volumes: list[str] = []
+
+    def remove_container(self, cid: str) -> None:
+        from docker.errors import APIError, NotFound
+
+        with contextlib.suppress(NotFound):
+            try:
+                self.api.remove_container(cid, v=True, force=True)
+            except APIError as exc:
+                if "already in progress" not in str(exc):
+                    raise
+        if cid in self.containers:
+            self.containers.remove(cid)
+
+    def cleanup(self, *, sweep: bool = False) -> list[str]:
+        """Remove everything tracked (and, with ``sweep``, everything labelled with this run).
+
+        Returns one line per object that could not be removed (empty when all went).
+        """
+        from docker.errors import APIError, NotFound
+
+        problems: list[str] = []
+        cids = list(self.containers)
+        nets = list(self.networks)
+        vols = list(self.volumes)
+        if sweep:
+            flt = {"label": f"{LABEL_RUN}={self.run_id}"}
+            with contextlib.suppress(APIError):
+                cids += [c["Id"] for c in self.api.containers(all=True, filters=flt) if c["Id"] not in cids]
+                nets += [n["Id"] for n in self.api.networks(filters=flt) if n["Id"] not in nets]
+                vols += [
+                    v["Name"]
+                    for v in (self.api.volumes(filters=flt).get("Volumes") or [])
+                    if v["Name"] not in vols
+                ]
+        for cid in cids:
+            try:
+                self.remove_container(cid)
+            except APIError as exc:
+                problems.append(f"container {cid[:12]}: {exc}")
+        for nid in nets:
+            try:
+                self.api.remove_network(nid)
+            except NotFound:
+                pass
+            except APIError as exc:
+                problems.append(f"network {nid[:12]}: {exc}")
+        for name in vols:
+            try:
+                self.api.remove_volume(name, force=True)
+            except NotFound:
+                pass
+            except APIError as exc:
+                problems.append(f"volume {name}: {exc}")
+        self.containers.clear()
+        self.networks.clear()
+        self.volumes.clear()
+        return problems
+
+
+@contextlib.contextmanager
+def terminate_raises(install: bool = True) -> Iterator[None]:
+    """While active, SIGTERM raises :class:`Terminated` in the main thread (SIGINT already raises
+    KeyboardInterrupt). The previous handlers come back afterwards."""
+    if not install or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        raise Terminated("SIGTERM")
+
+    old = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+@contextlib.contextmanager
+def signals_deferred(install: bool = True) -> Iterator[None]:
+    """Ignore SIGINT/SIGTERM while cleaning up, so a second Ctrl-C can't leave objects behind."""
+    if not install or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    old_term = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+
+
+def _alive(pid_text: str | None) -> bool:
+    try:
+        pid = int(pid_text or "")
+    except ValueError:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass(frozen=True)
+class GcItem:
+    kind: str  # container | network | volume
+    name: str
+    run_id: str
+    role: str
+    removed: bool
+    problem: str | None = None
+
+
+def gc(
+    api: Any, *, roles: tuple[str, ...] = RUN_ROLES, dry_run: bool = False, include_live: bool = False
+) -> list[GcItem]:
+    """Remove labelled objects whose creating process is gone (all of them with ``include_live``)."""
+    from docker.errors import APIError, NotFound
+
+    flt = {"label": LABEL}
+    items: list[GcItem] = []
+
+    def wanted(labels: dict[str, str] | None) -> bool:
+        labels = labels or {}
+        if labels.get(LABEL_ROLE, "") not in roles:
+            return False
+        return include_live or not _alive(labels.get(LABEL_PID))
+
+    def attempt(kind: str, name: str, labels: dict[str, str], fn: Any) -> None:
+        run, role = labels.get(LABEL_RUN, "?"), labels.get(LABEL_ROLE, "?")
+        if dry_run:
+            items.append(GcItem(kind, name, run, role, False))
+            return
+        try:
+            fn()
+        except NotFound:
+            pass
+        except APIError as exc:
+            items.append(GcItem(kind, name, run, role, False, str(exc).splitlines()[0][:200]))
+            return
+        items.append(GcItem(kind, name, run, role, True))
+
+    for c in api.containers(all=True, filters=flt):
+        if wanted(c.get("Labels")):
+            name = (c.get("Names") or [c["Id"][:12]])[0].lstrip("/")
+            attempt(
+                "container",
+                name,
+                c.get("Labels") or {},
+                lambda cid=c["Id"]: api.remove_container(cid, v=True, force=True),
+            )
+    for n in api.networks(filters=flt):
+        if wanted(n.get("Labels")):
+            attempt("network", n["Name"], n.get("Labels") or {}, lambda nid=n["Id"]: api.remove_network(nid))
+    for v in api.volumes(filters=flt).get("Volumes") or []:
+        if wanted(v.get("Labels")):
+            attempt(
+                "volume",
+                v["Name"],
+                v.get("Labels") or {},
+                lambda name=v["Name"]: api.remove_volume(name, force=True),
+            )
+    return items

@@ -1,0 +1,635 @@
+"""GitLab Runner's Docker executor, over the Docker SDK: services, the job container, after_script.
+
+What the runner does and this mirrors: a network per job when there are services (aliases from the
+image name), services get the job's variables, their exposed TCP ports are waited for (a warning
+plus their log on timeout, then the job goes on), the job's image runs the script through its own
+entrypoint with the shell it has (bash, else sh), ``after_script`` runs in a fresh container of the
+same image that sees the same build directory, and everything is removed when the job ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import socket
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from buildrig import engine
+from buildrig.gitlab.model import DockerSection, Job, ServiceSpec
+from buildrig.run import script as scripts
+from buildrig.run.cleanup import Tracker
+from buildrig.run.log import JobLog
+from buildrig.run.variables import JobVariables, PipelineContext, expand, slug
+
+# Capability names by bit number (linux/capability.h), for the privileged fallback.
+CAPS = (
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+)
+UNCONFINED = ("seccomp=unconfined", "apparmor=unconfined", "systempaths=unconfined")
+AFTER_SCRIPT_TIMEOUT = 300  # the runner's default for after_script
+
+
+class JobError(Exception):
+    """The job fails before or around its script (image missing, engine refused); message is GitLab-like."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    exit_code: int
+    reason: str | None = None
+
+
+def missing_caps(status_path: str = "/proc/self/status") -> list[str]:
+    """Capabilities the kernel knows but this host's bounding set lacks (what makes --privileged fail)."""
+    try:
+        with open(status_path) as fh:
+            bnd = next(int(line.split()[1], 16) for line in fh if line.startswith("CapBnd:"))
+        with open("/proc/sys/kernel/cap_last_cap") as fh:
+            last = int(fh.read().strip())
+    except (OSError, StopIteration, ValueError):
+        return []
+    # Names Docker 20.10 doesn't know (PERFMON and later) can't be dropped by name; skip them.
+    return [CAPS[bit] for bit in range(min(last, len(CAPS) - 1) + 1) if not bnd >> bit & 1]
+
+
+def service_aliases(image: str, alias: str | None) -> list[str]:
+    """GitLab's hostnames for a service: explicit aliases, then the two derived from the image name
+    (tag/digest and registry port dropped, ``/`` → ``__`` and ``/`` → ``-``)."""
+    out: list[str] = []
+    if alias:
+        out += [a for a in re.split(r"[,\s]+", alias) if a]
+    name = image.split("@", 1)[0]
+    last = name.rfind("/")
+    colon = name.rfind(":")
+    if colon > last:
+        name = name[:colon]
+    parts = name.split("/")
+    if len(parts) > 1 and ":" in parts[0]:
+        parts[0] = parts[0].split(":", 1)[0]
+    name = "/".join(parts)
+    for derived in (name.replace("/", "__"), name.replace("/", "-")):
+        if derived not in out:
+            out.append(derived)
+    return out
+
+
+def parse_volume(spec: str) -> tuple[str | None, str, str]:
+    """``[source:]target[:mode]`` → (source or None for an anonymous-per-run volume, target, mode)."""
+    parts = spec.split(":")
+    if len(parts) == 1:
+        return None, parts[0], "rw"
+    if len(parts) == 2:
+        if parts[1] in ("ro", "rw", "z", "Z"):
+            return None, parts[0], parts[1]
+        return parts[0], parts[1], "rw"
+    return parts[0], parts[1], ":".join(parts[2:])
+
+
+class DockerExecutor:
+    def __init__(
+        self,
+        api: Any,
+        ctx: PipelineContext,
+        docker: DockerSection,
+        *,
+        tracker: Tracker,
+        overrides: Mapping[str, str],
+        default_pull_policy: tuple[str, ...],
+        network_per_build: bool,
+        extra_hosts: Sequence[str] = (),
+    ) -> None:
+        self.api = api
+        self.ctx = ctx
+        self.docker = docker
+        self.tracker = tracker
+        self.overrides = overrides
+        self.default_pull_policy = default_pull_policy
+        self.network_per_build = network_per_build
+        self.extra_hosts = [*docker.extra_hosts, *extra_hosts]
+        self._volumes: dict[str, str] = {}  # container path → per-run volume name
+        self._refused: str | None = None  # why the runtime refused --privileged (once per run)
+        self._images: dict[str, str] = {}
+
+    # --- images ----------------------------------------------------------------------------------
+
+    def _inspect(self, name: str) -> dict[str, Any] | None:
+        from docker.errors import ImageNotFound, NotFound
+
+        try:
+            data: dict[str, Any] = self.api.inspect_image(name)
+        except (ImageNotFound, NotFound):
+            return None
+        return data
+
+    def resolve_image(self, name: str, policies: tuple[str, ...] | None, log: JobLog) -> str:
+        """The local image to run for ``name``, honouring the pull policy, or :class:`JobError`."""
+        from docker.errors import APIError
+
+        if name in self._images:
+            return self._images[name]
+        pols = tuple(policies or self.docker.pull_policy or self.default_pull_policy)
+        local = self.overrides.get(name)
+        if local is not None:
+            # A stand-in from the image map is local by definition: pulling it would only fail.
+            if self._inspect(local) is None:
+                raise JobError(
+                    f'failed to pull image "{name}" with specified policies {list(pols)}: '
+                    f"the image map names {local}, which is not in the engine "
+                    f"(run `buildrig images prepare --offline`)"
+                )
+            log.sys(f"Using local stand-in {local} for {name} (image map; pull skipped)")
+            self._images[name] = local
+            return local
+        error = ""
+        for pol in pols:
+            if pol in ("never", "if-not-present"):
+                data = self._inspect(name)
+                if data is not None:
+                    log.sys(f'Using locally found image version due to "{pol}" pull policy')
+                    log.sys(f"Using docker image {data['Id'][:19]} for {name} ...")
+                    self._images[name] = name
+                    return name
+                error = f"Error response from daemon: No such image: {name}"
+                if pol == "never":
+                    continue
+            log.sys(f"Pulling docker image {name} ...")
+            repo, tag = _split_tag(name)
+            try:
+                self.api.pull(repo, tag=tag)
+            except APIError as exc:
+                error = str(exc.explanation or exc).strip().splitlines()[0]
+                log.warn(f'WARNING: Failed to pull image with policy "{pol}": {error}')
+                continue
+            self._images[name] = name
+            return name
+        raise JobError(f'failed to pull image "{name}" with specified policies {list(pols)}: {error}')
+
+    # --- volumes, host config ------------------------------------------------------------------
+
+    def _binds(self) -> list[str]:
+        binds: list[str] = []
+        for spec in self.docker.volumes:
+            source, target, mode = parse_volume(spec)
+            if source is None:
+                source = self._volumes.get(target)
+                if source is None:
+                    h = hashlib.sha1(target.encode()).hexdigest()[:10]
+                    source = f"buildrig-{self.ctx.run_id}-{h}"
+                    self.api.create_volume(
+                        source, labels=engine.labels(self.ctx.run_id, "volume", path=target)
+                    )
+                    self.tracker.volumes.append(source)
+                    self._volumes[target] = source
+            binds.append(f"{source}:{target}:{mode}")
+        return binds
+
+    def _host_config(self, *, privileged: bool, binds: list[str], network: str | None, fallback: bool) -> Any:
+        d = self.docker
+        kwargs: dict[str, Any] = {
+            "binds": binds,
+            "security_opt": list(d.security_opt) or None,
+            "cap_add": list(d.cap_add) or None,
+            "cap_drop": list(d.cap_drop) or None,
+            "extra_hosts": list(self.extra_hosts) or None,
+            "dns": list(d.dns) or None,
+            "userns_mode": d.userns_mode,
+            "network_mode": network,
+            "privileged": privileged and not fallback,
+        }
+        if privileged and fallback:
+            kwargs["cap_add"] = ["ALL", *(c for c in d.cap_add if c.upper() != "ALL")]
+            kwargs["cap_drop"] = [*missing_caps(), *d.cap_drop] or None
+            kwargs["security_opt"] = [*d.security_opt, *UNCONFINED]
+            # dind needs its own cgroup namespace to remount the cgroup v1 hierarchy read-write.
+            kwargs["cgroupns"] = "private"
+        return self.api.create_host_config(**{k: v for k, v in kwargs.items() if v is not None})
+
+    def _start(
+        self,
+        log: JobLog,
+        privileged: bool,
+        create: Callable[[Any], str],
+        before_start: Callable[[str], None] | None = None,
+    ) -> str:
+        """Create and start a container; fall back from a refused --privileged once, saying so."""
+        from docker.errors import APIError
+
+        if privileged and self._refused is None:
+            cid = create(False)
+            if before_start:
+                before_start(cid)
+            try:
+                self.api.start(cid)
+                return cid
+            except APIError as exc:
+                text = str(exc.explanation or exc)
+                if not re.search(r"caps|operation not permitted|privileged", text, re.I):
+                    raise
+                self._refused = text.strip().splitlines()[0][:200]
+                self.tracker.remove_container(cid)
+        if privileged and self._refused is not None:
+            caps = missing_caps()
+            log.warn(
+                f"WARNING: the container runtime refused privileged mode ({self._refused}); running with "
+                f"every capability the host has (ALL{' minus ' + ', '.join(caps) if caps else ''}), "
+                f"seccomp, apparmor and systempaths unconfined instead"
+            )
+            cid = create(True)
+        else:
+            cid = create(False)
+        if before_start:
+            before_start(cid)
+        self.api.start(cid)
+        return cid
+
+    def _container(
+        self,
+        fallback: bool,
+        *,
+        image: str,
+        name: str,
+        role: str,
+        command: list[str] | None,
+        entrypoint: list[str] | None,
+        env: list[str],
+        privileged: bool,
+        binds: list[str],
+        network: str | None,
+        aliases: list[str] | None,
+        workdir: str | None = None,
+        user: str | None = None,
+    ) -> str:
+        netcfg = None
+        if network and aliases and network not in ("host", "none", "bridge"):
+            netcfg = self.api.create_networking_config(
+                {network: self.api.create_endpoint_config(aliases=aliases)}
+            )
+        res = self.api.create_container(
+            image,
+            command=command,
+            entrypoint=entrypoint,
+            environment=env,
+            working_dir=workdir,
+            user=user or "",
+            labels=engine.labels(self.ctx.run_id, role),
+            name=name,
+            networking_config=netcfg,
+            host_config=self._host_config(
+                privileged=privileged, binds=binds, network=network, fallback=fallback
+            ),
+        )
+        cid: str = res["Id"]
+        self.tracker.containers.append(cid)
+        return cid
+
+    # --- the job -----------------------------------------------------------------------------------
+
+    def run(self, job: Job, index: int, jv: JobVariables, log: JobLog) -> Outcome:
+        from docker.errors import APIError
+
+        ctx = self.ctx
+        created: list[str] = []
+        network: str | None = self.docker.network_mode
+        own_network: str | None = None
+        builds_volume: str | None = None
+        try:
+            lookup = jv.as_dict()
+            image_spec = job.image
+            name = expand(image_spec.name, lookup) if image_spec else (self.docker.image or "")
+            if not name:
+                raise JobError("no image: set image: in the job (or default:), or image in [runners.docker]")
+            log.section('Preparing the "docker" executor')
+            log.sys(f"Using Docker executor with image {name} ...")
+            image = self.resolve_image(name, image_spec.pull_policy if image_spec else None, log)
+
+            if network is None and (job.services or self.docker.services or self.network_per_build):
+                own_network = f"buildrig-{ctx.run_id}-{index}-{slug(job.name)[:30]}"
+                self.api.create_network(
+                    own_network,
+                    driver="bridge",
+                    labels=engine.labels(ctx.run_id, "network", job=slug(job.name)[:60]),
+                )
+                self.tracker.networks.append(own_network)
+                network = own_network
+            binds = self._binds()
+            if job.after_script:
+                # after_script runs in a fresh container that must see the same build directory.
+                builds_volume = f"buildrig-{ctx.run_id}-{index}-builds"
+                self.api.create_volume(
+                    builds_volume, labels=engine.labels(ctx.run_id, "volume", path=ctx.builds_dir)
+                )
+                self.tracker.volumes.append(builds_volume)
+
+            services = (*self.docker.services, *job.services)
+            if services:
+                created += self._start_services(services, job, index, jv, log, network, binds)
+
+            files = {f"{ctx.project_dir}.tmp/{k}": (v, 0o600) for k, v in jv.files.items()}
+            env = [f"{k}={(ctx.project_dir + '.tmp/' + k) if k in jv.files else v}" for k, v in jv.env]
+            job_binds = [*binds, *([f"{builds_volume}:{ctx.builds_dir}"] if builds_volume else [])]
+            entry = list(image_spec.entrypoint) if image_spec and image_spec.entrypoint is not None else None
+            user = (image_spec.user if image_spec else None) or self.docker.user
+            privileged = self.docker.privileged
+
+            log.section('Executing "step_script" stage of the job script')
+            script_path = f"{ctx.project_dir}.tmp/step_script.sh"
+            main = scripts.render([*job.before_script, *job.script], workdir=ctx.project_dir)
+            tar = scripts.build_tar(
+                ctx.project.dir, ctx.project_dir, {**files, script_path: (main.encode(), 0o755)}
+            )
+
+            def create_job(fallback: bool) -> str:
+                return self._container(
+                    fallback,
+                    image=image,
+                    name=f"buildrig-{ctx.run_id}-{index}-{slug(job.name)[:40]}-build",
+                    role="job",
+                    command=scripts.shell_detect_command(script_path),
+                    entrypoint=entry,
+                    env=env,
+                    privileged=privileged,
+                    binds=job_binds,
+                    network=network,
+                    aliases=None,
+                    workdir=ctx.project_dir,
+                    user=user,
+                )
+
+            def put(cid: str) -> None:
+                self.api.put_archive(cid, "/", tar)
+
+            cid = self._start(log, privileged, create_job, put)
+            created.append(cid)
+            code = self._follow(cid, log)
+
+            if job.after_script:
+                created += self._after_script(
+                    job,
+                    index,
+                    image,
+                    entry,
+                    env,
+                    privileged,
+                    job_binds,
+                    network,
+                    user,
+                    "success" if code == 0 else "failed",
+                    log,
+                )
+            if code == 0:
+                return Outcome("success", 0)
+            return Outcome("failed", code, f"exit code {code}")
+        except JobError as exc:
+            return Outcome("failed", 1, str(exc))
+        except APIError as exc:
+            text = str(exc.explanation or exc).strip().splitlines()[0]
+            return Outcome("failed", 1, f"Docker Engine: {text}")
+        finally:
+            for cid in created:
+                with contextlib.suppress(APIError):
+                    self.tracker.remove_container(cid)
+            if own_network:
+                with contextlib.suppress(APIError):
+                    self.api.remove_network(own_network)
+                    self.tracker.networks.remove(own_network)
+            if builds_volume:
+                with contextlib.suppress(APIError):
+                    self.api.remove_volume(builds_volume, force=True)
+                    self.tracker.volumes.remove(builds_volume)
+
+    def _follow(self, cid: str, log: JobLog, timeout: float | None = None) -> int:
+        for chunk in self.api.logs(cid, stream=True, follow=True):
+            log.feed(chunk)
+        log.flush()
+        res = self.api.wait(cid, timeout=timeout)
+        return int(res.get("StatusCode", 1))
+
+    def _after_script(
+        self,
+        job: Job,
+        index: int,
+        image: str,
+        entry: list[str] | None,
+        env: list[str],
+        privileged: bool,
+        binds: list[str],
+        network: str | None,
+        user: str | None,
+        status: str,
+        log: JobLog,
+    ) -> list[str]:
+        from docker.errors import APIError
+        from requests.exceptions import ConnectionError as ReqConnError
+        from requests.exceptions import ReadTimeout
+
+        ctx = self.ctx
+        log.section("Running after_script")
+        log.sys("Running after script...")
+        path = f"{ctx.project_dir}.tmp/after_script.sh"
+        text = scripts.render(job.after_script, workdir=ctx.project_dir)
+        tar = scripts.build_tar(None, f"{ctx.project_dir}.tmp", {path: (text.encode(), 0o755)})
+        env2 = [e for e in env if not e.startswith("CI_JOB_STATUS=")] + [f"CI_JOB_STATUS={status}"]
+
+        def create(fallback: bool) -> str:
+            return self._container(
+                fallback,
+                image=image,
+                name=f"buildrig-{ctx.run_id}-{index}-{slug(job.name)[:40]}-after",
+                role="job",
+                command=scripts.shell_detect_command(path),
+                entrypoint=entry,
+                env=env2,
+                privileged=privileged,
+                binds=binds,
+                network=network,
+                aliases=None,
+                workdir=ctx.project_dir,
+                user=user,
+            )
+
+        cid = self._start(log, privileged, create, lambda c: self.api.put_archive(c, "/", tar))
+        try:
+            code = self._follow(cid, log, timeout=AFTER_SCRIPT_TIMEOUT)
+        except (ReadTimeout, ReqConnError):
+            with contextlib.suppress(APIError):
+                self.api.kill(cid)
+            log.warn(f"WARNING: after_script timed out after {AFTER_SCRIPT_TIMEOUT}s")
+            return [cid]
+        if code != 0:
+            log.warn(f"WARNING: after_script failed, but job will continue unaffected: exit code {code}")
+        return [cid]
+
+    # --- services ----------------------------------------------------------------------------------
+
+    def _start_services(
+        self,
+        services: Sequence[ServiceSpec],
+        job: Job,
+        index: int,
+        jv: JobVariables,
+        log: JobLog,
+        network: str | None,
+        binds: list[str],
+    ) -> list[str]:
+        ctx = self.ctx
+        lookup = jv.as_dict()
+        base_env = [(k, v) for k, v in jv.env if k not in jv.files]
+        privileged = (
+            self.docker.privileged
+            if self.docker.services_privileged is None
+            else self.docker.services_privileged
+        )
+        started: list[tuple[str, str, str, dict[str, str]]] = []
+        for i, svc in enumerate(services):
+            name = expand(svc.name, lookup)
+            log.sys(f"Starting service {name} ...")
+            image = self.resolve_image(name, svc.pull_policy, log)
+            svc_env = dict(base_env)
+            for var in svc.variables:
+                svc_env[var.name] = expand(var.value, lookup) if var.expand else var.value
+            aliases = service_aliases(name, expand(svc.alias, lookup) if svc.alias else None)
+            cname = f"buildrig-{ctx.run_id}-{index}-svc{i}-{slug(aliases[0])[:30]}"
+
+            def create(
+                fallback: bool,
+                image: str = image,
+                svc: ServiceSpec = svc,
+                cname: str = cname,
+                env: dict[str, str] = svc_env,
+                aliases: list[str] = aliases,
+            ) -> str:
+                return self._container(
+                    fallback,
+                    image=image,
+                    name=cname,
+                    role="service",
+                    command=list(svc.command) if svc.command is not None else None,
+                    entrypoint=list(svc.entrypoint) if svc.entrypoint is not None else None,
+                    env=[f"{k}={v}" for k, v in env.items()],
+                    privileged=privileged,
+                    binds=binds,
+                    network=network,
+                    aliases=aliases,
+                )
+
+            cid = self._start(log, privileged, create)
+            started.append((cid, name, cname, svc_env))
+        if started:
+            timeout = self.docker.wait_for_services_timeout
+            if timeout >= 0:
+                log.sys(f"Waiting for services to be up and running (timeout {timeout} seconds)...")
+                for cid, name, cname, env in started:
+                    self._wait_service(cid, name, cname, env, network, timeout, log)
+        return [s[0] for s in started]
+
+    def _wait_service(
+        self,
+        cid: str,
+        name: str,
+        cname: str,
+        env: Mapping[str, str],
+        network: str | None,
+        timeout: int,
+        log: JobLog,
+    ) -> None:
+        if env.get("HEALTHCHECK_TCP_PORT"):
+            ports = [int(env["HEALTHCHECK_TCP_PORT"])]
+        else:
+            info = self.api.inspect_container(cid)
+            exposed = (info.get("Config") or {}).get("ExposedPorts") or {}
+            ports = sorted(int(p.split("/")[0]) for p in exposed if p.endswith("/tcp"))[:20]
+        if not ports or network == "none":
+            return
+        deadline = time.monotonic() + timeout
+        problem = f"service {name!r} timeout"
+        while True:
+            info = self.api.inspect_container(cid)
+            state = info.get("State") or {}
+            if not state.get("Running"):
+                problem = f"service {name!r} container exited with code {state.get('ExitCode')}"
+                break
+            if network == "host":
+                ip = "127.0.0.1"
+            else:
+                nets = (info.get("NetworkSettings") or {}).get("Networks") or {}
+                ip = next((n.get("IPAddress") for n in nets.values() if n.get("IPAddress")), "")
+            if ip and any(_tcp_open(ip, port) for port in ports):
+                return
+            if time.monotonic() >= deadline:
+                problem = (
+                    f"service {name!r} timeout: no connection to {ip or '?'} on port(s) "
+                    f"{', '.join(map(str, ports))} within {timeout}s"
+                )
+                break
+            time.sleep(0.1)
+        log.warn(f"*** WARNING: Service {cname} probably didn't start properly.")
+        log.warn("")
+        log.warn("Health check error:")
+        log.warn(problem)
+        log.warn("")
+        log.warn("Service container logs:")
+        raw = self.api.logs(cid, stdout=True, stderr=True, timestamps=True, tail=200)
+        for line in raw.decode("utf-8", "replace").splitlines():
+            log.warn(line)
+        log.warn("")
+        log.warn("*********")
+
+
+def _tcp_open(ip: str, port: int) -> bool:
+    try:
+        with socket.create_connection((ip, port), timeout=0.3):
+            return True
+    except OSError:
+        return False
+
+
+def _split_tag(name: str) -> tuple[str, str | None]:
+    if "@" in name:
+        return name, None
+    last = name.rfind("/")
+    colon = name.rfind(":")
+    if colon > last:
+        return name[:colon], name[colon + 1 :]
+    return name, "latest"
