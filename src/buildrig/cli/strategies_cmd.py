@@ -11,6 +11,13 @@ from buildrig import strategies
 from buildrig.cli.app import app, out
 from buildrig.errors import InputError
 
+_SHORT = {"docker-autoscaler": "autoscaler", "kubernetes": "k8s"}
+
+_CAPTION = (
+    "autoscaler = docker-autoscaler, k8s = kubernetes; speed = the seed's theoretical rank, 1 = fastest "
+    "(buildah and buildkit are not in the seed)"
+)
+
 
 def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
@@ -26,32 +33,26 @@ def strategies_cmd(
         return
     if fmt != "table":
         raise InputError(f"--format {fmt!r}; valid: table, json")
-    table = Table(title="Ways to build images in GitLab CI", show_lines=True)
-    for col in (
-        "way",
-        "executors",
-        "privileged",
-        "host daemon",
-        "isolation",
-        "layer cache",
-        "speed",
-        "security",
-    ):
-        table.add_column(col, overflow="fold")
+    table = Table(title="Ways to build images in GitLab CI", show_lines=True, caption=_CAPTION)
+    table.add_column("way", no_wrap=True, style="bold")
+    table.add_column("executors", no_wrap=True)
+    table.add_column("privileged")
+    table.add_column("host daemon")
+    table.add_column("isolated")
+    table.add_column("layer cache")
+    table.add_column("speed", justify="right")
     for s in strategies.ALL:
         table.add_row(
             s.name,
-            ", ".join(s.executors),
+            "\n".join(_SHORT.get(e, e) for e in s.executors),
             _yes(s.needs_privileged),
             _yes(s.needs_host_daemon),
-            s.isolation,
-            s.layer_cache,
+            _yes(s.isolated),
+            "kept on host" if s.persistent_cache else "via registry",
             str(s.seed_rank) if s.seed_rank else "-",
-            s.security_notes[0] if s.security_notes else "",
         )
     out.print(table)
-    out.print(
-        "speed: the seed's theoretical rank, 1 = fastest (buildah and buildkit are not in the seed); "
-        "all security notes: --format json.",
-        markup=False,
-    )
+    out.print("security:", markup=False)
+    for s in strategies.ALL:
+        out.print(f"  {s.name}: {s.security_notes[0]}", markup=False)
+    out.print("all fields and every security note: buildrig strategies --format json", markup=False)
