@@ -41,7 +41,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     d = ctx.daemon
     if d is None or not d.userns_remap or ctx.runner_config is None:
         return
-    dloc = d.key_locs.get("userns-remap") or d.key_locs.get("userns_remap")
+    dloc = d.key_locs.get("userns-remap") or d.key_locs.get("--userns-remap")
     dwhere = f" ({dloc})" if dloc else ""
     for r in ctx.runner_config.runners:
         if not u.is_docker_executor(r) or r.docker is None:

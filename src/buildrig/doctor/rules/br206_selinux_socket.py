@@ -41,7 +41,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     d = ctx.daemon
     if d is None or d.selinux_enabled is not True or ctx.runner_config is None:
         return
-    dloc = d.key_locs.get("selinux-enabled")
+    dloc = d.key_locs.get("selinux-enabled") or d.key_locs.get("--selinux-enabled")
     dwhere = f" ({dloc})" if dloc else ""
     for r in ctx.runner_config.runners:
         if not u.is_docker_executor(r) or r.docker is None or r.docker.privileged:

@@ -1,0 +1,75 @@
+"""BR704 — security: shell-executor jobs run as root (or as a user with root-equivalent docker access).
+
+What it checks, for shell-executor runners:
+
+- ``--live`` says the runner's build user is ``root`` (``gitlab-runner install --user root``, or the
+  service run by root without ``--user``) — WARNING;
+- the ``builds_dir`` lies under ``/root`` — a strong hint the same — WARNING;
+- ``--live`` says the build user is in the ``docker`` group — INFO: that is root-equivalent on the
+  host, which GitLab's docs and the runner's own post-install script warn about.
+
+Why it matters: every command of every job runs with full control of the runner host: it can read
+the runner's ``config.toml`` (runner tokens), other projects' checkouts, and persist itself
+between jobs.
+
+Fix: install the runner with ``gitlab-runner install --user gitlab-runner`` (the deb/rpm packages
+do), keep ``builds_dir`` in that user's home, and prefer an isolating executor (Docker) for
+untrusted code.
+
+Docs: https://docs.gitlab.com/runner/security/#usage-of-shell-executor
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+
+from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.rules import _b_util as u
+
+ID = "BR704"
+TITLE = "security: shell executor runs jobs as root"
+SEVERITY = Severity.WARNING
+CATEGORY = Category.SECURITY
+DOCS = "https://docs.gitlab.com/runner/security/#usage-of-shell-executor"
+
+_SELF = sys.modules[__name__]
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    if ctx.runner_config is None:
+        return
+    live = ctx.live
+    for r in ctx.runner_config.runners:
+        if not u.is_shell(r):
+            continue
+        if live is not None and live.runner_user == "root":
+            yield finding(
+                _SELF,
+                f"{u.rname(r)} uses the shell executor and its builds run as root: every job "
+                "controls the host, can read the runner's config.toml (tokens) and other projects' "
+                "files, and persists between jobs.",
+                "Reinstall the service with gitlab-runner install --user gitlab-runner (as the "
+                "deb/rpm packages do) and use a Docker executor for untrusted code.",
+                loc=r.loc,
+            )
+        elif r.builds_dir and (r.builds_dir == "/root" or r.builds_dir.startswith("/root/")):
+            yield finding(
+                _SELF,
+                f"{u.rname(r)} uses the shell executor with builds_dir = \"{r.builds_dir}\" "
+                f"({u.runner_loc(r, 'builds_dir')}), under root's home: its jobs most likely run "
+                "as root and control the host.",
+                "Run builds as an unprivileged user (gitlab-runner install --user gitlab-runner) "
+                "with builds_dir in that user's home.",
+                loc=u.runner_loc(r, "builds_dir"),
+            )
+        elif live is not None and live.runner_user and "docker" in live.runner_user_groups:
+            yield finding(
+                _SELF,
+                f"{u.rname(r)} runs shell jobs as '{live.runner_user}', a member of the docker "
+                "group: that is root-equivalent on the host (docker run -v /:/host ...).",
+                "Accept it only for trusted projects on a dedicated host; otherwise build with a "
+                "Docker executor (dind) or daemonless (Buildah, BuildKit).",
+                loc=r.loc,
+                severity=Severity.INFO,
+            )
