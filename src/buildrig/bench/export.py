@@ -43,6 +43,7 @@ def to_dict(results: BenchResults) -> dict[str, Any]:
         "started_at": results.started_at,
         "finished_at": results.finished_at,
         "aborted": results.aborted,
+        "interrupted": results.interrupted,
         "notes": list(results.notes),
         "skipped": [s.to_dict() for s in results.skipped],
         "runs": [r.to_dict() for r in results.runs],
@@ -71,6 +72,7 @@ def from_dict(data: dict[str, Any], *, source: str = "results.json") -> BenchRes
             started_at=str(data.get("started_at") or ""),
             finished_at=str(data.get("finished_at") or ""),
             aborted=None if data.get("aborted") is None else str(data["aborted"]),
+            interrupted=bool(data.get("interrupted", False)),
             notes=tuple(str(n) for n in data.get("notes", [])),
         )
     except (KeyError, TypeError, ValueError) as exc:

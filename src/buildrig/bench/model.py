@@ -215,6 +215,8 @@ class BenchResults:
     finished_at: str = ""
     #: Set when the benchmark stopped early (engine died, Ctrl-C); the runs kept are partial.
     aborted: str | None = None
+    #: The stop was Ctrl-C/SIGTERM rather than a failure.
+    interrupted: bool = False
     #: Free-form remarks worth reading next to the figures (e.g. how cold was made cold).
     notes: tuple[str, ...] = field(default_factory=tuple)
 

@@ -1,0 +1,421 @@
+"""The benchmark loop: for each runnable way, cold → warm → change, repeated; partial results kept.
+
+What actually prepares a scratch project and runs a job is a :class:`Backend` (the real one,
+:mod:`buildrig.bench.backend`, goes through ``init`` and ``run`` like a user would); this module
+only decides what runs in which order, turns job logs into phases and keeps going or stops.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Literal, Protocol
+
+from buildrig.bench.model import (
+    ALL_WAYS,
+    CACHE_MODES,
+    SCENARIOS,
+    BenchResults,
+    CacheMode,
+    Execution,
+    Machine,
+    Scenario,
+    Settings,
+    Skipped,
+)
+from buildrig.bench.phases import LogLine, ServiceSpan, extract_phases
+from buildrig.errors import BuildrigError, EngineError, InputError, Loc
+
+# --- what a backend provides -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobRun:
+    """One job execution as the backend saw it. Times are ``time.monotonic()`` except
+    ``started_wall`` (epoch seconds, for the record)."""
+
+    ok: bool
+    started: float
+    finished: float
+    started_wall: float
+    lines: tuple[LogLine, ...]
+    services: tuple[ServiceSpan, ...] = ()
+    error: str | None = None
+
+
+class Workspace(Protocol):
+    """A scratch copy of the project with the way's job generated into it."""
+
+    @property
+    def project_dir(self) -> Path: ...
+
+    def run_job(self) -> JobRun: ...
+
+
+class Backend(Protocol):
+    def availability(self, ways: Sequence[str]) -> tuple[tuple[str, ...], tuple[Skipped, ...]]:
+        """Which of ``ways`` can run here; the others with the reason."""
+        ...
+
+    def machine(self) -> Machine: ...
+
+    def workspace(self, way: str, cache: CacheMode, tag: str) -> AbstractContextManager[Workspace]:
+        """A fresh scratch project for ``way``: its own image repository in the registry (so
+        the registry cache starts empty), and the engine holding none of the benchmark's
+        previous images of it. Everything created is removed on exit."""
+        ...
+
+    def engine_alive(self) -> str | None:
+        """``None`` when the engine answers, else one line saying what is wrong."""
+        ...
+
+
+# --- options and progress ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    project_dir: Path
+    ways: tuple[str, ...] = ()  # empty: every way
+    scenarios: tuple[Scenario, ...] = SCENARIOS
+    repeat: int = 3
+    cache_modes: tuple[CacheMode, ...] = ("registry",)
+    change_file: Path | None = None  # relative to project_dir; default: from the Dockerfile
+    dockerfile: str = "Dockerfile"
+
+
+@dataclass(frozen=True)
+class Event:
+    """Progress for the CLI: a job starts or ends, a way is skipped, the plan is known."""
+
+    kind: Literal["plan", "start", "done", "skip", "abort"]
+    total: int = 0
+    index: int = 0
+    way: str = ""
+    scenario: str = ""
+    cache: str = ""
+    repeat: int = 0
+    execution: Execution | None = None
+    message: str = ""
+
+
+EventSink = Callable[[Event], None]
+
+
+def _utc(ts: float) -> str:
+    return _dt.datetime.fromtimestamp(ts, tz=_dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _now() -> str:
+    return _dt.datetime.now(tz=_dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+# --- input checks --------------------------------------------------------------------------------------
+
+
+def check_project(opts: BenchOptions) -> tuple[Path, str]:
+    """The project directory and the change file (relative, POSIX), or a one-line InputError."""
+    project = Path(opts.project_dir)
+    if not project.is_dir():
+        raise InputError("not a directory", loc=Loc.of(project))
+    dockerfile = project / opts.dockerfile
+    if not dockerfile.is_file():
+        raise InputError(
+            f"no {opts.dockerfile} here: bench builds the project's own Dockerfile", loc=Loc.of(project)
+        )
+    if opts.repeat < 1:
+        raise InputError(f"--repeat must be at least 1 (got {opts.repeat})")
+    unknown = [w for w in opts.ways if w not in ALL_WAYS]
+    if unknown:
+        raise InputError(f"unknown way(s) {', '.join(unknown)}; known: {', '.join(ALL_WAYS)}")
+    if opts.change_file is not None:
+        rel = opts.change_file
+        target = rel if rel.is_absolute() else project / rel
+        try:
+            rel_posix = target.resolve().relative_to(project.resolve()).as_posix()
+        except ValueError:
+            raise InputError("--change must name a file inside the project", loc=Loc.of(target)) from None
+        if not target.is_file():
+            raise InputError("--change: no such file", loc=Loc.of(target))
+        return project, rel_posix
+    if "change" not in opts.scenarios:
+        return project, ""
+    return project, default_change_file(project, opts.dockerfile)
+
+
+_INSTR = re.compile(r"^\s*(COPY|ADD)\s+(.*)$", re.IGNORECASE)
+
+
+def _dockerfile_instructions(text: str) -> list[tuple[int, str]]:
+    """(line, instruction) with backslash continuations joined and comments dropped."""
+    out: list[tuple[int, str]] = []
+    buf, start = "", 0
+    for no, raw in enumerate(text.splitlines(), start=1):
+        line = raw.rstrip()
+        if not buf and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        if not buf:
+            start = no
+        if line.endswith("\\"):
+            buf += line[:-1] + " "
+            continue
+        buf += line
+        out.append((start, buf))
+        buf = ""
+    if buf:
+        out.append((start, buf))
+    return out
+
+
+def default_change_file(project: Path, dockerfile: str = "Dockerfile") -> str:
+    """A file the Dockerfile's last ``COPY``/``ADD`` from the build context brings in: changing it
+    invalidates a late layer, which is what the ``change`` scenario is about."""
+    path = project / dockerfile
+    text = path.read_text(encoding="utf-8", errors="replace")
+    copies: list[tuple[int, list[str]]] = []
+    for line, instr in _dockerfile_instructions(text):
+        m = _INSTR.match(instr)
+        if not m:
+            continue
+        args = [a for a in m.group(2).split() if a]
+        if any(a.startswith("--from") for a in args):
+            continue
+        args = [a for a in args if not a.startswith("--")]
+        if args[:1] and args[0].startswith("["):
+            continue  # JSON form: rare for app sources, not worth a parser here
+        if len(args) >= 2:
+            copies.append((line, args[:-1]))
+    skip = {dockerfile, ".gitlab-ci.yml", ".dockerignore", ".git"}
+    for _, sources in reversed(copies):
+        for src in sources:
+            if "://" in src or any(ch in src for ch in "*?[$"):
+                continue
+            candidate = project / src
+            if candidate.is_file() and candidate.name not in skip:
+                return PurePosixPath(src.lstrip("./") or src).as_posix()
+            if candidate.is_dir():
+                files = sorted(
+                    p
+                    for p in candidate.rglob("*")
+                    if p.is_file() and not (set(p.relative_to(project).parts) & skip)
+                )
+                if files:
+                    # An empty ``__init__.py`` is a file nobody edits; prefer one with content.
+                    chosen = next((p for p in files if p.stat().st_size > 0), files[0])
+                    return chosen.relative_to(project).as_posix()
+    raise InputError(
+        "cannot tell which source file to change: no COPY/ADD of a project file; pass --change FILE",
+        loc=Loc.of(path),
+    )
+
+
+_COMMENT = {
+    **dict.fromkeys(
+        (".py", ".sh", ".rb", ".pl", ".yaml", ".yml", ".toml", ".txt", ".cfg", ".ini", ".r"), "# "
+    ),
+    **dict.fromkeys(
+        (".js", ".ts", ".go", ".java", ".c", ".h", ".cc", ".cpp", ".rs", ".kt", ".cs", ".php"), "// "
+    ),
+    **dict.fromkeys((".html", ".htm", ".xml", ".md", ".svg"), "<!-- "),
+    ".css": "/* ",
+}
+_CLOSE = {"<!-- ": " -->", "/* ": " */"}
+
+
+def apply_change(project: Path, rel: str, token: str) -> None:
+    """Append a harmless line to ``rel`` (a comment where the syntax is known, else an empty
+    line): the file's checksum changes, so the layer that copies it is rebuilt."""
+    path = project / rel
+    data = path.read_bytes()
+    opener = _COMMENT.get(path.suffix.lower())
+    sep = b"" if not data or data.endswith(b"\n") else b"\n"
+    if opener is None:
+        # Whitespace only: still valid JSON and most data formats.
+        path.write_bytes(data + sep + b"\n")
+    else:
+        path.write_bytes(
+            data + sep + f"{opener}buildrig bench change {token}{_CLOSE.get(opener, '')}\n".encode()
+        )
+
+
+# --- the loop ------------------------------------------------------------------------------------------
+
+
+def plan(runnable: Sequence[str], opts: BenchOptions) -> list[tuple[int, CacheMode, str]]:
+    """(repeat, cache mode, way) in execution order. Repeats are the outer loop so that a slow
+    drift of the machine (other load, a filling disk) spreads over every way alike."""
+    modes = [m for m in CACHE_MODES if m in opts.cache_modes]
+    return [(r, m, w) for r in range(1, opts.repeat + 1) for m in modes for w in runnable]
+
+
+def _needs_primer(scenarios: Sequence[Scenario]) -> bool:
+    # warm and change measure a rebuild: something must have been built first.
+    return "cold" not in scenarios and bool(scenarios)
+
+
+def execution_from(job: JobRun, way: str, scenario: Scenario, repeat: int, cache: CacheMode) -> Execution:
+    phases = extract_phases(job.lines, services=job.services)
+    return Execution(
+        way=way,
+        scenario=scenario,
+        repeat=repeat,
+        cache=cache,
+        ok=job.ok,
+        phases=phases,
+        total_s=max(0.0, job.finished - job.started),
+        error=None if job.ok else (job.error or "job failed"),
+        started_at=_utc(job.started_wall),
+    )
+
+
+class _Abort(Exception):
+    def __init__(self, message: str, interrupted: bool = False) -> None:
+        super().__init__(message)
+        self.interrupted = interrupted
+
+
+def run_bench(opts: BenchOptions, backend: Backend, on_event: EventSink | None = None) -> BenchResults:
+    """Run the benchmark. Bad input raises; an engine that dies or an interrupt stops the loop
+    and returns what finished with ``aborted`` set (the caller still writes the report)."""
+    project, change_rel = check_project(opts)
+    emit = on_event or (lambda _e: None)
+    wanted = opts.ways or ALL_WAYS
+    scenarios = tuple(s for s in SCENARIOS if s in opts.scenarios)
+    if not scenarios:
+        raise InputError("no scenario to run: choose from cold, warm, change")
+    runnable, skipped = backend.availability(wanted)
+    for s in skipped:
+        emit(Event("skip", way=s.way, message=s.reason))
+    started = _now()
+    machine = backend.machine()
+    steps = plan(runnable, opts)
+    per_workspace = len(scenarios) + (1 if _needs_primer(scenarios) else 0)
+    total = len(steps) * per_workspace
+    emit(Event("plan", total=total))
+    runs: list[Execution] = []
+    aborted: str | None = None
+    interrupted = False
+    index = 0
+    try:
+        for repeat, cache, way in steps:
+            tag = f"{way}-{cache}-r{repeat}"
+            with backend.workspace(way, cache, tag) as ws:
+                if _needs_primer(scenarios):
+                    index += 1
+                    emit(
+                        Event(
+                            "start",
+                            total=total,
+                            index=index,
+                            way=way,
+                            scenario="prime",
+                            cache=cache,
+                            repeat=repeat,
+                            message="unrecorded first build",
+                        )
+                    )
+                    job, problem = _run(backend, ws, way, "prime", repeat)
+                    emit(
+                        Event(
+                            "done",
+                            total=total,
+                            index=index,
+                            way=way,
+                            scenario="prime",
+                            cache=cache,
+                            repeat=repeat,
+                            message="ok" if job.ok else (job.error or "failed"),
+                        )
+                    )
+                    if problem:
+                        raise _Abort(problem)
+                for scenario in scenarios:
+                    if scenario == "change":
+                        apply_change(ws.project_dir, change_rel, f"{repeat}-{os.getpid()}")
+                    index += 1
+                    emit(
+                        Event(
+                            "start",
+                            total=total,
+                            index=index,
+                            way=way,
+                            scenario=scenario,
+                            cache=cache,
+                            repeat=repeat,
+                        )
+                    )
+                    job, problem = _run(backend, ws, way, scenario, repeat)
+                    execution = execution_from(job, way, scenario, repeat, cache)
+                    runs.append(execution)
+                    emit(
+                        Event(
+                            "done",
+                            total=total,
+                            index=index,
+                            way=way,
+                            scenario=scenario,
+                            cache=cache,
+                            repeat=repeat,
+                            execution=execution,
+                        )
+                    )
+                    if problem:
+                        raise _Abort(problem)
+    except _Abort as exc:
+        aborted = str(exc)
+        interrupted = exc.interrupted
+    except KeyboardInterrupt:
+        aborted, interrupted = "interrupted (Ctrl-C)", True
+    except EngineError as exc:
+        aborted = str(exc)
+    except BuildrigError as exc:
+        if getattr(exc, "exit_code", 0) in (130, 143):  # run's RunInterrupted (SIGINT/SIGTERM)
+            aborted, interrupted = str(exc), True
+        else:
+            raise
+    if aborted:
+        emit(Event("abort", message=aborted))
+    notes = (
+        "cold: each repeat pushes to its own new repository (empty registry cache) and the benchmark's "
+        "images from earlier runs are removed from the engine first; images and cache entries that "
+        "existed before the benchmark are left alone.",
+        "phases: from the job log's echoed `$ cmd` lines; a daemon wait loop counts as services, "
+        "a --cache-from pull as build; other = the rest of the job (containers, clean-up, tagging).",
+    )
+    return BenchResults(
+        machine=machine,
+        settings=Settings(
+            project=project.resolve().name,
+            ways=tuple(wanted),
+            scenarios=scenarios,
+            repeat=opts.repeat,
+            cache_modes=tuple(m for m in CACHE_MODES if m in opts.cache_modes),
+            change_file=change_rel,
+        ),
+        runs=tuple(runs),
+        skipped=skipped,
+        started_at=started,
+        finished_at=_now(),
+        aborted=aborted,
+        interrupted=interrupted,
+        notes=notes,
+    )
+
+
+def _run(backend: Backend, ws: Workspace, way: str, scenario: str, repeat: int) -> tuple[JobRun, str | None]:
+    """Run one job; when it fails, tell a failing build from an engine that went away (then the
+    second value says so and the loop stops after recording the failed run)."""
+    try:
+        job = ws.run_job()
+    except EngineError as exc:
+        raise _Abort(f"{way} {scenario} (repeat {repeat}): {exc}") from exc
+    if not job.ok:
+        problem = backend.engine_alive()
+        if problem is not None:
+            return job, f"{way} {scenario} (repeat {repeat}): the engine stopped answering: {problem}"
+    return job, None
