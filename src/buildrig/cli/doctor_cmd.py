@@ -1,3 +1,116 @@
-"""CLI commands: doctor (registered on import)."""
+"""CLI commands: doctor (registered on import).
+
+Import-light: the doctor engine, its rules and parsers load inside the command.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from buildrig.cli.app import app, err, out
+
+_FORMATS = ("text", "json", "sarif", "codequality")
+
+
+def _ids(values: list[str]) -> list[str]:
+    return [p.strip() for v in values for p in v.split(",") if p.strip()]
+
+
+@app.command("doctor")
+def doctor_cmd(
+    directory: Annotated[Path, typer.Argument(help="Project directory (default: current).")] = Path("."),
+    ci_file: Annotated[
+        Path | None, typer.Option("--ci-file", help="The .gitlab-ci.yml (default: DIR/.gitlab-ci.yml).")
+    ] = None,
+    runner_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--runner-config", help="GitLab Runner config.toml (default: DIR/config.toml if present)."
+        ),
+    ] = None,
+    daemon_json: Annotated[
+        Path | None, typer.Option("--daemon-json", help="dockerd's daemon.json of the build host.")
+    ] = None,
+    docker_unit: Annotated[
+        list[Path] | None,
+        typer.Option("--docker-unit", help="docker.service and its drop-ins, in order (repeatable)."),
+    ] = None,
+    live: Annotated[
+        bool, typer.Option("--live", help="Also read facts from this machine (read-only).")
+    ] = False,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="Output: text, json, sarif or codequality.")
+    ] = "text",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
+    ] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 on warnings too.")] = False,
+    select: Annotated[
+        list[str] | None, typer.Option("--select", help="Only these rule IDs or prefixes (comma-separated).")
+    ] = None,
+    ignore: Annotated[
+        list[str] | None, typer.Option("--ignore", help="Skip these rule IDs or prefixes (comma-separated).")
+    ] = None,
+    explain: Annotated[
+        str | None, typer.Option("--explain", help="Print a rule's documentation and exit.")
+    ] = None,
+    list_rules: Annotated[bool, typer.Option("--list-rules", help="List every rule and exit.")] = False,
+) -> None:
+    """Name the cause of a broken or dangerous image-build set-up.
+
+    Reads .gitlab-ci.yml, the runner's config.toml and dockerd's configuration together. Exit
+    status: 0 clean, 1 errors (or warnings with --strict), 2 unusable input.
+    """
+    from buildrig.doctor import engine
+    from buildrig.doctor import output as outputs
+    from buildrig.errors import InputError
+
+    if explain is not None:
+        text = outputs.explain(explain)
+        if text is None:
+            raise InputError(f"no rule {explain}; see buildrig doctor --list-rules")
+        out.print(text, markup=False, emoji=False, end="")
+        raise typer.Exit(0)
+    if list_rules:
+        for rule in engine.discover_rules():
+            out.print(
+                f"{rule.ID}  {rule.SEVERITY.value:7}  {rule.CATEGORY.value:15}  {rule.TITLE}",
+                markup=False,
+                emoji=False,
+            )
+        raise typer.Exit(0)
+    if fmt not in _FORMATS:
+        raise InputError(f"--format {fmt}: expected one of {', '.join(_FORMATS)}")
+    inputs = engine.Inputs(
+        directory=directory,
+        ci_file=ci_file,
+        runner_config=runner_config,
+        daemon_json=daemon_json,
+        docker_units=tuple(docker_unit or ()),
+        live=live,
+    )
+    report = engine.diagnose(inputs, select=_ids(select or []), ignore=_ids(ignore or []))
+    text = outputs.render(report, fmt, directory)
+    if output is not None:
+        from buildrig.fsutil import atomic_write
+
+        atomic_write(output, text)
+        err.print(f"doctor: {len(report.findings)} finding(s) written to {output}", markup=False, emoji=False)
+    else:
+        out.print(text, markup=False, emoji=False, end="")
+    raise typer.Exit(exit_code(report, strict=strict))
+
+
+def exit_code(report: object, *, strict: bool) -> int:
+    from buildrig.doctor.base import Severity
+    from buildrig.doctor.engine import Report
+
+    assert isinstance(report, Report)
+    if report.count(Severity.ERROR):
+        return 1
+    if strict and report.count(Severity.WARNING):
+        return 1
+    return 0

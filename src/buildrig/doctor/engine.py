@@ -1,0 +1,226 @@
+"""The doctor engine: read the inputs, derive each job's view, run every rule.
+
+Rules are discovered, not registered: every module of :mod:`buildrig.doctor.rules` whose name
+does not start with ``_`` and that defines the contract of :mod:`buildrig.doctor.base` is one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from types import MappingProxyType, ModuleType
+from typing import cast
+
+from buildrig.doctor import derive
+from buildrig.doctor.base import Context, Finding, JobView, LiveFacts, RuleModule, Severity
+from buildrig.errors import BuildrigError, InputError, Loc
+from buildrig.gitlab.ci import load_pipeline
+from buildrig.gitlab.dockerd import load_daemon_json, load_docker_units, merge_daemon
+from buildrig.gitlab.model import DaemonConfig, Pipeline, RunnerConfig
+from buildrig.gitlab.runner_config import load_runner_config
+
+RULES_PACKAGE = "buildrig.doctor.rules"
+_CONTRACT = ("ID", "TITLE", "SEVERITY", "CATEGORY", "DOCS", "check")
+_SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+# Where doctor looks in DIR when a file is not named on the command line.
+CI_CANDIDATES = (".gitlab-ci.yml", ".gitlab-ci.yaml")
+RUNNER_CANDIDATES = ("config.toml", "runner/config.toml", ".gitlab/runner/config.toml")
+DAEMON_CANDIDATES = ("daemon.json", "runner/host/daemon.json", "runner/host/etc/docker/daemon.json")
+
+
+@cache
+def discover_rules() -> tuple[RuleModule, ...]:
+    package = importlib.import_module(RULES_PACKAGE)
+    found: dict[str, ModuleType] = {}
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{RULES_PACKAGE}.{info.name}")
+        if not all(hasattr(module, attr) for attr in _CONTRACT):
+            continue
+        rule_id = str(module.ID)
+        if rule_id in found:
+            raise BuildrigError(
+                f"rule {rule_id} is defined twice: {found[rule_id].__name__} and {module.__name__}"
+            )
+        found[rule_id] = module
+    return tuple(cast(RuleModule, found[k]) for k in sorted(found))
+
+
+def rule_by_id(rule_id: str) -> RuleModule | None:
+    return next((r for r in discover_rules() if r.ID.upper() == rule_id.strip().upper()), None)
+
+
+def _matches(rule_id: str, patterns: Iterable[str]) -> bool:
+    return any(rule_id.upper().startswith(p.strip().upper()) for p in patterns if p.strip())
+
+
+def select_rules(
+    rules: Sequence[RuleModule], select: Sequence[str] = (), ignore: Sequence[str] = ()
+) -> tuple[RuleModule, ...]:
+    """``select``/``ignore`` take IDs or prefixes (``BR1`` = the dind family)."""
+    out = [r for r in rules if not select or _matches(r.ID, select)]
+    return tuple(r for r in out if not _matches(r.ID, ignore))
+
+
+@dataclass(frozen=True)
+class Inputs:
+    directory: Path = Path(".")
+    ci_file: Path | None = None
+    runner_config: Path | None = None
+    daemon_json: Path | None = None
+    docker_units: tuple[Path, ...] = ()
+    live: bool = False
+
+
+@dataclass(frozen=True)
+class Report:
+    context: Context
+    findings: tuple[Finding, ...]
+    rules: tuple[RuleModule, ...] = field(default=())
+    problems: tuple[str, ...] = ()
+
+    @property
+    def ways(self) -> dict[str, str | None]:
+        return {jv.job.name: jv.way for jv in self.context.jobs}
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for f in self.findings if f.severity == severity)
+
+
+def _pick(given: Path | None, directory: Path, candidates: Sequence[str]) -> Path | None:
+    if given is not None:
+        if not given.is_file():
+            raise InputError(f"{given}: file not found")
+        return given
+    for name in candidates:
+        path = directory / name
+        if path.is_file():
+            return path
+    return None
+
+
+def load_inputs(
+    inputs: Inputs,
+) -> tuple[Pipeline | None, RunnerConfig | None, DaemonConfig | None, list[str]]:
+    directory = inputs.directory
+    if not directory.is_dir():
+        raise InputError(f"{directory}: not a directory")
+    limits: list[str] = []
+    ci_path = _pick(inputs.ci_file, directory, CI_CANDIDATES)
+    runner_path = _pick(inputs.runner_config, directory, RUNNER_CANDIDATES)
+    daemon_path = _pick(inputs.daemon_json, directory, DAEMON_CANDIDATES)
+    for unit in inputs.docker_units:
+        if not unit.is_file():
+            raise InputError(f"{unit}: file not found")
+    pipeline = load_pipeline(ci_path) if ci_path is not None else None
+    runners = load_runner_config(runner_path) if runner_path is not None else None
+    daemon = merge_daemon(
+        load_daemon_json(daemon_path) if daemon_path is not None else None,
+        load_docker_units(inputs.docker_units) if inputs.docker_units else None,
+    )
+    if pipeline is None:
+        limits.append(f"no .gitlab-ci.yml in {directory} (--ci-file): job checks skipped")
+    else:
+        for what, loc in pipeline.skipped_includes:
+            limits.append(f"include not followed ({what}) at {loc}: jobs from it are not checked")
+    if runners is None:
+        limits.append(
+            "no config.toml (--runner-config): privileged, volumes, executor and runner environment "
+            "unknown; runner-side checks skipped and runner-dependent ones assume the documented set-up"
+        )
+    elif not derive.tags_known(runners):
+        limits.append(
+            "config.toml lists no runner tags (GitLab keeps them server-side): every runner is "
+            "assumed able to take every job"
+        )
+    if daemon is None:
+        limits.append("no daemon.json or docker unit (--daemon-json/--docker-unit): dockerd checks skipped")
+    return pipeline, runners, daemon, limits
+
+
+def build_context(
+    pipeline: Pipeline | None,
+    runner_config: RunnerConfig | None,
+    daemon: DaemonConfig | None = None,
+    live: LiveFacts | None = None,
+    limits: Sequence[str] = (),
+) -> Context:
+    views = []
+    known = derive.tags_known(runner_config)
+    for job in pipeline.jobs if pipeline is not None else ():
+        runners = derive.runners_for(job, runner_config, tags_known=known)
+        base = derive.base_env(pipeline, job, runners, derive.image_name(job, runners))
+        way = derive.detect_way(job, runners, base)
+        env, services = derive.effective_env(pipeline, job, runners)
+        views.append(
+            JobView(
+                job=job,
+                way=way,
+                runners=runners,
+                env=MappingProxyType(env),
+                service_env=MappingProxyType({k: MappingProxyType(v) for k, v in services.items()}),
+            )
+        )
+    return Context(
+        pipeline=pipeline,
+        runner_config=runner_config,
+        daemon=daemon,
+        live=live,
+        jobs=tuple(views),
+        limits=tuple(limits),
+    )
+
+
+def run_rules(
+    ctx: Context, rules: Sequence[RuleModule], problems: list[str] | None = None
+) -> tuple[Finding, ...]:
+    """Every rule's findings, deduplicated and sorted by job, severity and place.
+
+    A rule that raises is a bug in that rule, not in the user's set-up: its failure is noted in
+    ``problems`` and the other rules still run.
+    """
+    findings: list[Finding] = []
+    seen: set[tuple[str, str | None, Loc | None, str]] = set()
+    for rule in rules:
+        try:
+            produced = list(rule.check(ctx))
+        except Exception as exc:
+            if problems is None:
+                raise
+            problems.append(f"rule {rule.ID} failed and was skipped: {type(exc).__name__}: {exc}")
+            continue
+        for f in produced:
+            key = (f.rule, f.job, f.loc, f.message)
+            if key not in seen:
+                seen.add(key)
+                findings.append(f)
+    findings.sort(key=_order)
+    return tuple(findings)
+
+
+def _order(f: Finding) -> tuple[str, int, str, int, str]:
+    loc = f.loc or Loc("")
+    return (f.job or "", _SEVERITY_ORDER[f.severity], loc.file, loc.line, f.rule)
+
+
+def diagnose(
+    inputs: Inputs, *, select: Sequence[str] = (), ignore: Sequence[str] = (), live: LiveFacts | None = None
+) -> Report:
+    pipeline, runners, daemon, limits = load_inputs(inputs)
+    if inputs.live and live is None:
+        from buildrig.doctor.live import gather
+
+        live = gather(runners)
+    if live is None:
+        limits.append("--live not given: socket, engine version and DOCKER_HOST reachability not checked")
+    ctx = build_context(pipeline, runners, daemon, live, limits)
+    rules = select_rules(discover_rules(), select, ignore)
+    problems: list[str] = []
+    findings = run_rules(ctx, rules, problems)
+    return Report(context=ctx, findings=findings, rules=rules, problems=tuple(problems))

@@ -1,0 +1,342 @@
+"""What the well-known images and GitLab Runner do on their own, as pure functions.
+
+The engine uses these to derive each job's way and effective environment; the dind and
+docker_host rules use them to reason per runner. Sources: docker-library/docker's
+``docker-entrypoint.sh``/``dockerd-entrypoint.sh`` and Dockerfiles, GitLab Runner's service alias
+and privileged rules.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from buildrig.errors import Loc
+from buildrig.gitlab.model import Job, Runner, ServiceSpec, Variable
+
+DOCKER_EXECUTORS = frozenset(
+    {"docker", "docker+machine", "docker-autoscaler", "docker-ssh", "docker-ssh+machine", "docker-windows"}
+)
+HONOR_ENTRYPOINT_FF = "FF_KUBERNETES_HONOR_ENTRYPOINT"
+NETWORK_PER_BUILD_FF = "FF_NETWORK_PER_BUILD"
+
+# The image ENV each well-known image sets (Dockerfile ENV, so even Kubernetes sees them).
+DOCKER_IMAGE_ENV = {"DOCKER_TLS_CERTDIR": "/certs"}
+KANIKO_IMAGE_ENV = {"DOCKER_CONFIG": "/kaniko/.docker/", "SSL_CERT_DIR": "/kaniko/ssl/certs"}
+BUILDAH_IMAGE_ENV = {"BUILDAH_ISOLATION": "chroot", "STORAGE_DRIVER": "overlay"}
+BUILDKIT_ROOTLESS_ENV = {"BUILDKITD_FLAGS": ""}
+
+
+# --- images -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    registry: str | None  # None: Docker Hub
+    path: str  # without registry; Docker Hub's "library/" removed
+    tag: str | None
+    digest: str | None
+
+    @property
+    def last(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+
+def parse_image(name: str) -> ImageRef:
+    ref = name.strip()
+    digest = None
+    if "@" in ref:
+        ref, digest = ref.split("@", 1)
+    tag = None
+    slash, colon = ref.rfind("/"), ref.rfind(":")
+    if colon > slash:
+        ref, tag = ref[:colon], ref[colon + 1 :]
+    registry = None
+    first, _, rest = ref.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost" or first.startswith("$")):
+        registry, ref = first, rest
+    if registry in ("docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"):
+        registry = None
+    if registry is None and ref.startswith("library/"):
+        ref = ref[len("library/") :]
+    return ImageRef(registry=registry, path=ref.lower(), tag=tag, digest=digest)
+
+
+def is_docker_image(name: str | None) -> bool:
+    """The official ``docker`` image (any variant), possibly through a mirror or proxy."""
+    return name is not None and parse_image(name).last == "docker"
+
+
+def is_dind_image(name: str) -> bool:
+    ref = parse_image(name)
+    if ref.last == "docker":
+        tag = ref.tag or "latest"
+        # bare version tags and "latest"/"stable" are the dind variant; "-cli" ones are not
+        return "dind" in tag or (not tag.endswith("cli") and "cli" not in tag.split("-"))
+    return "dind" in ref.last
+
+
+def is_dind_service(svc: ServiceSpec) -> bool:
+    return is_dind_image(svc.name)
+
+
+def is_rootless_dind(svc: ServiceSpec) -> bool:
+    return "rootless" in (parse_image(svc.name).tag or "") or "rootless" in parse_image(svc.name).last
+
+
+def docker_major(name: str) -> int | None:
+    """Major version from a docker image tag (``24.0.5-cli`` -> 24); None when floating."""
+    tag = parse_image(name).tag or ""
+    m = re.match(r"^(\d+)(?:\.\d+)*(?:[-.]|$)", tag)
+    return int(m.group(1)) if m else None
+
+
+def docker_version(name: str) -> tuple[int, ...] | None:
+    tag = parse_image(name).tag or ""
+    m = re.match(r"^(\d+(?:\.\d+)*)", tag)
+    return tuple(int(x) for x in m.group(1).split(".")) if m else None
+
+
+FLOATING_TAGS = frozenset(
+    {None, "latest", "stable", "edge", "test", "rc", "dind", "cli", "git", "dind-rootless"}
+)
+
+
+def is_floating_docker_tag(name: str) -> bool:
+    ref = parse_image(name)
+    if ref.digest:
+        return False
+    tag = ref.tag
+    if tag in FLOATING_TAGS:
+        return True
+    # "29-dind" or "29-cli" float across minors; a full x.y.z pin does not
+    return (
+        tag is not None
+        and re.match(r"^\d+(\.\d+)?(-|$)", tag) is not None
+        and not re.match(r"^\d+\.\d+\.\d+", tag)
+    )
+
+
+def service_aliases(svc: ServiceSpec) -> tuple[str, ...]:
+    """Host names a service answers to, per GitLab Runner: explicit aliases, else derived."""
+    if svc.alias:
+        return tuple(a for a in re.split(r"[\s,]+", svc.alias) if a)
+    name = svc.name.split("@", 1)[0]
+    slash, colon = name.rfind("/"), name.rfind(":")
+    if colon > slash:
+        name = name[:colon]
+    first, _, rest = name.partition("/")
+    if rest and ":" in first:  # a registry port is dropped from the derived name
+        name = first.split(":", 1)[0] + "/" + rest
+    return tuple(dict.fromkeys((name.replace("/", "__"), name.replace("/", "-"))))
+
+
+def derived_aliases(svc: ServiceSpec) -> tuple[str, ...]:
+    return service_aliases(ServiceSpec(name=svc.name))
+
+
+# --- DOCKER_HOST ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    scheme: str  # tcp, unix, ssh, npipe, fd
+    host: str | None
+    port: int | None
+    raw: str
+
+    @property
+    def is_loopback(self) -> bool:
+        return self.host in ("localhost", "127.0.0.1", "::1", "0.0.0.0") or (
+            self.host is not None and self.host.startswith("127.")
+        )
+
+
+def parse_endpoint(value: str) -> Endpoint | None:
+    value = value.strip()
+    if not value or "$" in value:
+        return None
+    if "://" not in value:
+        value = "tcp://" + value
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https"):
+        scheme = "tcp"
+    if scheme == "tcp" and port is None:
+        port = 2375
+    return Endpoint(scheme=scheme, host=parts.hostname, port=port, raw=value)
+
+
+# --- scripts ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Line:
+    key: str
+    text: str
+    loc: Loc
+
+
+def script_lines(job: Job, *, after: bool = False) -> tuple[Line, ...]:
+    keys = ["before_script", "script"] + (["after_script"] if after else [])
+    out = []
+    for key in keys:
+        loc = job.key_locs.get(key, job.loc)
+        for entry in getattr(job, key):
+            for text in entry.splitlines() or [entry]:
+                if text.strip() and not text.lstrip().startswith("#"):
+                    out.append(Line(key, text, loc))
+    return tuple(out)
+
+
+_DOCKER_CMD = re.compile(r"(?:^|[\s;&|(`$]|\$\()(?:sudo\s+)?(docker|docker-compose)(?=\s|$)")
+_BUILDAH_CMD = re.compile(r"(?:^|[\s;&|(])(buildah|podman)\s")
+_BUILDCTL_CMD = re.compile(r"(?:^|[\s;&|(/])(buildctl|buildctl-daemonless\.sh)(?=\s|$)")
+_KANIKO_CMD = re.compile(r"/kaniko/executor|(?:^|\s)executor\s+--(context|dockerfile|destination)")
+
+
+def uses_docker_cli(lines: Iterable[Line]) -> bool:
+    return any(_DOCKER_CMD.search(line.text) for line in lines)
+
+
+def docker_lines(lines: Iterable[Line]) -> tuple[Line, ...]:
+    return tuple(line for line in lines if _DOCKER_CMD.search(line.text))
+
+
+def uses_buildah(lines: Iterable[Line]) -> bool:
+    return any(_BUILDAH_CMD.search(line.text) for line in lines)
+
+
+def uses_buildctl(lines: Iterable[Line]) -> bool:
+    return any(_BUILDCTL_CMD.search(line.text) for line in lines)
+
+
+def uses_kaniko(lines: Iterable[Line]) -> bool:
+    return any(_KANIKO_CMD.search(line.text) for line in lines)
+
+
+_WAIT_LOOP = re.compile(
+    r"(until|while)[^;]*docker\s+(info|version|ps)|for\s+\w+\s+in[^;]*;\s*do[^;]*docker\s+(info|version)"
+    r"|docker\s+(info|version)[^;]*\|\|\s*sleep|wait-for|timeout\s+\d+\s+sh\s+-c"
+)
+
+
+def waits_for_daemon(lines: Iterable[Line]) -> bool:
+    return any(_WAIT_LOOP.search(line.text) for line in lines)
+
+
+# --- runners ------------------------------------------------------------------------------------
+
+
+def is_docker_executor(r: Runner) -> bool:
+    return r.executor in DOCKER_EXECUTORS
+
+
+def is_kubernetes(r: Runner) -> bool:
+    return r.executor == "kubernetes"
+
+
+def is_shell(r: Runner) -> bool:
+    return r.executor in ("shell", "ssh", "parallels", "virtualbox", "custom", "instance")
+
+
+def flag_on(r: Runner, flag: str, env: Mapping[str, Variable] | None = None) -> bool:
+    if r.feature_flags.get(flag):
+        return True
+    v = (env or {}).get(flag)
+    return v is not None and v.value.strip().lower() in ("true", "1")
+
+
+def honors_entrypoint(r: Runner, env: Mapping[str, Variable] | None = None) -> bool:
+    if is_docker_executor(r):
+        return True
+    return is_kubernetes(r) and flag_on(r, HONOR_ENTRYPOINT_FF, env)
+
+
+def container_paths(r: Runner) -> tuple[str, ...]:
+    """Container paths the runner mounts into the job and its services (volumes, k8s volumes)."""
+    out: list[str] = []
+    if r.docker is not None:
+        for vol in r.docker.volumes:
+            parts = vol.split(":")
+            if len(parts) == 1 or (len(parts) == 2 and parts[1] in ("ro", "rw", "z", "Z")):
+                out.append(parts[0])
+            else:
+                out.append(parts[1])
+    if r.kubernetes is not None:
+        out.extend(v.mount_path for v in r.kubernetes.volumes)
+    return tuple(p.rstrip("/") or "/" for p in out)
+
+
+def shares_path(r: Runner, path: str) -> bool:
+    """True when ``path`` (in the container) sits on a volume every container of the job shares."""
+    path = path.rstrip("/")
+    return any(path == p or path.startswith(p + "/") for p in container_paths(r))
+
+
+def privileged_for_service(r: Runner, svc: ServiceSpec) -> bool | None:
+    """Whether the runner starts ``svc`` privileged; None for executors without services."""
+    if r.docker is not None and is_docker_executor(r):
+        d = r.docker
+        on = d.privileged if d.services_privileged is None else d.services_privileged
+        if not on:
+            return False
+        if d.allowed_privileged_services:
+            return any(_image_matches(svc.name, pat) for pat in d.allowed_privileged_services)
+        return True
+    if is_kubernetes(r):
+        return r.kubernetes is not None and r.kubernetes.privileged
+    if is_docker_executor(r):
+        return False
+    return None
+
+
+def _image_matches(name: str, pattern: str) -> bool:
+    cands = {name}
+    ref = parse_image(name)
+    tag = f":{ref.tag}" if ref.tag else ""
+    cands |= {f"{ref.path}{tag}", f"docker.io/library/{ref.path}{tag}", f"docker.io/{ref.path}{tag}"}
+    return any(fnmatch.fnmatchcase(c, pattern) for c in cands)
+
+
+def runner_env(r: Runner) -> dict[str, Variable]:
+    return {v.name: v for v in r.environment}
+
+
+def runner_dns(r: Runner) -> tuple[str, ...]:
+    return r.docker.dns if r.docker is not None else ()
+
+
+def describe_runner(r: Runner) -> str:
+    return f"runner '{r.name}' ({r.loc})"
+
+
+def command_flags(svc: ServiceSpec) -> tuple[str, ...]:
+    return svc.command or ()
+
+
+def command_has(svc: ServiceSpec, *flags: str) -> bool:
+    for word in command_flags(svc):
+        for part in word.split():
+            if any(part == f or part.startswith(f + "=") for f in flags):
+                return True
+    return False
+
+
+def passes_default_args(svc: ServiceSpec) -> bool:
+    """dockerd-entrypoint adds its TLS/host arguments only when the command is empty or flags."""
+    cmd = command_flags(svc)
+    if (
+        svc.entrypoint
+        and svc.entrypoint != ("",)
+        and not any("dockerd-entrypoint" in e for e in svc.entrypoint)
+    ):
+        return False
+    return not cmd or cmd[0].startswith("-")

@@ -1,0 +1,101 @@
+"""Helpers shared by the input (BR0xx), dind (BR1xx) and docker_host (BR3xx) rules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from buildrig.doctor import derive
+from buildrig.doctor import facts as F
+from buildrig.doctor.base import Context, JobView, Severity
+from buildrig.errors import Loc
+from buildrig.gitlab.model import Job, Runner, ServiceSpec, Variable
+
+
+@dataclass(frozen=True)
+class RunnerView:
+    """A job as it runs on one runner (runner None: no config.toml, documented defaults)."""
+
+    runner: Runner | None
+    env: Mapping[str, Variable]
+    service_env: Mapping[str, Mapping[str, Variable]]
+
+    @property
+    def kubernetes(self) -> bool:
+        return self.runner is not None and F.is_kubernetes(self.runner)
+
+    @property
+    def docker(self) -> bool:
+        return self.runner is None or F.is_docker_executor(self.runner)
+
+    @property
+    def shell(self) -> bool:
+        return self.runner is not None and F.is_shell(self.runner)
+
+
+def per_runner(ctx: Context, jv: JobView) -> list[RunnerView]:
+    if not jv.runners:
+        return [RunnerView(None, jv.env, jv.service_env)]
+    out = []
+    for r in jv.runners:
+        env, services = derive.effective_env(ctx.pipeline, jv.job, [r])
+        out.append(RunnerView(r, env, services))
+    return out
+
+
+def jobs(ctx: Context, *ways: str) -> Iterator[JobView]:
+    for jv in ctx.jobs:
+        if not ways or jv.way in ways:
+            yield jv
+
+
+def label(job: Job) -> str:
+    return f"job '{job.name}' ({job.loc})"
+
+
+def key_loc(job: Job, *keys: str) -> Loc:
+    for k in keys:
+        if k in job.key_locs:
+            return job.key_locs[k]
+    return job.loc
+
+
+def var_loc(var: Variable | None, job: Job, *keys: str) -> Loc:
+    if var is not None and var.loc is not None:
+        return var.loc
+    return key_loc(job, *keys)
+
+
+def svc_env(view: RunnerView, svc: ServiceSpec) -> Mapping[str, Variable]:
+    aliases = F.service_aliases(svc)
+    key = aliases[0] if aliases else svc.name
+    return view.service_env.get(key, {})
+
+
+def origin(var: Variable | None) -> str:
+    if var is None:
+        return "unset"
+    if var.loc is None:
+        return "the image's default"
+    return f"set at {var.loc}"
+
+
+def severity_over(bad: int, total: int) -> Severity:
+    """ERROR when every runner that can take the job is affected, WARNING when some are."""
+    return Severity.ERROR if bad and bad == total else Severity.WARNING
+
+
+def runner_names(runners: Sequence[Runner]) -> str:
+    return ", ".join(F.describe_runner(r) for r in runners)
+
+
+def endpoint(env: Mapping[str, Variable]) -> F.Endpoint | None:
+    var = env.get("DOCKER_HOST")
+    return F.parse_endpoint(var.value) if var is not None and var.value else None
+
+
+def tls_on(env: Mapping[str, Variable]) -> bool:
+    """The docker CLI verifies TLS when DOCKER_TLS_VERIFY is non-empty (any value, even "0")."""
+    verify = env.get("DOCKER_TLS_VERIFY")
+    tls = env.get("DOCKER_TLS")
+    return bool(verify is not None and verify.value) or bool(tls is not None and tls.value)
