@@ -57,16 +57,20 @@ def _rt() -> YAML:
     return y
 
 
-def _to_ruamel(value: Any) -> Any:
+# entrypoint: [""] reads best inline, as GitLab's docs write it. Not command: a flow-style plain
+# scalar with ':' (--registry-mirror=https://…) is invalid for YAML 1.1 parsers such as GitLab's.
+_FLOW_KEYS = frozenset({"entrypoint"})
+
+
+def _to_ruamel(value: Any, key: str = "") -> Any:
     if isinstance(value, dict):
         m = CommentedMap()
         for k, v in value.items():
-            m[k] = _to_ruamel(v)
+            m[k] = _to_ruamel(v, str(k))
         return m
     if isinstance(value, list | tuple):
         s = CommentedSeq(_to_ruamel(v) for v in value)
-        # Short option lists (entrypoint, command) read best inline, as GitLab's docs write them.
-        if all(isinstance(v, str) and len(v) < 40 for v in value) and len(value) <= 3 and value:
+        if key in _FLOW_KEYS:
             s.fa.set_flow_style()
         return s
     return value

@@ -54,8 +54,9 @@ def render_job(p: RenderParams) -> Job:
             'names="$BUILD_IMAGE:$CI_COMMIT_SHORT_SHA,$BUILD_IMAGE:$CI_COMMIT_REF_SLUG"',
             'if [ -n "$CI_COMMIT_TAG" ]; then names="$names,$BUILD_IMAGE:$CI_COMMIT_TAG"; fi',
             build,
-            f'echo "{DIGEST_MARKER}$(sed -n \'s/.*"containerimage.digest": *"\\([^"]*\\)".*/\\1/p\' '
-            f'{METADATA_FILE})"',
+            # Split the JSON at commas: the pair we want then sits alone on its line.
+            f"echo \"{DIGEST_MARKER}$(tr ',' '\\n' < {METADATA_FILE} "
+            "| grep '\"containerimage.digest\"' | grep -o 'sha256:[0-9a-f]*')\"",
         ],
     }
 
