@@ -170,12 +170,13 @@ class DockerExecutor:
         if name in self._images:
             return self._images[name]
         pols = tuple(policies or self.docker.pull_policy or self.default_pull_policy)
+        shown = ", ".join(pols)
         local = self.overrides.get(name)
         if local is not None:
             # A stand-in from the image map is local by definition: pulling it would only fail.
             if self._inspect(local) is None:
                 raise JobError(
-                    f'failed to pull image "{name}" with specified policies {list(pols)}: '
+                    f'failed to pull image "{name}" with specified policies [{shown}]: '
                     f"the image map names {local}, which is not in the engine "
                     f"(run `buildrig images prepare --offline`)"
                 )
@@ -204,7 +205,7 @@ class DockerExecutor:
                 continue
             self._images[name] = name
             return name
-        raise JobError(f'failed to pull image "{name}" with specified policies {list(pols)}: {error}')
+        raise JobError(f'failed to pull image "{name}" with specified policies [{shown}]: {error}')
 
     # --- volumes, host config ------------------------------------------------------------------
 
@@ -244,7 +245,17 @@ class DockerExecutor:
             kwargs["security_opt"] = [*d.security_opt, *UNCONFINED]
             # dind needs its own cgroup namespace to remount the cgroup v1 hierarchy read-write.
             kwargs["cgroupns"] = "private"
-        return self.api.create_host_config(**{k: v for k, v in kwargs.items() if v is not None})
+        # "systempaths=unconfined" is a docker CLI spelling: the API wants empty masked/readonly paths.
+        opts = kwargs.get("security_opt") or []
+        unmask = any(o.replace(":", "=", 1) == "systempaths=unconfined" for o in opts)
+        kwargs["security_opt"] = [
+            o for o in opts if o.replace(":", "=", 1) != "systempaths=unconfined"
+        ] or None
+        hc = self.api.create_host_config(**{k: v for k, v in kwargs.items() if v is not None})
+        if unmask:
+            hc["MaskedPaths"] = []
+            hc["ReadonlyPaths"] = []
+        return hc
 
     def _start(
         self,

@@ -1,0 +1,265 @@
+"""``buildrig run`` with the Docker executor on the real engine (busybox images built by conftest)."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from buildrig.gitlab.model import Runner
+from buildrig.run import RegistryInfo, RunResult
+from buildrig.run.docker_executor import missing_caps
+from buildrig.run.model import strip_ansi
+
+Runfn = Callable[..., RunResult]
+MkRunner = Callable[..., Runner]
+
+pytestmark = pytest.mark.engine
+
+
+def test_echo_each_command_and_succeed(run_yaml: Runfn) -> None:
+    res = run_yaml("job:\n  image: <plain>\n  script:\n    - echo hello\n    - echo 'it''s'\n")
+    job = res.jobs[0]
+    assert (job.status, job.exit_code, res.exit_code) == ("success", 0, 0)
+    text = job.text.splitlines()
+    assert "$ echo hello" in text and "hello" in text
+    assert text.index("$ echo hello") < text.index("hello")
+    assert "$ echo 'it'\"'\"'s'" not in text  # echoed as written, not as quoted for the shell
+    assert "$ echo 'it''s'" in text
+    cmd = next(line for line in job.lines if line.is_command)
+    assert cmd.text.startswith("\x1b[32;1m$ echo hello")  # the runner's bold green
+    assert text[-1] == "Job succeeded"
+
+
+def test_first_failing_command_fails_with_its_code_and_after_script_runs(run_yaml: Runfn) -> None:
+    res = run_yaml(
+        "job:\n  image: <plain>\n"
+        "  script:\n    - echo one\n    - sh -c 'exit 7'\n    - echo never-printed\n"
+        "  after_script:\n    - echo after status=$CI_JOB_STATUS\n    - exit 3\n"
+    )
+    job = res.jobs[0]
+    assert (job.status, job.exit_code, res.exit_code) == ("failed", 7, 7)
+    assert "never-printed" not in job.text
+    assert "after status=failed" in job.text
+    assert "after_script failed, but job will continue unaffected: exit code 3" in job.text
+    assert job.text.splitlines()[-1] == "ERROR: Job failed: exit code 7"
+
+
+def test_after_script_failure_keeps_success_and_sees_build_dir(run_yaml: Runfn) -> None:
+    res = run_yaml(
+        "job:\n  image: <plain>\n  script:\n    - echo built > artefact.txt\n"
+        "  after_script:\n    - cat artefact.txt\n    - echo status=$CI_JOB_STATUS\n    - false\n"
+    )
+    job = res.jobs[0]
+    assert job.status == "success" and res.exit_code == 0
+    lines = job.text.splitlines()
+    assert "built" in lines and "status=success" in lines
+
+
+def test_pipefail_when_the_shell_has_it(run_yaml: Runfn) -> None:
+    # bash (detected like the runner does) gets pipefail: a failing left side fails the job.
+    res = run_yaml("job:\n  image: <bash>\n  script:\n    - echo shell=$BUILDRIG_TEST_SHELL\n")
+    assert "shell=bash" in res.jobs[0].text.splitlines()
+
+
+def test_image_entrypoint_kept_and_overridable(run_yaml: Runfn) -> None:
+    res = run_yaml(
+        "a:\n  image: <entry>\n  script:\n    - echo ep=$FROM_ENTRYPOINT\n"
+        "b:\n  image:\n    name: <entry>\n    entrypoint: ['']\n  script:\n    - echo ep=${FROM_ENTRYPOINT:-none}\n"
+    )
+    assert "ep=yes" in res.job("a").text.splitlines()  # type: ignore[union-attr]
+    assert "ep=none" in res.job("b").text.splitlines()  # type: ignore[union-attr]
+
+
+def test_masked_values_never_shown(run_yaml: Runfn) -> None:
+    res = run_yaml(
+        "variables:\n  TOKEN: s3cr3t-value\njob:\n  image: <plain>\n  script:\n"
+        "    - echo token=$TOKEN twice=$TOKEN$TOKEN\n    - echo job=$CI_JOB_TOKEN\n"
+        "    - echo reg=$CI_REGISTRY_PASSWORD\n",
+        masked=("TOKEN",),
+        registry=RegistryInfo(host="registry.test:5443", user="ci", password="registry-password-1"),
+    )
+    text = res.jobs[0].text
+    assert "s3cr3t-value" not in text and "registry-password-1" not in text and "glcbt-" not in text
+    assert "token=[MASKED] twice=[MASKED][MASKED]" in text
+    assert "job=[MASKED]" in text and "reg=[MASKED]" in text
+
+
+def test_variables_precedence_expansion_and_predefined(
+    run_yaml: Runfn, docker_runner: MkRunner, tmp_path: Path
+) -> None:
+    secret = tmp_path / "cfg.txt"
+    secret.write_text("line-from-file\n")
+    res = run_yaml(
+        "variables:\n  A: global\n  B: global-b\n  RAW:\n    value: '$A-raw'\n    expand: false\n"
+        "job:\n  image: <plain>\n  variables:\n    A: job\n    C: '$A/$B/${CI_PROJECT_NAME}'\n"
+        "  script:\n    - echo A=$A B=$B C=$C RAW=$RAW\n    - echo dir=$CI_PROJECT_DIR pwd=$(pwd)\n"
+        "    - echo reg=$CI_REGISTRY img=$CI_REGISTRY_IMAGE user=$CI_REGISTRY_USER\n"
+        '    - echo file=$CFG; cat "$CFG"\n    - echo ci=$CI gl=$GITLAB_CI stage=$CI_JOB_STAGE name=$CI_JOB_NAME\n'
+        "    - echo env=$RUNNER_ENV\n",
+        variables={"B": "from-cli"},
+        file_variables={"CFG": secret},
+        namespace="grp",
+        registry=RegistryInfo(host="registry.test:5443", user="ci-user", password="pw-12345678"),
+        runner=docker_runner(environment={"RUNNER_ENV": "yes"}),
+    )
+    job = res.jobs[0]
+    lines = job.text.splitlines()
+    assert job.status == "success", job.text
+    assert "A=job B=from-cli C=job/from-cli/proj RAW=$A-raw" in lines
+    assert "dir=/builds/grp/proj pwd=/builds/grp/proj" in lines
+    assert "reg=registry.test:5443 img=registry.test:5443/grp/proj user=ci-user" in lines
+    assert "file=/builds/grp/proj.tmp/CFG" in lines and "line-from-file" in lines
+    assert "ci=true gl=true stage=test name=job" in lines
+    assert "env=yes" in lines
+
+
+def test_project_is_a_copy_with_git_facts(run_yaml: Runfn, tmp_path: Path) -> None:
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / ".gitignore").write_text("ignored.txt\n")
+    (proj / "ignored.txt").write_text("x")
+    (proj / "src.txt").write_text("original\n")
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(proj), *args], check=True, capture_output=True)
+
+    git("init", "-q", "-b", "Feature/Big_Thing")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "first line\n\nbody")
+    sha = subprocess.run(
+        ["git", "-C", str(proj), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    res = run_yaml(
+        "job:\n  image: <plain>\n  script:\n    - cat src.txt\n    - test ! -e ignored.txt && echo no-ignored\n"
+        "    - test -d .git && echo has-git\n    - echo changed > src.txt\n"
+        "    - echo $CI_COMMIT_SHA $CI_COMMIT_SHORT_SHA $CI_COMMIT_REF_NAME $CI_COMMIT_REF_SLUG\n"
+        "    - echo branch=$CI_COMMIT_BRANCH tag=${CI_COMMIT_TAG:-none} title=$CI_COMMIT_TITLE\n"
+    )
+    lines = res.jobs[0].text.splitlines()
+    assert "original" in lines and "no-ignored" in lines and "has-git" in lines
+    assert f"{sha} {sha[:8]} Feature/Big_Thing feature-big-thing" in lines
+    assert "branch=Feature/Big_Thing tag=none title=first line" in lines
+    assert (proj / "src.txt").read_text() == "original\n"  # the job changed its copy only
+
+
+def test_services_aliases_variables_and_wait(run_yaml: Runfn) -> None:
+    # The service only listens after 2 s: the job's first connection works only if we waited.
+    res = run_yaml(
+        "job:\n  image: <plain>\n  variables:\n    JOBVAR: from-job\n"
+        "  services:\n    - name: <svc>\n      alias: pong, other\n"
+        "      command: ['sh', '-c', 'echo booting; sleep 2; while true; do echo pong-$JOBVAR | nc -l -p 7777; done']\n"
+        "  script:\n    - echo | nc -w 2 pong 7777\n    - echo | nc -w 2 other 7777\n"
+        "    - echo | nc -w 2 buildrig-test__pong-svc 7777\n    - echo | nc -w 2 buildrig-test-pong-svc 7777\n"
+    )
+    job = res.jobs[0]
+    assert job.status == "success", job.text
+    assert job.text.splitlines().count("pong-from-job") == 4
+    assert "Waiting for services to be up and running (timeout 30 seconds)..." in job.text
+    assert "probably didn't start properly" not in job.text
+
+
+def test_service_timeout_warns_with_its_log_and_goes_on(run_yaml: Runfn, docker_runner: MkRunner) -> None:
+    res = run_yaml(
+        "job:\n  image: <plain>\n  services:\n    - name: <svc>\n"
+        "      command: ['sh', '-c', 'echo never-listening; sleep 60']\n  script:\n    - echo job-ran\n",
+        runner=docker_runner(wait_for_services_timeout=1),
+    )
+    job = res.jobs[0]
+    text = job.text
+    assert job.status == "success"
+    assert "probably didn't start properly." in text
+    assert "Health check error:" in text and "timeout" in text
+    assert "never-listening" in text  # the service's log is shown
+    assert text.index("*********") < text.index("job-ran")
+
+
+def test_healthcheck_tcp_port_respected(run_yaml: Runfn, docker_runner: MkRunner) -> None:
+    # The image exposes 7777 but the service listens on 8888 only after 2 s; HEALTHCHECK_TCP_PORT names it.
+    res = run_yaml(
+        "job:\n  image: <plain>\n  services:\n    - name: <svc>\n      alias: s\n"
+        "      variables:\n        HEALTHCHECK_TCP_PORT: '8888'\n"
+        "      command: ['sh', '-c', 'sleep 2; while true; do echo up | nc -l -p 8888; done']\n"
+        "  script:\n    - echo | nc -w 2 s 8888\n",
+        runner=docker_runner(wait_for_services_timeout=15),
+    )
+    job = res.jobs[0]
+    assert job.status == "success", job.text
+    assert "up" in job.text.splitlines()
+
+
+def test_bare_volume_shared_by_job_and_service(run_yaml: Runfn, docker_runner: MkRunner) -> None:
+    res = run_yaml(
+        "job:\n  image: <plain>\n  services:\n    - name: <svc>\n      alias: s\n"
+        "      command: ['sh', '-c', 'echo from-service > /shared/note; while true; do echo ok | nc -l -p 7777; done']\n"
+        "  script:\n    - cat /shared/note\n",
+        runner=docker_runner(volumes=("/shared",)),
+    )
+    job = res.jobs[0]
+    assert job.status == "success", job.text
+    assert "from-service" in job.text.splitlines()
+
+
+def test_privileged_falls_back_when_refused(run_yaml: Runfn, docker_runner: MkRunner) -> None:
+    res = run_yaml(
+        "job:\n  image: <plain>\n  script:\n    - grep CapEff /proc/self/status\n",
+        runner=docker_runner(privileged=True),
+    )
+    job = res.jobs[0]
+    assert job.status == "success", job.text
+    cap_eff = int(next(line for line in job.text.splitlines() if line.startswith("CapEff:")).split()[1], 16)
+    assert cap_eff >> 21 & 1  # CAP_SYS_ADMIN, which only privileged (or the fallback) grants
+    warned = "refused privileged mode" in job.text
+    assert warned == bool(missing_caps()), job.text
+
+
+def test_pull_policy_never_and_image_map(
+    run_yaml: Runfn, docker_runner: MkRunner, images: dict[str, str]
+) -> None:
+    res = run_yaml(
+        "missing:\n  image: docker.invalid/nothing:1\n  script:\n    - echo x\n"
+        "mapped:\n  stage: deploy\n  image: docker:29.7.2-cli\n  script:\n    - echo mapped-ok\n",
+        runner=docker_runner(pull_policy=("never",)),
+        image_overrides={"docker:29.7.2-cli": images["plain"]},
+        jobs=("missing", "mapped"),
+    )
+    missing, mapped = res.job("missing"), res.job("mapped")
+    assert missing is not None and mapped is not None
+    assert missing.status == "failed"
+    assert 'failed to pull image "docker.invalid/nothing:1" with specified policies [never]' in (
+        missing.reason or ""
+    )
+    assert mapped.status == "success" and "mapped-ok" in mapped.text.splitlines()
+
+
+def test_stage_order_and_skip_after_failure(run_yaml: Runfn) -> None:
+    res = run_yaml(
+        "stages: [one, two, three]\n"
+        "late:\n  stage: three\n  image: <plain>\n  script: [echo late]\n"
+        "cleanup:\n  stage: three\n  when: always\n  image: <plain>\n  script: [echo cleanup]\n"
+        "bad:\n  stage: two\n  image: <plain>\n  script: [exit 4]\n"
+        "first:\n  stage: one\n  image: <plain>\n  script: [echo first]\n"
+        "manual:\n  stage: one\n  when: manual\n  image: <plain>\n  script: [echo manual]\n"
+    )
+    assert [(j.name, j.status) for j in res.jobs] == [
+        ("first", "success"),
+        ("bad", "failed"),
+        ("late", "skipped"),
+        ("cleanup", "success"),
+    ]
+    assert res.exit_code == 4
+
+
+def test_log_lines_stream_to_sink_with_monotonic_times(run_yaml: Runfn) -> None:
+    seen: list[Any] = []
+    res = run_yaml(
+        "job:\n  image: <plain>\n  script:\n    - echo a\n    - sleep 1\n    - echo b\n", sink=seen.append
+    )
+    assert [strip_ansi(x.text) for x in seen] == [strip_ansi(x.text) for x in res.jobs[0].lines]
+    times = {strip_ansi(x.text): x.t for x in seen}
+    assert times["b"] - times["a"] >= 0.9  # lines are stamped when they arrive, not at the end
+    assert all(a.t <= b.t for a, b in itertools.pairwise(seen))
