@@ -90,6 +90,9 @@ class FakeBackend:
     def engine_alive(self) -> str | None:
         return "connection refused" if self.engine_down else None
 
+    def notes(self) -> tuple[str, ...]:
+        return ("fake note",)
+
     def job(self, ws: FakeWorkspace) -> JobRun:
         n = len(self.jobs) + 1
         if n == self.raise_at:
@@ -148,6 +151,7 @@ def test_three_scenarios_per_repeat_in_one_workspace(project: Path, tmp_path: Pa
     assert [e.index for e in events if e.kind == "done"] == list(range(1, 13))
     assert res.settings.change_file == "src/main.py"
     assert res.aborted is None
+    assert res.notes[-1] == "fake note"
 
 
 def test_warm_only_builds_an_unrecorded_primer_first(project: Path, tmp_path: Path) -> None:

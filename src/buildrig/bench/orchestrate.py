@@ -74,6 +74,10 @@ class Backend(Protocol):
         """``None`` when the engine answers, else one line saying what is wrong."""
         ...
 
+    def notes(self) -> tuple[str, ...]:
+        """Remarks about how comparable the figures are (e.g. a cold run that found a cache)."""
+        ...
+
 
 # --- options and progress ----------------------------------------------------------------------------
 
@@ -380,13 +384,14 @@ def run_bench(opts: BenchOptions, backend: Backend, on_event: EventSink | None =
             raise
     if aborted:
         emit(Event("abort", message=aborted))
-    notes = (
+    notes: tuple[str, ...] = (
         "cold: each repeat pushes to its own new repository (empty registry cache) and the benchmark's "
         "images from earlier runs are removed from the engine first; images and cache entries that "
         "existed before the benchmark are left alone.",
         "phases: from the job log's echoed `$ cmd` lines; a daemon wait loop counts as services, "
         "a --cache-from pull as build; other = the rest of the job (containers, clean-up, tagging).",
     )
+    notes = (*notes, *backend.notes())
     return BenchResults(
         machine=machine,
         settings=Settings(

@@ -1,0 +1,301 @@
+"""The real benchmark backend: a scratch copy of the project, ``buildrig init`` for the way, and
+``buildrig run`` for every execution — the code path users get — against the local registry.
+
+One workspace serves a way's cold → warm → change sequence: ``init`` runs once, the change is a
+new commit in the scratch repository (so the job sees a new ``CI_COMMIT_SHA`` as after a push).
+Each workspace pushes to a repository of its own, so its registry cache starts empty.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from buildrig import engine
+from buildrig.bench.machine import machine_facts
+from buildrig.bench.model import CacheMode, Machine, Skipped
+from buildrig.bench.orchestrate import JobRun
+from buildrig.bench.phases import LogLine, ServiceSpan, strip_ansi
+from buildrig.errors import BuildrigError, EngineError
+
+#: Namespace of every repository the benchmark pushes; also how its images are recognised.
+NAMESPACE_PREFIX = "buildrig-bench"
+#: Ways whose builds land in a daemon that outlives the job (the host's, or docker_host's).
+HOST_DAEMON_WAYS = ("shell", "docker_sock")
+
+_SERVICE_START = re.compile(r"^Starting service ")
+_STEP_SCRIPT = re.compile(r'^Executing "step_script"')
+#: Classic builder and BuildKit say so when a step came from the layer cache.
+_CACHE_HIT = re.compile(r"^\s*---> Using cache\b|^#\d+ CACHED\b")
+
+
+def _git(cwd: Path, *args: str) -> None:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "buildrig bench",
+        "GIT_AUTHOR_EMAIL": "bench@buildrig.invalid",
+        "GIT_COMMITTER_NAME": "buildrig bench",
+        "GIT_COMMITTER_EMAIL": "bench@buildrig.invalid",
+    }
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=env, check=False)
+    if proc.returncode != 0:
+        raise BuildrigError(f"git {' '.join(args)} in {cwd} failed: {proc.stderr.strip()[:200]}")
+
+
+def cache_hits(lines: Sequence[LogLine]) -> int:
+    """Build steps served from a layer cache, as the build output reports them."""
+    return sum(1 for line in lines if _CACHE_HIT.match(strip_ansi(line.text)))
+
+
+def services_from_log(lines: Sequence[Any]) -> tuple[ServiceSpan, ...]:
+    """The services' start → ready span from ``run``'s own log lines: the first "Starting service"
+    to the start of the script (which the runner only reaches once its service wait is over)."""
+    start = next((ln.t for ln in lines if _SERVICE_START.match(strip_ansi(ln.text))), None)
+    if start is None:
+        return ()
+    ready = next((ln.t for ln in lines if ln.t >= start and _STEP_SCRIPT.match(strip_ansi(ln.text))), None)
+    return (ServiceSpan("services", start, ready if ready is not None else start),)
+
+
+@dataclass
+class RealWorkspace:
+    backend: RealBackend
+    way: str
+    cache: CacheMode
+    scratch: Path
+    project_name: str
+    file_variables: dict[str, Path] = field(default_factory=dict)
+    runs: int = 0
+
+    @property
+    def project_dir(self) -> Path:
+        return self.scratch
+
+    def run_job(self) -> JobRun:
+        from buildrig.run.api import run_jobs
+        from buildrig.run.model import RunOptions
+        from buildrig.run.variables import git_info
+
+        b = self.backend
+        if self.runs:
+            # Everything bench changed in the scratch copy becomes a commit, as a push would.
+            _git(self.scratch, "add", "-A")
+            _git(self.scratch, "commit", "-q", "--allow-empty", "-m", f"buildrig bench run {self.runs + 1}")
+        self.runs += 1
+        if self.way == "docker_host":
+            from buildrig.testbed import dockerhost
+
+            # Same certificates as the previous run of this workspace: the daemon (and its
+            # layer cache) is reused; a new workspace has new certificates, hence a fresh daemon.
+            dockerhost.start(self.scratch / "runner" / "host" / "certs", docker_host=b.docker_host)
+        runner_cfg = self.scratch / "runner" / "config.toml"
+        wall = time.time()
+        t0 = time.monotonic()
+        result = run_jobs(
+            RunOptions(
+                project_dir=self.scratch,
+                runner_config=runner_cfg if runner_cfg.exists() else None,
+                registry=b.registry,
+                namespace=b.namespace,
+                project_name=self.project_name,
+                file_variables=self.file_variables,
+                sink=b.sink,
+                docker_host=b.docker_host,
+                install_signal_handlers=b.install_signal_handlers,
+            )
+        )
+        if not result.jobs:
+            return JobRun(
+                False, t0, time.monotonic(), wall, (), (), "no job ran (the generated pipeline is empty)"
+            )
+        job = result.jobs[0]
+        lines = tuple(LogLine(ln.t, ln.text) for ln in job.lines)
+        ok = job.status == "success"
+        error = None if ok else (job.reason or f"job {job.name} {job.status} (exit code {job.exit_code})")
+        if self.runs == 1:
+            hits = cache_hits(lines)
+            if hits:
+                b.cold_cache_hits.append((f"{self.way} (cache {self.cache}, {self.project_name})", hits))
+        if ok:
+            git = git_info(self.scratch)
+            repo = f"{b.namespace}/{self.project_name}"
+            error = b.check_pushed(repo, git.sha[:8])
+            ok = error is None
+        return JobRun(
+            ok, job.started, job.finished, job.started_wall, lines, services_from_log(job.lines), error
+        )
+
+
+class RealBackend:
+    """Runs ways through ``init`` + ``run`` on the engine at ``docker_host`` (default: DOCKER_HOST
+    or the local socket) against the test bed's registry (started when needed)."""
+
+    def __init__(
+        self,
+        project: Path,
+        *,
+        docker_host: str | None = None,
+        sink: Any = None,
+        scratch_root: Path | None = None,
+        install_signal_handlers: bool = True,
+    ) -> None:
+        self.project = Path(project)
+        self.docker_host = docker_host
+        self.sink = sink
+        self.install_signal_handlers = install_signal_handlers
+        self.run_id = uuid.uuid4().hex[:8]
+        self.namespace = f"{NAMESPACE_PREFIX}-{self.run_id}"
+        self.cli = engine.client(docker_host)
+        self._scratch_root = scratch_root
+        self._own_root: Path | None = None
+        self._registry: Any = None
+        self.cold_cache_hits: list[tuple[str, int]] = []
+
+    # -- Backend protocol ---------------------------------------------------------------------------
+
+    def availability(self, ways: Sequence[str]) -> tuple[tuple[str, ...], tuple[Skipped, ...]]:
+        from buildrig import strategies
+        from buildrig.bench.trial import _missing_image
+        from buildrig.testbed import images
+
+        overrides = images.overrides()
+        runnable: list[str] = []
+        skipped: list[Skipped] = []
+        for way in ways:
+            try:
+                strategy = strategies.get(way)
+            except BuildrigError as exc:
+                skipped.append(Skipped(way, str(exc)))
+                continue
+            missing = _missing_image(strategy.images, overrides, self.cli)
+            if missing:
+                skipped.append(Skipped(way, missing))
+            elif way == "shell" and shutil.which("docker") is None:
+                skipped.append(Skipped(way, "the shell executor needs a docker CLI on this host's PATH"))
+            else:
+                runnable.append(way)
+        return tuple(runnable), tuple(skipped)
+
+    def machine(self) -> Machine:
+        return machine_facts(self.cli)
+
+    def engine_alive(self) -> str | None:
+        from docker.errors import DockerException
+        from requests.exceptions import RequestException
+
+        try:
+            self.cli.ping()
+        except (DockerException, RequestException, OSError) as exc:
+            text = str(exc).strip().splitlines()
+            return text[0][:200] if text else type(exc).__name__
+        return None
+
+    def notes(self) -> tuple[str, ...]:
+        return tuple(
+            f"cold run of {what} reused {n} cached build step(s): a layer cache the benchmark does not "
+            "own (images built from this Dockerfile by something else on this engine) made it less than cold"
+            for what, n in self.cold_cache_hits
+        )
+
+    @contextlib.contextmanager
+    def workspace(self, way: str, cache: CacheMode, tag: str) -> Iterator[RealWorkspace]:
+        from buildrig.bench.trial import get_way, scratch_copy
+        from buildrig.init import InitOptions, init_project
+        from buildrig.strategies.docker_host import CERT_VARIABLES
+        from buildrig.testbed import dockerhost
+
+        spec = get_way(way)
+        scratch = scratch_copy(self.project, self.root(), f"{way}-{cache}")
+        try:
+            init_project(
+                InitOptions(
+                    strategy=spec.strategy,
+                    executor=spec.executor,
+                    out=scratch,
+                    tls=spec.tls,
+                    cache=cache,
+                    docker_host=dockerhost.address() if spec.strategy == "docker_host" else None,
+                )
+            )
+            _git(scratch, "add", "-A")
+            _git(scratch, "commit", "-q", "-m", f"buildrig init --strategy {spec.strategy} --cache {cache}")
+            file_vars: dict[str, Path] = {}
+            if spec.strategy == "docker_host":
+                certs = scratch / "runner" / "host" / "certs"
+                file_vars = {var: certs / src.rsplit("/", 1)[-1] for var, _, src in CERT_VARIABLES}
+            if way in HOST_DAEMON_WAYS:
+                self.remove_bench_images()
+            name = re.sub(r"[^a-z0-9-]", "-", f"{self.project.resolve().name}-{tag}".lower()).strip("-")
+            yield RealWorkspace(self, way, cache, scratch, name, file_vars)
+        finally:
+            if spec.strategy == "docker_host":
+                with contextlib.suppress(BuildrigError):
+                    dockerhost.stop(docker_host=self.docker_host)
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    # -- helpers ------------------------------------------------------------------------------------
+
+    @property
+    def registry(self) -> Any:
+        if self._registry is None:
+            from buildrig.testbed import registry as reg
+
+            self._registry = reg.current(self.docker_host) or reg.ensure_started(docker_host=self.docker_host)
+        return self._registry
+
+    def root(self) -> Path:
+        if self._scratch_root is not None:
+            self._scratch_root.mkdir(parents=True, exist_ok=True)
+            return self._scratch_root
+        if self._own_root is None:
+            self._own_root = Path(tempfile.mkdtemp(prefix="buildrig-bench-"))
+        return self._own_root
+
+    def check_pushed(self, repo: str, tag: str) -> str | None:
+        """``None`` when the registry serves ``repo:tag``; else why the run is not a success."""
+        from buildrig.testbed import registry as reg
+
+        try:
+            digest = reg.manifest_digest(self.registry, repo, tag)
+        except BuildrigError as exc:
+            return f"registry check: {exc}"
+        return None if digest else f"job green but {self.registry.host}/{repo} has no tag {tag}"
+
+    def remove_bench_images(self) -> int:
+        """Remove, from the engine, every image tagged into a benchmark repository (this run's and
+        earlier runs'), with the untagged layers only they used. Nothing else is touched: the
+        base image, the user's images and other buildrig images stay."""
+        from docker.errors import APIError, NotFound
+
+        host = str(self.registry.host)
+        prefix = f"{host}/{NAMESPACE_PREFIX}-"
+        removed = 0
+        try:
+            listed = self.cli.images.list()
+        except APIError as exc:
+            raise EngineError(f"cannot list images: {exc}") from exc
+        for image in listed:
+            for ref in image.tags:
+                if ref.startswith(prefix):
+                    with contextlib.suppress(NotFound, APIError):
+                        self.cli.api.remove_image(ref, noprune=False)
+                        removed += 1
+        return removed
+
+    def close(self) -> None:
+        """End of the benchmark: the engine keeps none of its images; scratch space is removed."""
+        with contextlib.suppress(BuildrigError, OSError):
+            if self.engine_alive() is None:
+                self.remove_bench_images()
+        if self._own_root is not None:
+            shutil.rmtree(self._own_root, ignore_errors=True)
