@@ -265,7 +265,8 @@ def _params(
 def _read(path: Path) -> str | None:
     try:
         return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
+        # A missing file, or a parent that is a file: the pre-flight check reports the latter.
         return None
     except IsADirectoryError:
         raise InputError("is a directory, expected a file", loc=Loc.of(path)) from None
