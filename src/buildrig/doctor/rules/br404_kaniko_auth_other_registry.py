@@ -48,11 +48,19 @@ def _norm(key: str) -> str:
 
 
 def _resolve(jv: JobView, s: str) -> str:
+    """Substitute the job's own variables (not GitLab's predefined ones, which stay symbolic)."""
+
     def sub(m: re.Match[str]) -> str:
         v = u.env_value(jv, m.group(1))
-        return v if v is not None and "$" not in v else m.group(0)
+        return v if v is not None else m.group(0)
 
-    return re.sub(r"\$(\w+)", sub, s)
+    out = re.sub(r"\$\{(\w+)\}", r"$\1", s)
+    for _ in range(5):  # variables may refer to variables
+        new = re.sub(r"\$(\w+)", sub, out)
+        if new == out:
+            break
+        out = new
+    return out
 
 
 def _dest_registry(dest: str) -> str:
@@ -77,6 +85,10 @@ def check(ctx: Context) -> Iterator[Finding]:
                     keys = []
                     write_loc = None
                     break  # written from a variable or file: we cannot see the registries
+                if any("%" in k or not k.strip() for k in found):
+                    keys = []
+                    write_loc = None
+                    break  # printf-style keys: the registries are in its arguments
                 keys += found
                 write_loc = sl.loc
         if not keys or write_loc is None:
@@ -85,7 +97,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         with_path = [k for k in keys if "/" in _norm(k) and not _norm(k).startswith("$")]
         for sl, words in cmds:
             for dest in u.option_values(words, "--destination", "-d"):
-                reg = _norm(_resolve(jv, _dest_registry(dest)))
+                reg = _norm(_resolve(jv, _dest_registry(_resolve(jv, dest))))
                 if reg in norm or (reg == "$CI_REGISTRY" and "$CI_REGISTRY" in norm):
                     continue
                 unknown = reg.startswith("$") or any(k.startswith("$") and k != "$CI_REGISTRY"

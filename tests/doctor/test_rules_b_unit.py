@@ -1,0 +1,411 @@
+"""Unit tests of the BR2xx/BR4xx/BR5xx/BR6xx/BR7xx rules on small, targeted set-ups.
+
+Each test parses a few lines of ``.gitlab-ci.yml``/``config.toml``/``daemon.json`` with the real
+parsers, derives the context with the doctor engine and runs one rule, so the edge a rule draws
+(error vs warning vs nothing) is pinned down where the fixture cases do not reach.
+"""
+
+from __future__ import annotations
+
+import importlib
+import textwrap
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from buildrig.doctor.base import Context, Finding, LiveFacts, Severity
+from buildrig.doctor.engine import build_context, discover_rules
+from buildrig.doctor.rules import _b_util as u
+from buildrig.gitlab.ci import load_pipeline_text
+from buildrig.gitlab.dockerd import load_daemon_json_text
+from buildrig.gitlab.runner_config import load_runner_config_text
+
+HERE = Path("/project")
+
+
+def ctx(
+    ci: str = "", toml: str | None = None, daemon: str | None = None, live: LiveFacts | None = None
+) -> Context:
+    pipeline = load_pipeline_text(textwrap.dedent(ci), HERE / ".gitlab-ci.yml") if ci else None
+    runners = (
+        load_runner_config_text(textwrap.dedent(toml), HERE / "config.toml") if toml is not None else None
+    )
+    d = load_daemon_json_text(daemon, HERE / "daemon.json") if daemon is not None else None
+    return build_context(pipeline, runners, d, live)
+
+
+def run(rule: str, c: Context) -> list[Finding]:
+    mod: ModuleType = importlib.import_module(f"buildrig.doctor.rules.{rule}")
+    return list(mod.check(c))
+
+
+def sev(findings: list[Finding]) -> list[str]:
+    return [str(f.severity) for f in findings]
+
+
+DOCKER_RUNNER = """
+[[runners]]
+  name = "{name}"
+  executor = "docker"
+  [runners.docker]
+    image = "docker:29.7.2-cli"
+    volumes = {volumes}
+"""
+
+
+def docker_runner(name: str = "r", volumes: str = '["/cache"]', extra: str = "") -> str:
+    return DOCKER_RUNNER.format(name=name, volumes=volumes) + extra
+
+
+SOCK = '["/var/run/docker.sock:/var/run/docker.sock"]'
+SOCK_JOB = """
+build:
+  image: docker:29.7.2-cli
+  script:
+    - docker build -t app .
+"""
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "registry", "path", "tag"),
+    [
+        ("docker:24.0.5-dind", None, "docker", "24.0.5-dind"),
+        ("docker.io/library/docker:cli", None, "docker", "cli"),
+        ("registry.example.com:5000/team/kaniko:debug", "registry.example.com:5000", "team/kaniko", "debug"),
+        ("gcr.io/kaniko-project/executor@sha256:abc", "gcr.io", "kaniko-project/executor", None),
+        (
+            "${CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX}/docker:29",
+            "${CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX}",
+            "docker",
+            "29",
+        ),
+    ],
+)
+def test_parse_image(name: str, registry: str | None, path: str, tag: str | None) -> None:
+    ref = u.parse_image(name)
+    assert (ref.registry, ref.path, ref.tag) == (registry, path, tag)
+
+
+def test_script_continuation_lines_are_one_command() -> None:
+    c = ctx("""
+    build:
+      image: {name: "ghcr.io/osscontainertools/kaniko:v1.28.0-debug", entrypoint: [""]}
+      script:
+        - |
+          /kaniko/executor \\
+            --context "$CI_PROJECT_DIR/app" \\
+            --dockerfile Dockerfile --destination x
+    """)
+    cmds = u.kaniko_commands(c.jobs[0].job)
+    assert len(cmds) == 1
+    assert u.option_values(cmds[0][1], "--context") == ["$CI_PROJECT_DIR/app"]
+
+
+def test_api_of_docker_tags() -> None:
+    assert u.api_of_release(u.docker_release_of_tag("24.0.5-cli") or (0, 0)) == "1.43"
+    assert u.api_of_release(u.docker_release_of_tag("cli") or (0, 0)) == "1.52"
+    assert u.api_of_release(u.docker_release_of_tag("20.10.24") or (0, 0)) == "1.41"
+
+
+# --- docker_sock -------------------------------------------------------------------------------
+
+
+def test_br201_only_some_runners_lack_the_socket_is_a_warning() -> None:
+    c = ctx(SOCK_JOB, docker_runner("a", SOCK) + docker_runner("b"))
+    f = run("br201_sock_not_mounted", c)
+    assert sev(f) == ["warning"] and "runner 'b'" in f[0].message and "runner 'a'" not in f[0].message
+
+
+def test_br201_quiet_for_tcp_docker_host_and_kubernetes_host_path() -> None:
+    tcp = SOCK_JOB.replace("  script:", "  variables:\n    DOCKER_HOST: tcp://10.0.0.5:2376\n  script:")
+    assert run("br201_sock_not_mounted", ctx(tcp, docker_runner())) == []
+    k8s = """
+    [[runners]]
+      name = "k"
+      executor = "kubernetes"
+      [runners.kubernetes]
+        namespace = "ci"
+      [[runners.kubernetes.volumes.host_path]]
+        name = "sock"
+        mount_path = "/var/run/docker.sock"
+        host_path = "/var/run/docker.sock"
+    """
+    assert run("br201_sock_not_mounted", ctx(SOCK_JOB, k8s)) == []
+
+
+def test_br201_without_config_toml_says_nothing() -> None:
+    assert run("br201_sock_not_mounted", ctx(SOCK_JOB)) == []
+
+
+def test_br204_pinned_api_too_new_is_an_error_unpinned_a_warning() -> None:
+    live = LiveFacts(engine_version="20.10.24", engine_api="1.41", engine_min_api="1.12")
+    f = run("br204_client_api_skew", ctx(SOCK_JOB, docker_runner(volumes=SOCK), live=live))
+    assert sev(f) == ["warning"] and "1.52" in f[0].message and "1.41" in f[0].message
+    pinned = SOCK_JOB.replace("  script:", '  variables:\n    DOCKER_API_VERSION: "1.52"\n  script:')
+    f = run("br204_client_api_skew", ctx(pinned, docker_runner(volumes=SOCK), live=live))
+    assert sev(f) == ["error"] and "client version 1.52 is too new" in f[0].message
+    assert run("br204_client_api_skew", ctx(SOCK_JOB, docker_runner(volumes=SOCK))) == []
+
+
+def test_br206_data_bind_mount_without_z() -> None:
+    c = ctx(
+        SOCK_JOB,
+        docker_runner(volumes='["/srv/cache:/cache", "/srv/shared:/shared:z"]'),
+        daemon='{"selinux-enabled": true}',
+    )
+    f = run("br206_selinux_socket", c)
+    assert len(f) == 1 and "/srv/cache:/cache" in f[0].message
+    assert run("br206_selinux_socket", ctx(SOCK_JOB, docker_runner(volumes=SOCK))) == []
+
+
+# --- kaniko ------------------------------------------------------------------------------------
+
+KANIKO = """
+build:
+  image:
+    name: {image}
+{entry}  script:
+    - >-
+      /kaniko/executor --context "$CI_PROJECT_DIR" --dockerfile "$CI_PROJECT_DIR/Dockerfile"
+      --destination "$CI_REGISTRY_IMAGE:1"
+"""
+
+
+def kaniko(image: str = "ghcr.io/osscontainertools/kaniko:v1.28.0-debug", entry: bool = True) -> str:
+    return KANIKO.format(image=image, entry='    entrypoint: [""]\n' if entry else "")
+
+
+K8S = """
+[[runners]]
+  name = "k"
+  executor = "kubernetes"
+  [runners.kubernetes]
+    namespace = "ci"
+"""
+
+
+def test_br401_depends_on_the_executor() -> None:
+    job = kaniko(entry=False)
+    assert sev(run("br401_kaniko_entrypoint", ctx(job, docker_runner()))) == ["error"]
+    assert run("br401_kaniko_entrypoint", ctx(job, K8S)) == []
+    honor = K8S.replace('    namespace = "ci"\n', '    namespace = "ci"\n') + (
+        "  [runners.feature_flags]\n    FF_KUBERNETES_HONOR_ENTRYPOINT = true\n"
+    )
+    assert sev(run("br401_kaniko_entrypoint", ctx(job, honor))) == ["error"]
+    assert sev(run("br401_kaniko_entrypoint", ctx(job))) == ["warning"]
+    assert run("br401_kaniko_entrypoint", ctx(kaniko(), docker_runner())) == []
+
+
+@pytest.mark.parametrize(
+    ("image", "expected"),
+    [
+        ("gcr.io/kaniko-project/executor:v1.23.2", ["error"]),
+        ("gcr.io/kaniko-project/executor:debug-v1.3.0", []),
+        ("ghcr.io/osscontainertools/kaniko:slim", ["error"]),
+        ("cgr.dev/chainguard/kaniko:latest-dev", []),
+        ("gcr.io/kaniko-project/executor@sha256:0123", ["warning"]),
+        ("registry.example.com/tools/kaniko-with-tools:1", []),
+    ],
+)
+def test_br402_variants(image: str, expected: list[str]) -> None:
+    assert sev(run("br402_kaniko_not_debug", ctx(kaniko(image), docker_runner()))) == expected
+
+
+def test_br403_missing_and_relative_context() -> None:
+    job = kaniko().replace('--context "$CI_PROJECT_DIR" ', "")
+    f = run("br403_kaniko_paths", ctx(job, docker_runner()))
+    assert len(f) == 1 and "/workspace/" in f[0].message
+    rel = kaniko().replace('--context "$CI_PROJECT_DIR"', "--context app")
+    f = run("br403_kaniko_paths", ctx(rel, docker_runner()))
+    assert len(f) == 1 and "relative --context 'app'" in f[0].message
+    same_dir = kaniko().replace('"$CI_PROJECT_DIR/Dockerfile"', "Dockerfile")
+    assert run("br403_kaniko_paths", ctx(same_dir, docker_runner())) == []
+
+
+AUTH = (
+    '    - echo "{{\\"auths\\":{{\\"{key}\\":{{\\"auth\\":\\"$AUTH\\"}}}}}}" > /kaniko/.docker/config.json\n'
+)
+
+
+def test_br404_keys() -> None:
+    def job(key: str, dest: str) -> str:
+        base = kaniko().replace('"$CI_REGISTRY_IMAGE:1"', dest)
+        return base.replace("  script:\n", "  script:\n" + AUTH.format(key=key))
+
+    assert run("br404_kaniko_auth_other_registry", ctx(job("$CI_REGISTRY", '"$CI_REGISTRY_IMAGE:1"'))) == []
+    f = run("br404_kaniko_auth_other_registry", ctx(job("$CI_REGISTRY_IMAGE", '"$CI_REGISTRY_IMAGE:1"')))
+    assert sev(f) == ["warning"]
+    f = run(
+        "br404_kaniko_auth_other_registry",
+        ctx(job("registry.example.com/team/app", "registry.example.com/team/app:1")),
+    )
+    assert sev(f) == ["error"] and "repository path" in f[0].message
+    f = run("br404_kaniko_auth_other_registry", ctx(job("$HARBOR", "$OTHER/app:1")))
+    assert sev(f) == ["warning"]
+    assert (
+        run("br404_kaniko_auth_other_registry", ctx(job("https://index.docker.io/v1/", "acme/app:1"))) == []
+    )
+
+
+def test_br406_image_user() -> None:
+    job = kaniko().replace(
+        '    entrypoint: [""]\n', '    entrypoint: [""]\n    docker:\n      user: "1000"\n'
+    )
+    assert sev(run("br406_kaniko_non_root", ctx(job, docker_runner()))) == ["error"]
+
+
+# --- buildah / buildkit ------------------------------------------------------------------------
+
+BUILDAH = """
+build:
+  image: quay.io/buildah/stable:v1.45.0
+  variables:
+    STORAGE_DRIVER: vfs
+  script:
+    - buildah build -t x .
+"""
+
+
+def test_br501_privileged_or_unconfined_runner_is_fine() -> None:
+    priv = docker_runner().replace("    image =", "    privileged = true\n    image =")
+    assert run("br501_userns_blocked", ctx(BUILDAH, priv)) == []
+    one = docker_runner().replace("    image =", '    security_opt = ["seccomp:unconfined"]\n    image =')
+    f = run("br501_userns_blocked", ctx(BUILDAH, one))
+    assert (
+        len(f) == 1
+        and "apparmor:unconfined" in f[0].message
+        and "seccomp" not in f[0].message.split("lacks")[1]
+    )
+
+
+def test_br502_fuse_device_keeps_overlay() -> None:
+    job = BUILDAH.replace("    STORAGE_DRIVER: vfs\n", "    BUILDAH_FORMAT: docker\n")
+    fuse = docker_runner().replace("    image =", '    devices = ["/dev/fuse"]\n    image =')
+    assert run("br502_overlay_on_overlay", ctx(job, fuse)) == []
+    assert len(run("br502_overlay_on_overlay", ctx(job, docker_runner()))) == 1
+    flag = job.replace("buildah build", "buildah --storage-driver vfs build")
+    assert run("br502_overlay_on_overlay", ctx(flag, docker_runner())) == []
+
+
+def test_br504_flag_on_the_command_line_or_privileged_runner() -> None:
+    job = """
+    build:
+      image: {name: "moby/buildkit:v0.33.0-rootless", entrypoint: [""]}
+      script:
+        - buildctl-daemonless.sh build --frontend dockerfile.v0 --local context=. --local dockerfile=.
+    """
+    assert sev(run("br504_buildkit_no_process_sandbox", ctx(job, docker_runner()))) == ["error"]
+    priv = docker_runner().replace("    image =", "    privileged = true\n    image =")
+    assert run("br504_buildkit_no_process_sandbox", ctx(job, priv)) == []
+    assert sev(run("br504_buildkit_no_process_sandbox", ctx(job))) == ["warning"]
+
+
+# --- shell / runner ----------------------------------------------------------------------------
+
+SHELL = """
+[[runners]]
+  name = "s"
+  executor = "shell"
+"""
+
+
+def test_br602_world_writable_socket_or_group_member() -> None:
+    job = "build:\n  script:\n    - docker info\n"
+    live = LiveFacts(runner_user="gitlab-runner", runner_user_groups=("gitlab-runner",), socket_mode=0o666)
+    assert run("br602_not_in_docker_group", ctx(job, SHELL, live=live)) == []
+    live = LiveFacts(runner_user="gitlab-runner", runner_user_groups=("docker",))
+    assert run("br602_not_in_docker_group", ctx(job, SHELL, live=live)) == []
+    live = LiveFacts(runner_user="ci", runner_user_groups=())
+    assert sev(run("br602_not_in_docker_group", ctx(job, SHELL, live=live))) == ["error"]
+
+
+def test_br603_mixed_runners_is_a_warning() -> None:
+    job = "t:\n  image: python:3.12\n  services:\n    - postgres:16\n  script: [pytest]\n"
+    assert sev(run("br603_services_on_shell", ctx(job, SHELL + docker_runner()))) == ["warning"]
+    assert sev(run("br603_services_on_shell", ctx(job, SHELL))) == ["error"]
+
+
+def test_br604_rootless_docker_host_in_job_and_shell_live() -> None:
+    job = SOCK_JOB.replace(
+        "  script:", "  variables:\n    DOCKER_HOST: unix:///run/user/1000/docker.sock\n  script:"
+    )
+    f = run("br604_rootless_socket_path", ctx(job, docker_runner()))
+    assert sev(f) == ["error"]
+    mounted = docker_runner(volumes='["/run/user/1000/docker.sock:/run/user/1000/docker.sock"]')
+    assert run("br604_rootless_socket_path", ctx(job, mounted)) == []
+    shell_job = "build:\n  script:\n    - docker build .\n"
+    live = LiveFacts(socket_path="/run/user/1000/docker.sock")
+    assert sev(run("br604_rootless_socket_path", ctx(shell_job, SHELL, live=live))) == ["warning"]
+    with_env = SHELL + '  environment = ["DOCKER_HOST=unix:///run/user/1000/docker.sock"]\n'
+    assert run("br604_rootless_socket_path", ctx(shell_job, with_env, live=live)) == []
+
+
+# --- security ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("daemon", "expected"),
+    [
+        ('{"hosts": ["tcp://127.0.0.1:2375"]}', ["warning"]),
+        ('{"hosts": ["tcp://10.0.0.5:2375"]}', ["error"]),
+        ('{"hosts": ["tcp://10.0.0.5:2376"], "tls": true}', ["error"]),
+        ('{"hosts": ["tcp://0.0.0.0:2376"], "tlsverify": true}', ["warning"]),
+        ('{"hosts": ["tcp://10.0.0.5:2376"], "tlsverify": true}', []),
+        ('{"hosts": ["unix:///var/run/docker.sock"]}', []),
+    ],
+)
+def test_br701_listeners(daemon: str, expected: list[str]) -> None:
+    assert sev(run("br701_tcp_without_tls", ctx(daemon=daemon))) == expected
+
+
+def test_br702_untagged_only_when_the_file_states_tags() -> None:
+    priv = docker_runner("p").replace("    image =", "    privileged = true\n    image =")
+    # Registration keeps tags server-side: no tags anywhere in config.toml proves nothing.
+    assert run("br702_privileged_shared_runner", ctx(toml=priv)) == []
+    tagged_other = priv + docker_runner("t").replace(
+        '  executor = "docker"', '  executor = "docker"\n  tags = ["x"]'
+    )
+    f = run("br702_privileged_shared_runner", ctx(toml=tagged_other))
+    assert len(f) == 1 and "runner 'p'" in f[0].message
+    explicit = priv.replace('  executor = "docker"', '  executor = "docker"\n  run_untagged = true')
+    assert len(run("br702_privileged_shared_runner", ctx(toml=explicit))) == 1
+
+
+def test_br706_references_and_non_secret_names_are_fine() -> None:
+    ci = """
+    variables:
+      REGISTRY_PASSWORD: $VAULT_PASSWORD
+      REGISTRY_USER: deploy-bot
+      TOKEN_URL: https://auth.example.com/token
+      API_KEY: ""
+    build:
+      image: docker:29.7.2-cli
+      variables:
+        NPM_TOKEN: "npm_AbCdEf0123456789"
+      script:
+        - echo "$REGISTRY_PASSWORD" | docker login -u "$REGISTRY_USER" --password-stdin
+        - docker login -u x -p "$CI_JOB_TOKEN" registry.example.com
+    """
+    f = run("br706_credentials_in_yaml", ctx(ci))
+    assert len(f) == 1 and "NPM_TOKEN = [MASKED]" in f[0].message
+    assert "npm_AbCdEf0123456789" not in f[0].message + f[0].fix
+
+
+# --- the contract --------------------------------------------------------------------------------
+
+OURS = ("BR2", "BR4", "BR5", "BR6", "BR7")
+
+
+def test_rule_modules_follow_the_contract() -> None:
+    ours = [r for r in discover_rules() if r.ID.startswith(OURS)]
+    assert len(ours) >= 29
+    for rule in ours:
+        mod = importlib.import_module(type(rule).__module__) if not isinstance(rule, ModuleType) else rule
+        doc = mod.__doc__ or ""
+        assert doc.startswith(rule.ID), rule.ID
+        assert "Fix:" in doc and "Docs:" in doc, rule.ID
+        assert rule.DOCS.startswith("https://") and rule.DOCS in doc.replace("\n", ""), rule.ID
+        assert isinstance(rule.SEVERITY, Severity) and rule.TITLE
