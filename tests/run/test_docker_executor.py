@@ -69,7 +69,8 @@ def test_pipefail_when_the_shell_has_it(run_yaml: Runfn) -> None:
 def test_image_entrypoint_kept_and_overridable(run_yaml: Runfn) -> None:
     res = run_yaml(
         "a:\n  image: <entry>\n  script:\n    - echo ep=$FROM_ENTRYPOINT\n"
-        "b:\n  image:\n    name: <entry>\n    entrypoint: ['']\n  script:\n    - echo ep=${FROM_ENTRYPOINT:-none}\n"
+        "b:\n  image:\n    name: <entry>\n    entrypoint: ['']\n  script:\n"
+        "    - echo ep=${FROM_ENTRYPOINT:-none}\n"
     )
     assert "ep=yes" in res.job("a").text.splitlines()  # type: ignore[union-attr]
     assert "ep=none" in res.job("b").text.splitlines()  # type: ignore[union-attr]
@@ -99,7 +100,8 @@ def test_variables_precedence_expansion_and_predefined(
         "job:\n  image: <plain>\n  variables:\n    A: job\n    C: '$A/$B/${CI_PROJECT_NAME}'\n"
         "  script:\n    - echo A=$A B=$B C=$C RAW=$RAW\n    - echo dir=$CI_PROJECT_DIR pwd=$(pwd)\n"
         "    - echo reg=$CI_REGISTRY img=$CI_REGISTRY_IMAGE user=$CI_REGISTRY_USER\n"
-        '    - echo file=$CFG; cat "$CFG"\n    - echo ci=$CI gl=$GITLAB_CI stage=$CI_JOB_STAGE name=$CI_JOB_NAME\n'
+        '    - echo file=$CFG; cat "$CFG"\n'
+        "    - echo ci=$CI gl=$GITLAB_CI stage=$CI_JOB_STAGE name=$CI_JOB_NAME\n"
         "    - echo env=$RUNNER_ENV\n",
         variables={"B": "from-cli"},
         file_variables={"CFG": secret},
@@ -135,7 +137,8 @@ def test_project_is_a_copy_with_git_facts(run_yaml: Runfn, tmp_path: Path) -> No
         ["git", "-C", str(proj), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
     ).stdout.strip()
     res = run_yaml(
-        "job:\n  image: <plain>\n  script:\n    - cat src.txt\n    - test ! -e ignored.txt && echo no-ignored\n"
+        "job:\n  image: <plain>\n  script:\n    - cat src.txt\n"
+        "    - test ! -e ignored.txt && echo no-ignored\n"
         "    - test -d .git && echo has-git\n    - echo changed > src.txt\n"
         "    - echo $CI_COMMIT_SHA $CI_COMMIT_SHORT_SHA $CI_COMMIT_REF_NAME $CI_COMMIT_REF_SLUG\n"
         "    - echo branch=$CI_COMMIT_BRANCH tag=${CI_COMMIT_TAG:-none} title=$CI_COMMIT_TITLE\n"
@@ -152,9 +155,11 @@ def test_services_aliases_variables_and_wait(run_yaml: Runfn) -> None:
     res = run_yaml(
         "job:\n  image: <plain>\n  variables:\n    JOBVAR: from-job\n"
         "  services:\n    - name: <svc>\n      alias: pong, other\n"
-        "      command: ['sh', '-c', 'echo booting; sleep 2; while true; do echo pong-$JOBVAR | nc -l -p 7777; done']\n"
+        "      command: ['sh', '-c',\n"
+        "                'echo booting; sleep 2; while true; do echo pong-$JOBVAR | nc -l -p 7777; done']\n"
         "  script:\n    - echo | nc -w 2 pong 7777\n    - echo | nc -w 2 other 7777\n"
-        "    - echo | nc -w 2 buildrig-test__pong-svc 7777\n    - echo | nc -w 2 buildrig-test-pong-svc 7777\n"
+        "    - echo | nc -w 2 buildrig-test__pong-svc 7777\n"
+        "    - echo | nc -w 2 buildrig-test-pong-svc 7777\n"
     )
     job = res.jobs[0]
     assert job.status == "success", job.text
@@ -195,7 +200,8 @@ def test_healthcheck_tcp_port_respected(run_yaml: Runfn, docker_runner: MkRunner
 def test_bare_volume_shared_by_job_and_service(run_yaml: Runfn, docker_runner: MkRunner) -> None:
     res = run_yaml(
         "job:\n  image: <plain>\n  services:\n    - name: <svc>\n      alias: s\n"
-        "      command: ['sh', '-c', 'echo from-service > /shared/note; while true; do echo ok | nc -l -p 7777; done']\n"
+        "      command: ['sh', '-c',\n"
+        "                'echo from-service > /shared/note; while true; do echo ok | nc -l -p 7777; done']\n"
         "  script:\n    - cat /shared/note\n",
         runner=docker_runner(volumes=("/shared",)),
     )

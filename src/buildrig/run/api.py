@@ -91,7 +91,7 @@ def select_jobs(pipeline: Pipeline, names: tuple[str, ...] = (), stages: tuple[s
     return sorted(picked, key=lambda j: order.get(j.stage, len(order)))
 
 
-def _testbed_registry() -> RegistryInfo | None:
+def _testbed_registry(docker_host: str | None) -> RegistryInfo | None:
     import importlib
 
     try:
@@ -101,7 +101,7 @@ def _testbed_registry() -> RegistryInfo | None:
     current = getattr(tb, "current", None)
     if current is None:
         return None
-    info = current()
+    info = current(docker_host)
     if info is None:
         return None
     if isinstance(info, RegistryInfo):
@@ -123,7 +123,7 @@ def _testbed_images() -> Mapping[str, str]:
         tb = importlib.import_module("buildrig.testbed.images")
     except ImportError:
         return {}
-    fn = getattr(tb, "override_map", None) or getattr(tb, "image_map", None)
+    fn = getattr(tb, "overrides", None)
     if fn is None:
         return {}
     result = fn()
@@ -183,7 +183,7 @@ def _prepare(opts: RunOptions) -> _Run:
             raise InputError(f"{path}: cannot read file variable {name}: {exc.strerror or exc}") from exc
     registry = opts.registry
     if registry is None and opts.use_testbed_registry:
-        registry = _testbed_registry()
+        registry = _testbed_registry(opts.docker_host)
     run_id = opts.run_id or new_run_id()
     git = git_info(opts.project_dir)
     project = project_identity(opts.project_dir, git, opts.namespace, opts.project_name)

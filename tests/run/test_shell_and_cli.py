@@ -1,0 +1,99 @@
+"""The shell executor on this host, and the ``buildrig run`` / ``gc`` commands."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from buildrig.cli import main
+from buildrig.run import RunResult
+
+Runfn = Callable[..., RunResult]
+
+SHELL_YAML = (
+    "variables:\n  G: global\njob:\n  script:\n    - echo dir=$CI_PROJECT_DIR\n    - pwd\n"
+    "    - cat data.txt\n"
+    "    - echo G=$G V=$V file=$(cat $F) ci=$CI\n    - id -un\n    - sh -c 'exit 9'\n    - echo never\n"
+    "  after_script:\n    - echo after=$CI_JOB_STATUS\n"
+)
+
+
+@pytest.fixture
+def builds() -> Iterator[Path]:
+    # Not under pytest's 0700 tmp dir: another user must be able to reach it.
+    path = Path(tempfile.mkdtemp(prefix="buildrig-shell-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_shell_executor_semantics(run_yaml: Runfn, builds: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "f"
+    secret.write_text("from-file")
+    res = run_yaml(
+        SHELL_YAML,
+        files={"data.txt": "project-data\n"},
+        executor="shell",
+        builds_dir=builds,
+        variables={"V": "cli"},
+        file_variables={"F": secret},
+        namespace="ns",
+    )
+    job = res.jobs[0]
+    lines = job.text.splitlines()
+    project = builds / "ns" / "proj"
+    assert (job.status, job.exit_code) == ("failed", 9)
+    assert f"dir={project}" in lines and str(project) in lines
+    assert "project-data" in lines and "G=global V=cli file=from-file ci=true" in lines
+    assert pwd.getpwuid(os.getuid()).pw_name in lines
+    assert "never" not in lines and "after=failed" in lines
+    assert not (builds / "ns" / "proj.tmp").exists()  # file variables don't outlive the job
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="running as another user needs root")
+def test_shell_executor_as_another_user(run_yaml: Runfn, builds: Path) -> None:
+    res = run_yaml(
+        "job:\n  script:\n    - id -un\n    - touch made-here && echo wrote\n",
+        executor="shell",
+        builds_dir=builds,
+        user="nobody",
+    )
+    job = res.jobs[0]
+    assert job.status == "success", job.text
+    lines = job.text.splitlines()
+    assert "nobody" in lines and "wrote" in lines
+    made = next(builds.rglob("made-here"))
+    assert made.stat().st_uid == pwd.getpwnam("nobody").pw_uid
+
+
+def test_cli_run_exit_code_and_list(
+    tmp_path: Path, images: dict[str, str], capsys: pytest.CaptureFixture[str], no_leftovers: None
+) -> None:
+    (tmp_path / ".gitlab-ci.yml").write_text(
+        f"ok:\n  image: {images['plain']}\n  script: [echo fine]\n"
+        f"bad:\n  image: {images['plain']}\n  variables:\n    PW: hunter2-secret\n"
+        "  script: [echo pw=$PW, exit 3]\n"
+    )
+    assert main(["run", str(tmp_path), "--list"]) == 0
+    listed = capsys.readouterr().out
+    assert "ok" in listed and "bad" in listed
+    code = main(["run", str(tmp_path), "--job", "bad", "--mask", "PW", "--no-testbed"])
+    cap = capsys.readouterr()
+    assert code == 3
+    assert "pw=[MASKED]" in cap.out and "hunter2-secret" not in cap.out + cap.err
+    assert "$ exit 3" in cap.out
+    assert main(["run", str(tmp_path), "--job", "ok", "--no-testbed", "-q"]) == 0
+    assert "fine" not in capsys.readouterr().out
+    assert main(["run", str(tmp_path), "--job", "nope"]) == 2
+    assert "no job named 'nope'" in capsys.readouterr().err
+
+
+def test_cli_gc_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["gc", "--dry-run"]) == 0
+    assert capsys.readouterr().out.strip()

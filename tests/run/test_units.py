@@ -1,0 +1,133 @@
+"""Pure parts of ``buildrig run``: aliases, volumes, expansion, masking, scripts, job selection."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from buildrig.errors import InputError, Loc
+from buildrig.gitlab.model import Job, Pipeline, Variable
+from buildrig.run import select_jobs
+from buildrig.run.docker_executor import missing_caps, parse_volume, service_aliases
+from buildrig.run.script import render
+from buildrig.run.variables import Masker, expand, resolve, slug
+
+
+@pytest.mark.parametrize(
+    ("image", "alias", "expected"),
+    [
+        ("docker:29.7.2-dind", None, ["docker"]),
+        ("tutum/wordpress:latest", None, ["tutum__wordpress", "tutum-wordpress"]),
+        (
+            "registry.example.com:5000/group/img:1.0",
+            None,
+            ["registry.example.com__group__img", "registry.example.com-group-img"],
+        ),
+        ("postgres@sha256:" + "a" * 64, None, ["postgres"]),
+        ("docker:dind", "dockerd, engine", ["dockerd", "engine", "docker"]),
+    ],
+)
+def test_service_aliases(image: str, alias: str | None, expected: list[str]) -> None:
+    assert service_aliases(image, alias) == expected
+
+
+def test_parse_volume() -> None:
+    assert parse_volume("/certs/client") == (None, "/certs/client", "rw")
+    assert parse_volume("/var/run/docker.sock:/var/run/docker.sock") == (
+        "/var/run/docker.sock",
+        "/var/run/docker.sock",
+        "rw",
+    )
+    assert parse_volume("/srv:/srv:ro") == ("/srv", "/srv", "ro")
+    assert parse_volume("/cache:ro") == (None, "/cache", "ro")
+
+
+def test_expand_like_the_runner() -> None:
+    env = {"A": "1", "B": "two"}
+    assert expand("$A-${B}-$$A-$MISSING.", env) == "1-two-$A-."
+
+
+def test_resolve_precedence_recursion_cycles_and_raw() -> None:
+    jv = resolve(
+        [
+            [Variable("X", "pre"), Variable("HOST", "reg:5000")],
+            [Variable("IMG", "$HOST/app"), Variable("X", "global"), Variable("LOOP", "$LOOP!")],
+            [
+                Variable("TAG", "$IMG:$X"),
+                Variable("RAW", "$IMG", expand=False),
+                Variable("S", "pw", masked=True),
+            ],
+            [Variable("X", "cli")],
+        ],
+        always_masked=("HOST",),
+    )
+    env = jv.as_dict()
+    assert env["TAG"] == "reg:5000/app:cli"
+    assert env["RAW"] == "$IMG"
+    assert env["LOOP"] == "$LOOP!!"  # a self-reference stops at the raw text
+    assert set(jv.masked) == {"pw", "reg:5000"}
+
+
+def test_masker_replaces_every_occurrence_longest_first() -> None:
+    mask = Masker(["abc", "abcdef"])
+    assert mask("x abcdef abc abcabc") == "x [MASKED] [MASKED] [MASKED][MASKED]"
+    assert Masker([])("same") == "same"
+
+
+def test_slug() -> None:
+    assert slug("Feature/Big_Thing") == "feature-big-thing"
+    assert slug("-" + "a" * 80) == "a" * 62
+
+
+def test_render_script_runs_in_sh(tmp_path: Path) -> None:
+    text = render(
+        ["echo 'one'", "x=$((1+1)); echo $x", "if true; then\n  echo multi\nfi", "exit 5", "echo no"],
+        workdir=str(tmp_path),
+    )
+    proc = subprocess.run(["sh", "-c", text], capture_output=True, text=True, check=False)
+    assert proc.returncode == 5
+    lines = proc.stdout.splitlines()
+    assert lines == [
+        "\x1b[32;1m$ echo 'one'\x1b[0;m",
+        "one",
+        "\x1b[32;1m$ x=$((1+1)); echo $x\x1b[0;m",
+        "2",
+        "\x1b[32;1m$ if true; then # collapsed multi-line command\x1b[0;m",
+        "multi",
+        "\x1b[32;1m$ exit 5\x1b[0;m",
+    ]
+
+
+def _pipeline(*jobs: tuple[str, str, str]) -> Pipeline:
+    return Pipeline(
+        Path(".gitlab-ci.yml"),
+        ("build", "test", "deploy"),
+        (),
+        tuple(Job(n, s, Loc("x", i), when=w, script=("true",)) for i, (n, s, w) in enumerate(jobs)),
+    )
+
+
+def test_select_jobs() -> None:
+    p = _pipeline(
+        ("d", "deploy", "on_success"),
+        ("b", "build", "on_success"),
+        ("m", "test", "manual"),
+        ("t", "test", "on_success"),
+    )
+    assert [j.name for j in select_jobs(p)] == ["b", "t", "d"]
+    assert [j.name for j in select_jobs(p, ("m", "d"))] == ["m", "d"]
+    assert [j.name for j in select_jobs(p, stages=("test",))] == ["m", "t"]
+    with pytest.raises(InputError, match="no job named 'zz'"):
+        select_jobs(p, ("zz",))
+    with pytest.raises(InputError, match="no stage named 'qa'"):
+        select_jobs(p, stages=("qa",))
+
+
+def test_missing_caps_reads_the_bounding_set(tmp_path: Path) -> None:
+    status = tmp_path / "status"
+    status.write_text("Name:\tx\nCapBnd:\t000001fffeffffff\n")
+    assert missing_caps(str(status)) == ["SYS_RESOURCE"]
+    status.write_text("CapBnd:\t000001ffffffffff\n")
+    assert missing_caps(str(status)) == []
