@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Run ``buildrig bench examples/hello`` and print the issue's targets next to the figures.
+
+Targets (issue 5): warm rebuild of every runnable way ≤ 1.5× shell's warm; change rebuild ≤ 2×
+shell's change; cold ranking reported as measured beside the seed's. This script prints; it does
+not assert — a miss is a finding to explain, not a test to tune.
+
+    .venv/bin/python benchmarks/bench_examples_hello.py [--repeat N] [--cache registry|none|both]
+        [--ways shell,dind] [--report DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeat", default="3")
+    parser.add_argument("--cache", default="registry")
+    parser.add_argument("--ways", default="")
+    parser.add_argument("--report", default=str(ROOT / "buildrig-bench-report"))
+    args = parser.parse_args()
+
+    from buildrig.bench.export import read_json
+    from buildrig.bench.stats import check_targets, ranking, summarize
+    from buildrig.cli import main as cli
+
+    argv = [
+        "bench",
+        str(ROOT / "examples" / "hello"),
+        "--repeat",
+        args.repeat,
+        "--cache",
+        args.cache,
+        "--report",
+        args.report,
+    ]
+    if args.ways:
+        argv += ["--ways", args.ways]
+    t0 = time.monotonic()
+    code = cli(argv)
+    wall = time.monotonic() - t0
+    results_file = Path(args.report) / "results.json"
+    if not results_file.exists():
+        print(f"no results ({results_file} missing); buildrig bench exited {code}")
+        return code or 1
+    results = read_json(results_file)
+    summaries = summarize(results.runs)
+    print()
+    print(f"wall time of the whole bench: {wall:.0f} s (target: under ~600 s); exit code {code}")
+    for cache in results.cache_modes_measured():
+        print(f"\n== cache: {cache} ==")
+        print(
+            f"{'way':12} {'scenario':8} {'ok':>5} {'median':>7} {'min':>6} {'max':>6} {'× shell':>8}  target"
+        )
+        checks = {(c.way, c.scenario): c for c in check_targets(summaries) if c.cache == cache}
+        for s in (x for x in summaries if x.cache == cache):
+            c = checks.get((s.way, s.scenario))
+            verdict = ""
+            if c is not None and c.met is not None:
+                verdict = f"{'met' if c.met else 'MISSED'} (≤ {c.limit:g}×)"
+            med = "—" if s.median_s is None else f"{s.median_s:.1f}"
+            lo = "—" if s.min_s is None else f"{s.min_s:.1f}"
+            hi = "—" if s.max_s is None else f"{s.max_s:.1f}"
+            ratio = "—" if s.ratio_to_shell is None else f"{s.ratio_to_shell:.2f}×"
+            print(
+                f"{s.way:12} {s.scenario:8} {s.ok:>2}/{s.runs:<2} {med:>7} {lo:>6} {hi:>6} {ratio:>8}  {verdict}"
+            )
+        for scenario in ("cold",):
+            ranks = ranking([s for s in summaries if s.cache == cache], scenario, cache)
+            print(f"\n{scenario} ranking (seed → measured):")
+            for r in ranks:
+                print(f"  {r.way:12} seed {r.theoretical or '—'!s:>2}  measured {r.measured or '—'!s:>2}")
+    for s in results.skipped:
+        print(f"skipped: {s.way}: {s.reason}")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
