@@ -71,9 +71,8 @@ def main() -> int:
             lo = "—" if s.min_s is None else f"{s.min_s:.1f}"
             hi = "—" if s.max_s is None else f"{s.max_s:.1f}"
             ratio = "—" if s.ratio_to_shell is None else f"{s.ratio_to_shell:.2f}×"
-            print(
-                f"{s.way:12} {s.scenario:8} {s.ok:>2}/{s.runs:<2} {med:>7} {lo:>6} {hi:>6} {ratio:>8}  {verdict}"
-            )
+            ok = f"{s.ok}/{s.runs}"
+            print(f"{s.way:12} {s.scenario:8} {ok:>5} {med:>7} {lo:>6} {hi:>6} {ratio:>8}  {verdict}")
         for scenario in ("cold",):
             ranks = ranking([s for s in summaries if s.cache == cache], scenario, cache)
             print(f"\n{scenario} ranking (seed → measured):")
