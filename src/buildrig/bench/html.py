@@ -317,6 +317,25 @@ def _runs_table(results: BenchResults) -> str:
     return _table(head, rows, cls="sortable", raw=True)
 
 
+def _cache_effect_table(summaries: Sequence[Summary]) -> str:
+    """Median with the registry cache beside the median without it, per way and scenario."""
+    by = {(s.way, s.scenario, s.cache): s for s in summaries}
+    rows = []
+    for (way, scenario, cache), with_cache in by.items():
+        if cache != "registry":
+            continue
+        without = by.get((way, scenario, "none"))
+        if without is None:
+            continue
+        a, b = with_cache.median_s, without.median_s
+        gain = "—" if a is None or b is None or a == 0 else f"{b / a:.2f}×"
+        rows.append(
+            [_td(way), _td(scenario), _td(_fmt_s(b), num=True), _td(_fmt_s(a), num=True), _td(gain, num=True)]
+        )
+    head = ["way", "scenario", "no cache: median s", "registry cache: median s", "speed-up"]
+    return _table(head, rows, raw=True)
+
+
 def render_html(results: BenchResults) -> str:
     summaries = summarize(results.runs)
     ways = results.ways_measured()
@@ -366,6 +385,9 @@ def render_html(results: BenchResults) -> str:
         parts.append(_ranking_table(all_ranks))
         parts.append("<h3>Per way and scenario</h3>")
         parts.append(_summary_table(chosen))
+    if len(results.cache_modes_measured()) == 2:
+        parts.append("<h2>Registry cache: with vs without</h2>")
+        parts.append(_cache_effect_table(summaries))
     parts.append("<h2>Machine</h2>")
     parts.append(_table(["fact", "value"], [[k, str(v)] for k, v in results.machine.to_dict().items()]))
     parts.append('<h2>Every execution</h2><p class="muted">Click a column to sort.</p>')
