@@ -238,46 +238,28 @@ def trial_way(way: Way, opts: TrialOptions, registry: RegistryInfo, scratch_root
     digest = next(
         (m.group(1) for line in reversed(lines) if (m := DIGEST_RE.search(strip_ansi(line.text)))), None
     )
-    common = {
-        "seconds": seconds,
-        "digest": digest,
-        "repository": repository,
-        "tags": tags,
-        "lines": lines,
-        "run": result,
-        "scratch": scratch,
-    }
+    def res(status: str, reason: str | None, registry_digest: str | None = None) -> TrialResult:
+        return TrialResult(way.name, status, reason, seconds, digest, registry_digest, repository, tags,
+                           lines, result, scratch)
+
     if not result.ok:
         failed = next((j for j in result.jobs if j.status != "success"), None)
-        why = (failed.reason if failed and failed.reason else None) or f"job exited {result.exit_code}"
-        return TrialResult(way.name, "failed", why, **common)  # type: ignore[arg-type]
+        return res("failed", (failed.reason if failed and failed.reason else None)
+                   or f"job exited {result.exit_code}")
     try:
         served = {t: reg.manifest_digest(registry, repo_path, t) for t in tags}
     except BuildrigError as exc:
-        return TrialResult(way.name, "failed", f"registry check: {exc}", **common)  # type: ignore[arg-type]
+        return res("failed", f"registry check: {exc}")
     absent = [t for t, d in served.items() if d is None]
     if absent:
-        return TrialResult(
-            way.name, "failed", f"job green but {repository} has no tag {', '.join(absent)}", **common
-        )  # type: ignore[arg-type]
+        return res("failed", f"job green but {repository} has no tag {', '.join(absent)}")
     reg_digest = served[tags[0]]
     if digest is None:
-        return TrialResult(
-            way.name,
-            "failed",
-            "job green but printed no BUILDRIG_DIGEST line",
-            registry_digest=reg_digest,
-            **common,
-        )  # type: ignore[arg-type]
+        return res("failed", "job green but printed no BUILDRIG_DIGEST line", reg_digest)
     if digest != reg_digest:
-        return TrialResult(
-            way.name,
-            "failed",
-            f"job reported {digest} but the registry serves {reg_digest} for :{tags[0]}",
-            registry_digest=reg_digest,
-            **common,
-        )  # type: ignore[arg-type]
-    return TrialResult(way.name, "ok", None, registry_digest=reg_digest, **common)  # type: ignore[arg-type]
+        return res("failed", f"job reported {digest} but the registry serves {reg_digest} for :{tags[0]}",
+                   reg_digest)
+    return res("ok", None, reg_digest)
 
 
 def run_trials(

@@ -1,0 +1,383 @@
+"""Stand-in images for the roles the ways need, built offline from Debian packages.
+
+``prepare`` builds (or reuses) one image per role and writes the image-override map ``run`` uses:
+the user's ``.gitlab-ci.yml`` keeps the real names (``docker:29.7.2-cli``), the engine runs the
+stand-ins. Each image is made in two steps, each cached by a recipe hash carried as a label:
+
+1. a root filesystem (busybox + host binaries, or ``debootstrap --variant=minbase`` + packages),
+   imported as ``buildrig-standin/<role>-root:<hash>``;
+2. a small Dockerfile on top (entrypoint, ENV, VOLUME, the test bed CA) tagged
+   ``buildrig-standin/<role>:<hash>``.
+
+A second ``prepare`` finds both by label and tag and takes a few seconds. kaniko and BuildKit have
+no Debian package: they are reported as skipped, never faked.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from buildrig import versions
+from buildrig.engine import client as engine_client
+from buildrig.errors import BuildrigError, EngineError
+from buildrig.fsutil import atomic_write
+from buildrig.paths import state_dir
+from buildrig.testbed import net, rootfs
+from buildrig.testbed.rootfs import RootSpec
+
+REPO = "buildrig-standin"
+LABEL_STANDIN = "buildrig.standin"
+LABEL_RECIPE = "buildrig.recipe"
+LABEL_ROLE_OF = "buildrig.standin-for"
+
+#: The base image examples/hello builds FROM; the stand-in is served under this name by the
+#: registry mirror, tagged on the host daemon, and pushed as ``library/...`` to the registry.
+BASE_IMAGE = "python:3.11-slim-bookworm"
+
+Progress = Callable[[str], None]
+
+#: Real images that cannot be built offline, with the one-line reason.
+UNOBTAINABLE: tuple[tuple[str, str], ...] = (
+    (versions.KANIKO_IMAGE, "kaniko is not packaged by Debian and no registry is reachable"),
+    (versions.BUILDKIT_IMAGE,
+     "BuildKit (buildkitd/buildctl) is not packaged by Debian 12 and no registry is reachable"),
+)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    role: str
+    title: str
+    root: RootSpec
+    dockerfile: str  # lines after FROM
+    files: Mapping[str, bytes] = field(default_factory=lambda: MappingProxyType({}))
+    replaces: tuple[str, ...] = ()
+
+    @property
+    def root_key(self) -> str:
+        return self.root.key()
+
+    @property
+    def key(self) -> str:
+        return rootfs.files_digest(
+            [("root", self.root_key.encode()), ("Dockerfile", self.dockerfile.encode()), *self.files.items()]
+        )
+
+    @property
+    def root_tag(self) -> str:
+        return f"{REPO}/{self.role}-root:{self.root_key[:16]}"
+
+    @property
+    def tag(self) -> str:
+        return f"{REPO}/{self.role}:{self.key[:16]}"
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    role: str
+    tag: str
+    replaces: tuple[str, ...]
+    reused: bool
+    seconds: float
+
+
+@dataclass(frozen=True)
+class PrepareResult:
+    images: tuple[PreparedImage, ...]
+    skipped: tuple[tuple[str, str], ...]
+    overrides: Mapping[str, str]
+    base_pushed: str | None
+    seconds: float
+
+
+def _asset(name: str) -> bytes:
+    return resources.files("buildrig.testbed").joinpath("assets", name).read_bytes()
+
+
+def _certs_d(prefix: str, ca: bytes) -> dict[str, bytes]:
+    gw = net.gateway()
+    return {f"{prefix}/{gw}:{port}/ca.crt": ca for port in (net.REGISTRY_PORT, net.MIRROR_PORT)}
+
+
+def _copy_lines(files: Mapping[str, bytes]) -> str:
+    return "".join(f'COPY ["{name}", "/{name}"]\n' for name in sorted(files) if name != "Dockerfile")
+
+
+def registry_recipe() -> Recipe:
+    return Recipe(
+        role="registry",
+        title="registry (Debian docker-registry)",
+        root=RootSpec("busybox", binaries=("/usr/bin/docker-registry",)),
+        dockerfile=(
+            "VOLUME /var/lib/registry\nEXPOSE 5000\n"
+            'ENTRYPOINT ["/usr/bin/docker-registry", "serve"]\n'
+            'CMD ["/etc/docker/registry/config.yml"]\n'
+        ),
+        replaces=("registry:2",),
+    )
+
+
+def recipes(ca: bytes) -> tuple[Recipe, ...]:
+    """Every stand-in but the registry; ``ca`` is the test bed CA the builders must trust."""
+    mirror = f"https://{net.gateway()}:{net.MIRROR_PORT}"
+    cli_files = {"usr/local/bin/docker-entrypoint.sh": _asset("docker-entrypoint.sh")}
+    # Debian's 20.10 client, not a newer static one: 23+ clients need the buildx plugin for
+    # DOCKER_BUILDKIT=1 (the generated jobs use BuildKit's inline cache) and Debian has no buildx.
+    cli = Recipe(
+        role="docker-cli",
+        title="docker CLI (busybox + Debian docker client)",
+        root=RootSpec("busybox", binaries=("/usr/bin/docker",)),
+        files=cli_files,
+        dockerfile=(
+            _copy_lines(cli_files)
+            + "ENV DOCKER_TLS_CERTDIR=/certs\n"
+            + 'RUN ["/bin/busybox", "sh", "-c", '
+            + '"mkdir -p /certs/client && chmod 1777 /certs /certs/client"]\n'
+            + 'ENTRYPOINT ["docker-entrypoint.sh"]\nCMD ["sh"]\n'
+        ),
+        replaces=(versions.DOCKER_CLI_IMAGE, "docker:cli"),
+    )
+    dind_files = {"usr/local/bin/dockerd-entrypoint.sh": _asset("dockerd-entrypoint.sh"),
+                  **_certs_d("etc/docker/certs.d", ca)}
+    dind = Recipe(
+        role="dind",
+        title="dind (Debian docker.io)",
+        root=RootSpec("debootstrap",
+                      packages=("docker.io", "iptables", "openssl", "procps", "busybox-static")),
+        files=dind_files,
+        dockerfile=(
+            _copy_lines(dind_files)
+            + f"ENV DOCKER_TLS_CERTDIR=/certs BUILDRIG_REGISTRY_MIRROR={mirror}\n"
+            + "VOLUME /var/lib/docker\nEXPOSE 2375 2376\n"
+            + 'ENTRYPOINT ["dockerd-entrypoint.sh"]\nCMD []\n'
+        ),
+        replaces=(versions.DOCKER_DIND_IMAGE, "docker:dind"),
+    )
+    gw = net.gateway()
+    registries_conf = (
+        'unqualified-search-registries = ["docker.io"]\n\n'
+        '[[registry]]\nprefix = "docker.io"\nlocation = "docker.io"\n\n'
+        f'[[registry.mirror]]\nlocation = "{gw}:{net.MIRROR_PORT}"\n'
+    ).encode()
+    storage_conf = (b'[storage]\ndriver = "vfs"\nrunroot = "/run/containers/storage"\n'
+                    b'graphroot = "/var/lib/containers/storage"\n')
+    buildah_files = {
+        "etc/containers/registries.conf": registries_conf,
+        "etc/containers/storage.conf": storage_conf,
+        **_certs_d("etc/containers/certs.d", ca),
+    }
+    buildah = Recipe(
+        role="buildah",
+        title="buildah (Debian buildah, vfs, chroot isolation)",
+        root=RootSpec("debootstrap", packages=("buildah", "containernetworking-plugins", "ca-certificates")),
+        files=buildah_files,
+        dockerfile=(
+            _copy_lines(buildah_files)
+            + "ENV BUILDAH_ISOLATION=chroot STORAGE_DRIVER=vfs\n"
+            + 'CMD ["/bin/sh"]\n'
+        ),
+        replaces=(versions.BUILDAH_IMAGE, "quay.io/buildah/stable"),
+    )
+    base = Recipe(
+        role="python-base",
+        title=f"{BASE_IMAGE} (Debian python3 + pip)",
+        # Like the official python image: pip may install into the image's Python.
+        root=RootSpec("debootstrap", packages=("python3", "python3-pip"),
+                      prune=("usr/lib/python3.11/EXTERNALLY-MANAGED",)),
+        dockerfile='ENV LANG=C.UTF-8\nCMD ["python3"]\n',
+        replaces=(),
+    )
+    return cli, dind, buildah, base
+
+
+def _images_state() -> Path:
+    return state_dir() / "testbed" / "images.json"
+
+
+def overrides() -> dict[str, str]:
+    """Real image name → local stand-in tag, as written by the last ``prepare`` (empty if none)."""
+    try:
+        data = json.loads(_images_state().read_text())
+    except (OSError, ValueError):
+        return {}
+    raw = data.get("overrides") if isinstance(data, dict) else None
+    return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+
+
+def _has_image(cli: Any, tag: str, key: str) -> bool:
+    from docker.errors import ImageNotFound
+
+    try:
+        img = cli.images.get(tag)
+    except ImageNotFound:
+        return False
+    return bool((img.labels or {}).get(LABEL_RECIPE) == key)
+
+
+def _import_root(cli: Any, recipe: Recipe, progress: Progress) -> None:
+    work = state_dir() / "testbed" / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    changes = [
+        f"LABEL {LABEL_STANDIN}={recipe.role}-root",
+        f"LABEL {LABEL_RECIPE}={recipe.root_key}",
+        "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    ]
+    repo, tag = recipe.root_tag.rsplit(":", 1)
+    with tempfile.TemporaryDirectory(dir=work, prefix=f"{recipe.role}-") as tmp:
+        tar_path = Path(tmp) / "rootfs.tar"
+        if recipe.root.kind == "busybox":
+            tar_path.write_bytes(rootfs.busybox_tar(recipe.root))
+        else:
+            tree = Path(tmp) / "root"
+            progress(f"{recipe.role}: debootstrap {rootfs.SUITE} minbase + {', '.join(recipe.root.packages)}")
+            try:
+                rootfs.debootstrap_tree(recipe.root, tree, work / f"{recipe.role}-debootstrap.log")
+                rootfs.tar_tree(tree, tar_path)
+            finally:
+                rootfs.remove_tree(tree)
+        try:
+            cli.api.import_image_from_file(str(tar_path), repository=repo, tag=tag, changes=changes)
+        except Exception as exc:
+            raise EngineError(f"importing {recipe.root_tag} failed: {exc}") from exc
+    if not _has_image(cli, recipe.root_tag, recipe.root_key):
+        raise EngineError(f"importing {recipe.root_tag} produced no image")
+
+
+def _build_final(cli: Any, recipe: Recipe) -> None:
+    dockerfile = f"FROM {recipe.root_tag}\n{recipe.dockerfile}"
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data in [("Dockerfile", dockerfile.encode()), *sorted(recipe.files.items())]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o755 if name.endswith(".sh") else 0o644
+            tar.addfile(info, io.BytesIO(data))
+    buf.seek(0)
+    labels = {LABEL_STANDIN: recipe.role, LABEL_RECIPE: recipe.key,
+              LABEL_ROLE_OF: ",".join(recipe.replaces)}
+    errors: list[str] = []
+    try:
+        for chunk in cli.api.build(fileobj=buf, custom_context=True, tag=recipe.tag, rm=True,
+                                   forcerm=True, decode=True, labels=labels, pull=False):
+            if "error" in chunk:
+                errors.append(str(chunk["error"]).strip())
+    except Exception as exc:
+        raise EngineError(f"building {recipe.tag} failed: {exc}") from exc
+    if errors or not _has_image(cli, recipe.tag, recipe.key):
+        raise EngineError(f"building {recipe.tag} failed: {'; '.join(errors) or 'no image'}")
+
+
+def ensure(cli: Any, recipe: Recipe, progress: Progress) -> PreparedImage:
+    """Build ``recipe`` unless an image with its recipe hash exists."""
+    start = time.monotonic()
+    if _has_image(cli, recipe.tag, recipe.key):
+        return PreparedImage(recipe.role, recipe.tag, recipe.replaces, True, time.monotonic() - start)
+    if not _has_image(cli, recipe.root_tag, recipe.root_key):
+        _import_root(cli, recipe, progress)
+    _build_final(cli, recipe)
+    secs = time.monotonic() - start
+    progress(f"{recipe.role}: built {recipe.tag} in {secs:.1f} s")
+    return PreparedImage(recipe.role, recipe.tag, recipe.replaces, False, secs)
+
+
+def registry_image(cli: Any, progress: Progress) -> str:
+    """``registry:2`` when the engine has it, else the Debian stand-in (built if needed)."""
+    from docker.errors import ImageNotFound
+
+    try:
+        cli.images.get("registry:2")
+        return "registry:2"
+    except ImageNotFound:
+        return ensure(cli, registry_recipe(), progress).tag
+
+
+def _tag_base_on_host(cli: Any, tag: str) -> None:
+    """Make ``FROM python:...`` resolve on the host daemon without a registry.
+
+    Only when the name is free or already ours: a real image the user pulled is never replaced.
+    """
+    from docker.errors import ImageNotFound
+
+    try:
+        existing = cli.images.get(BASE_IMAGE)
+    except ImageNotFound:
+        existing = None
+    if existing is not None and (existing.labels or {}).get(LABEL_STANDIN) is None:
+        return
+    repo, t = BASE_IMAGE.rsplit(":", 1)
+    cli.images.get(tag).tag(repo, t)
+
+
+def prepare(*, offline: bool = True, progress: Progress | None = None, docker_host: str | None = None,
+            parallel: int = 2) -> PrepareResult:
+    """Build or reuse every stand-in, start the registry if needed, push the base image to it."""
+    from buildrig.testbed import registry
+
+    say: Progress = progress or (lambda _m: None)
+    if not offline:
+        raise BuildrigError(
+            "only offline preparation is implemented: images are otherwise pulled when a job needs "
+            "them; use `buildrig images prepare --offline` on machines without a registry"
+        )
+    start = time.monotonic()
+    cli = engine_client(docker_host, timeout=600)
+    info = registry.ensure_started(progress=say, docker_host=docker_host)
+    ca = Path(info.ca_path or "").read_bytes()
+    todo = recipes(ca)
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        done = list(pool.map(lambda r: ensure(cli, r, say), todo))
+    by_role = {p.role: p for p in done}
+    mapping: dict[str, str] = {}
+    for p in done:
+        for real in p.replaces:
+            mapping[real] = p.tag
+    base = by_role["python-base"]
+    _tag_base_on_host(cli, base.tag)
+    pushed = registry.push_local_image(cli, base.tag, f"library/{BASE_IMAGE}", info)
+    skipped = tuple(UNOBTAINABLE)
+    atomic_write(
+        _images_state(),
+        json.dumps({"version": 1, "overrides": mapping, "base": {BASE_IMAGE: base.tag},
+                    "skipped": [list(s) for s in skipped]}, indent=2) + "\n",
+    )
+    return PrepareResult(tuple(done), skipped, MappingProxyType(mapping), pushed, time.monotonic() - start)
+
+
+def standin_images(cli: Any) -> list[Any]:
+    return list(cli.images.list(filters={"label": LABEL_STANDIN}))
+
+
+def prune(*, docker_host: str | None = None) -> int:
+    """Remove every stand-in image (final ones first); returns how many went."""
+    from docker.errors import APIError, ImageNotFound
+
+    cli = engine_client(docker_host)
+    imgs = standin_images(cli)
+    imgs.sort(key=lambda i: (i.labels or {}).get(LABEL_STANDIN, "").endswith("-root"))
+    n = 0
+    for img in imgs:
+        for t in list(img.tags) or [img.id]:
+            try:
+                cli.images.remove(t, force=False, noprune=False)
+                n += 1
+            except (ImageNotFound, APIError):
+                continue
+    if os.path.exists(_images_state()):
+        os.unlink(_images_state())
+    return n
+
+
+#: The name ``buildrig.run`` looks up.
+override_map = overrides

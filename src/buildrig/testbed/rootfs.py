@@ -1,0 +1,206 @@
+"""Root filesystems for stand-in images, made from what Debian ships (no registry needed).
+
+Two kinds: a busybox tree with a few host binaries and the libraries they link (small, built in a
+second, straight into a tar stream), and a ``debootstrap --variant=minbase`` tree with extra
+packages (tens of seconds; dpkg, not the download, is the slow part).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import tarfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from buildrig.errors import BuildrigError
+
+SUITE = "bookworm"
+BUSYBOX = Path("/bin/busybox")
+# Bump when the way trees are made changes, so cached images are rebuilt.
+ROOTFS_VERSION = "3"
+
+
+def debian_mirror() -> str:
+    return os.environ.get("BUILDRIG_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+
+
+@dataclass(frozen=True)
+class RootSpec:
+    """How to make a root filesystem. ``kind`` is ``busybox`` or ``debootstrap``."""
+
+    kind: str
+    packages: tuple[str, ...] = ()  # debootstrap --include
+    binaries: tuple[str, ...] = ()  # host files copied at the same path, with their libraries
+    prune: tuple[str, ...] = ()  # paths (relative to the root) removed before the import
+
+    def key(self) -> str:
+        """The recipe hash: the spec, the Debian suite and the bytes of every copied binary."""
+        h = hashlib.sha256()
+        h.update(f"{ROOTFS_VERSION}|{self.kind}|{SUITE}|{','.join(self.packages)}|".encode())
+        h.update(f"{','.join(self.prune)}|".encode())
+        for b in (str(BUSYBOX), *self.binaries) if self.kind == "busybox" else ():
+            h.update(b.encode())
+            h.update(_file_digest(Path(b)).encode())
+        return h.hexdigest()
+
+
+def _file_digest(path: Path) -> str:
+    try:
+        with path.open("rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+    except OSError as exc:
+        raise BuildrigError(f"{path}: needed for a stand-in image but unreadable: {exc.strerror}") from exc
+
+
+def linked_libraries(binary: Path) -> tuple[Path, ...]:
+    """Shared libraries (and the loader) a dynamic executable needs, as reported by ldd."""
+    proc = subprocess.run(["ldd", str(binary)], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:  # static executables make ldd exit 1
+        return ()
+    libs: list[Path] = []
+    for line in proc.stdout.splitlines():
+        parts = line.split()
+        if "=>" in parts:
+            i = parts.index("=>")
+            if i + 1 < len(parts) and parts[i + 1].startswith("/"):
+                libs.append(Path(parts[i + 1]))
+        elif parts and parts[0].startswith("/"):
+            libs.append(Path(parts[0]))
+    return tuple(libs)
+
+
+def busybox_tar(spec: RootSpec) -> bytes:
+    """A complete busybox root filesystem as an uncompressed tar (in memory: a few MB + binaries)."""
+    if not BUSYBOX.exists():
+        raise BuildrigError(f"{BUSYBOX} is missing: install Debian's busybox-static")
+    applets = subprocess.run(
+        [str(BUSYBOX), "--list-full"], capture_output=True, text=True, check=False
+    ).stdout.split()
+    buf = io.BytesIO()
+    seen: set[str] = set()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+
+        def add_dir(name: str, mode: int = 0o755) -> None:
+            parts = Path(name).parts
+            for i in range(1, len(parts) + 1):
+                sub = "/".join(parts[:i])
+                if sub in seen:
+                    continue
+                seen.add(sub)
+                info = tarfile.TarInfo(sub)
+                info.type = tarfile.DIRTYPE
+                info.mode = mode if i == len(parts) else 0o755
+                tar.addfile(info)
+
+        def add_bytes(name: str, data: bytes, mode: int = 0o644) -> None:
+            add_dir(str(Path(name).parent))
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = mode
+            tar.addfile(info, io.BytesIO(data))
+            seen.add(name)
+
+        def add_host_file(path: Path) -> None:
+            name = str(path).lstrip("/")
+            if name in seen:
+                return
+            real = path.resolve()
+            add_bytes(name, real.read_bytes(), real.stat().st_mode & 0o7777)
+
+        def add_link(name: str, target: str) -> None:
+            if name in seen:
+                return
+            add_dir(str(Path(name).parent))
+            info = tarfile.TarInfo(name)
+            info.type = tarfile.SYMTYPE
+            info.linkname = target
+            tar.addfile(info)
+            seen.add(name)
+
+        for d in ("bin", "sbin", "usr/bin", "usr/sbin", "usr/local/bin", "etc", "root", "var/run", "run"):
+            add_dir(d, 0o700 if d == "root" else 0o755)
+        add_dir("tmp", 0o1777)
+        add_host_file(BUSYBOX)
+        for applet in applets:
+            rel = applet.lstrip("/")
+            if rel != "bin/busybox":
+                add_link(rel, "/bin/busybox")
+        add_bytes("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n"
+                  b"nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")
+        add_bytes("etc/group", b"root:x:0:\nnogroup:x:65534:\n")
+        add_bytes("etc/nsswitch.conf", b"hosts: files dns\n")
+        for b in spec.binaries:
+            path = Path(b)
+            add_host_file(path)
+            for lib in linked_libraries(path):
+                add_host_file(lib)
+    return buf.getvalue()
+
+
+def debootstrap_tree(spec: RootSpec, target: Path, log: Path) -> None:
+    """``debootstrap --variant=minbase`` into ``target`` (which must not exist), then prune."""
+    if shutil.which("debootstrap") is None:
+        raise BuildrigError("debootstrap is not installed (apt-get install debootstrap)")
+    if os.geteuid() != 0:
+        raise BuildrigError("building Debian stand-in images needs root (debootstrap)")
+    cmd = ["debootstrap", "--variant=minbase"]
+    if spec.packages:
+        cmd.append("--include=" + ",".join(spec.packages))
+    cmd += [SUITE, str(target), debian_mirror()]
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as fh:
+        proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, check=False)
+    if proc.returncode != 0:
+        tail = log.read_text(errors="replace").strip().splitlines()[-3:]
+        raise BuildrigError(
+            f"debootstrap failed (exit {proc.returncode}; log {log}): {' | '.join(tail)}"
+        )
+    for rel in (
+        "var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man",
+        "usr/share/info", "var/log", "debootstrap", *spec.prune,
+    ):
+        p = target / rel
+        if p.is_dir() and not p.is_symlink():
+            for child in p.iterdir():
+                with contextlib.suppress(OSError):
+                    if child.is_dir() and not child.is_symlink():
+                        shutil.rmtree(child)
+                    else:
+                        child.unlink()
+        elif p.exists() or p.is_symlink():
+            p.unlink()
+    for rel in ("etc/resolv.conf", "etc/hostname", "etc/hosts"):
+        with contextlib.suppress(FileNotFoundError):
+            (target / rel).unlink()
+
+
+def tar_tree(root: Path, out: Path) -> None:
+    """Tar a tree as-is (owners, modes, device nodes) with GNU tar."""
+    proc = subprocess.run(
+        ["tar", "--numeric-owner", "--xattrs", "-C", str(root), "-cf", str(out), "."],
+        capture_output=True, text=True, check=False,
+    )
+    if proc.returncode != 0:
+        raise BuildrigError(f"tar of {root} failed: {proc.stderr.strip()[:300]}")
+
+
+def remove_tree(path: Path) -> None:
+    # debootstrap trees may hold bind-mount points (proc, sys) if it was interrupted.
+    for sub in ("proc", "sys", "dev/pts"):
+        p = path / sub
+        if p.is_mount():
+            subprocess.run(["umount", "-l", str(p)], check=False, capture_output=True)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def files_digest(items: Iterable[tuple[str, bytes]]) -> str:
+    h = hashlib.sha256()
+    for name, data in sorted(items):
+        h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    return h.hexdigest()
