@@ -19,7 +19,7 @@ from buildrig.doctor import derive
 from buildrig.doctor.base import Context, Finding, JobView, LiveFacts, RuleModule, Severity
 from buildrig.errors import BuildrigError, InputError, Loc
 from buildrig.gitlab.ci import load_pipeline
-from buildrig.gitlab.dockerd import load_daemon_json, load_docker_units, merge_daemon
+from buildrig.gitlab.dockerd import load_daemon_json, load_docker_units, merge_daemon, with_cert_sans
 from buildrig.gitlab.model import DaemonConfig, Pipeline, RunnerConfig
 from buildrig.gitlab.runner_config import load_runner_config
 
@@ -124,6 +124,7 @@ def load_inputs(
         load_daemon_json(daemon_path) if daemon_path is not None else None,
         load_docker_units(inputs.docker_units) if inputs.docker_units else None,
     )
+    daemon = with_cert_sans(daemon, daemon_path.parent if daemon_path is not None else directory)
     if pipeline is None:
         limits.append(f"no .gitlab-ci.yml in {directory} (--ci-file): job checks skipped")
     else:

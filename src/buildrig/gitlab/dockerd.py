@@ -258,4 +258,28 @@ def merge_daemon(json_cfg: DaemonConfig | None, unit_cfg: DaemonConfig | None) -
 def load_dockerd(daemon_json: Path | None, units: Sequence[Path]) -> DaemonConfig | None:
     json_cfg = load_daemon_json(daemon_json) if daemon_json is not None else None
     unit_cfg = load_docker_units(units) if units else None
-    return merge_daemon(json_cfg, unit_cfg)
+    return with_cert_sans(merge_daemon(json_cfg, unit_cfg))
+
+
+def with_cert_sans(cfg: DaemonConfig | None, base: Path | None = None) -> DaemonConfig | None:
+    """Read the subjectAltNames of the daemon's server certificate when the file is readable
+    here (doctor run on the build host, or next to the files init generated)."""
+    if cfg is None or not cfg.tlscert:
+        return cfg
+    path = Path(cfg.tlscert)
+    if not path.is_absolute() and base is not None:
+        path = base / path
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return cfg
+    from cryptography import x509
+
+    try:
+        cert = x509.load_pem_x509_certificate(data)
+        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except (ValueError, x509.ExtensionNotFound):
+        return replace(cfg, tlscert_sans=())
+    sans = [f"DNS:{n}" for n in ext.get_values_for_type(x509.DNSName)]
+    sans += [f"IP:{ip}" for ip in ext.get_values_for_type(x509.IPAddress)]
+    return replace(cfg, tlscert_sans=tuple(sans))

@@ -230,3 +230,5 @@ class DaemonConfig:
     exec_start: tuple[str, ...] = ()  # the ExecStart that runs, split into words
     exec_start_loc: Loc | None = None
     unit_environment: tuple[str, ...] = ()  # Environment= lines of the unit, as written
+    # subjectAltNames of the server certificate at ``tlscert`` ("DNS:x", "IP:y"); None: not read
+    tlscert_sans: tuple[str, ...] | None = None

@@ -1,0 +1,66 @@
+"""dind: the docker CLI image is too old for the dind daemon.
+
+Docker 29 daemons refuse API clients older than 1.44 (Docker 25). A job that pins an old client
+(``docker:24.0.5-cli``, GitLab's long-time documentation pin) next to a floating or newer dind
+service (``docker:dind``, ``docker:29-dind``) fails on every command::
+
+    Error response from daemon: client version 1.43 is too old. Minimum supported API version is 1.44,
+    please upgrade your client to a newer version
+
+A newer client against an older daemon is fine: the CLI negotiates the API version down.
+
+Fix: pin the cli and dind images to the same version, 25 or later (e.g. ``docker:29.7.2-cli`` with
+``docker:29.7.2-dind``).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+
+from buildrig import versions
+from buildrig.doctor import derive
+from buildrig.doctor import facts as F
+from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.rulekit import jobs, key_loc, label
+
+ID = "BR106"
+TITLE = "dind: docker CLI image older than the dind daemon accepts (API skew)"
+SEVERITY = Severity.ERROR
+CATEGORY = Category.FAILURE
+DOCS = "https://docs.docker.com/engine/release-notes/29/"
+
+# API version of each client major (what the CLI sends at most).
+_CLIENT_API = {19: "1.40", 20: "1.41", 23: "1.42", 24: "1.43", 25: "1.44", 26: "1.45", 27: "1.47", 28: "1.48"}
+_LATEST_MAJOR = int(versions.DOCKER_VERSION.split(".", 1)[0])
+
+
+def _major(name: str) -> int:
+    return F.docker_major(name) or _LATEST_MAJOR  # floating tags are the current release
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    for jv in jobs(ctx, "dind"):
+        image = derive.image_name(jv.job, jv.runners)
+        if image is None or not F.is_docker_image(image):
+            continue
+        client = _major(image)
+        for svc in derive.dind_services(jv.job):
+            if not F.is_docker_image(svc.name):
+                continue
+            daemon = _major(svc.name)
+            if daemon >= 29 and client < 25:
+                api = _CLIENT_API.get(client, "older than 1.44")
+                floating = "" if F.docker_major(svc.name) else f" ({svc.name} floats to Docker {daemon})"
+                yield finding(
+                    sys.modules[__name__],
+                    f"{label(jv.job)} runs client {image} (API {api}) against {svc.name}{floating}, which "
+                    f'requires API 1.44 or newer; every docker command fails with "Error response from '
+                    f"daemon: client version {api} is too old. Minimum supported API version is 1.44, "
+                    'please upgrade your client to a newer version".',
+                    f"Pin both to one version >= 25: image {versions.DOCKER_CLI_IMAGE} with service "
+                    f"{versions.DOCKER_DIND_IMAGE}.",
+                    loc=(jv.job.image.loc if jv.job.image and jv.job.image.loc else key_loc(jv.job, "image")),
+                    job=jv.job.name,
+                )
+                break

@@ -1,0 +1,67 @@
+"""dind: the inner daemon's MTU is larger than the network's.
+
+The dind daemon creates its bridge with MTU 1500 and does not inherit the runner's network MTU.
+Where the outer network is smaller (VPNs, cloud overlays, ``network_mtu`` on the runner, an
+``mtu`` in the host's daemon.json, Kubernetes overlays at 1450), large packets from build
+containers are dropped: pulls and ``apt-get``/``curl`` inside ``docker build`` hang or fail with::
+
+    curl: (35) OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to deb.debian.org:443
+
+Fix: start the service with the network's MTU, e.g. ``command: ["--mtu=1360"]`` (GitLab.com
+small runners) or ``["--mtu=1450"]`` (Kubernetes overlays).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+
+from buildrig.doctor import derive
+from buildrig.doctor import facts as F
+from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.rulekit import jobs, label
+
+ID = "BR109"
+TITLE = "dind: inner daemon MTU (1500) larger than the outer network's"
+SEVERITY = Severity.WARNING
+CATEGORY = Category.FAILURE
+DOCS = "https://docs.gitlab.com/runner/executors/docker/#configure-the-network-mtu"
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    daemon_mtu = ctx.daemon.mtu if ctx.daemon is not None else None
+    for jv in jobs(ctx):
+        services = [s for s in derive.dind_services(jv.job) if not F.command_has(s, "--mtu")]
+        if not services:
+            continue
+        svc = services[0]
+        evidence = []
+        for r in jv.runners:
+            if r.docker is not None and r.docker.network_mtu and r.docker.network_mtu < 1500:
+                evidence.append(
+                    (f"runner '{r.name}' sets network_mtu = {r.docker.network_mtu}", r.docker.network_mtu)
+                )
+        if daemon_mtu and daemon_mtu < 1500:
+            evidence.append((f"the host daemon runs with mtu {daemon_mtu}", daemon_mtu))
+        kube = bool(jv.runners) and all(F.is_kubernetes(r) for r in jv.runners)
+        if evidence:
+            mtu = min(m for _, m in evidence)
+            why = "; ".join(e for e, _ in evidence)
+            severity = Severity.WARNING
+        elif kube:
+            mtu, why, severity = (
+                1450,
+                "Kubernetes pod networks are usually overlays below 1500",
+                Severity.INFO,
+            )
+        else:
+            continue
+        yield finding(
+            sys.modules[__name__],
+            f"{label(jv.job)}: {svc.name} runs its bridge at MTU 1500 but {why}; pulls and downloads "
+            'inside the build hang or fail with "curl: (35) ... SSL_ERROR_SYSCALL".',
+            f'Add command: ["--mtu={mtu}"] to the {svc.name} service.',
+            loc=svc.loc or jv.job.loc,
+            job=jv.job.name,
+            severity=severity,
+        )

@@ -1,0 +1,65 @@
+"""docker_host: ``DOCKER_HOST`` points at localhost from inside a container.
+
+In a job container ``localhost`` is the container itself, not the build host, so
+``DOCKER_HOST: tcp://localhost:2375`` (or ``127.0.0.1``) reaches nothing on the Docker executor::
+
+    Cannot connect to the Docker daemon at tcp://localhost:2375. Is the docker daemon running?
+
+It works only on the shell executor, with ``network_mode = "host"``, or on Kubernetes where a dind
+service shares the pod's network.
+
+Fix: use the build host's address as seen from containers (its private IP, e.g.
+``tcp://10.0.0.5:2376`` with TLS, and make dockerd listen there), or mount the socket instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+
+from buildrig.doctor import derive
+from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.rulekit import endpoint, jobs, label, per_runner, severity_over, var_loc
+
+ID = "BR301"
+TITLE = "docker_host: DOCKER_HOST is localhost inside a job container"
+SEVERITY = Severity.ERROR
+CATEGORY = Category.FAILURE
+DOCS = "https://docs.gitlab.com/ci/docker/using_docker_build/"
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    for jv in jobs(ctx):
+        if jv.way in ("shell", "kaniko", "buildah", "buildkit", None):
+            continue
+        views = per_runner(ctx, jv)
+        bad = 0
+        ep = None
+        for view in views:
+            ep_here = endpoint(view.env)
+            if ep_here is None or ep_here.scheme != "tcp" or not ep_here.is_loopback:
+                continue
+            if view.shell:
+                continue
+            r = view.runner
+            if r is not None and r.docker is not None and r.docker.network_mode == "host":
+                continue
+            if view.kubernetes and derive.dind_services(jv.job):
+                continue
+            if view.runner is None and derive.image_name(jv.job, ()) is None:
+                continue  # may be a shell executor: no image, no config.toml
+            bad += 1
+            ep = ep_here
+        if not bad or ep is None:
+            continue
+        yield finding(
+            sys.modules[__name__],
+            f"{label(jv.job)}: DOCKER_HOST={ep.raw} but the job runs in a container, where {ep.host} is "
+            f'the job container itself; docker commands fail with "Cannot connect to the Docker daemon at '
+            f'{ep.raw}. Is the docker daemon running?".',
+            "Point DOCKER_HOST at the build host's private address (tcp://<host-ip>:2376 with TLS) and make "
+            "dockerd listen there, or bind-mount the socket instead.",
+            loc=var_loc(jv.env.get("DOCKER_HOST"), jv.job, "variables"),
+            job=jv.job.name,
+            severity=severity_over(bad, len(views)),
+        )
