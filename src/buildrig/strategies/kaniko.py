@@ -32,7 +32,7 @@ def render_job(p: RenderParams) -> Job:
     )
     if p.cache == "registry":
         executor += ' --cache=true --cache-repo "$BUILD_IMAGE/cache"'
-    executor += f' --digest-file {DIGEST_FILE} "$@"'
+    executor += f" --digest-file {DIGEST_FILE} $tag_dest"
     return {
         "stage": p.stage,
         # The -debug image has a busybox shell; entrypoint "" lets the runner start it.
@@ -41,8 +41,10 @@ def render_job(p: RenderParams) -> Job:
         "script": [
             "mkdir -p /kaniko/.docker",
             f"{DOCKER_CONFIG_JSON} > /kaniko/.docker/config.json",
-            # kaniko pushes every destination in one run, so the git tag joins the argument list.
-            'set --; if [ -n "$CI_COMMIT_TAG" ]; then set -- --destination "$BUILD_IMAGE:$CI_COMMIT_TAG"; fi',
+            # kaniko pushes every destination in one run, so the git tag joins the argument list
+            # (one word, left unquoted below so that an empty value vanishes).
+            'tag_dest=""; if [ -n "$CI_COMMIT_TAG" ]; then '
+            'tag_dest="--destination=$BUILD_IMAGE:$CI_COMMIT_TAG"; fi',
             executor,
             f'echo "{DIGEST_MARKER}$(cat {DIGEST_FILE})"',
         ],
