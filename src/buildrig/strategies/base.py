@@ -257,11 +257,18 @@ def registry_step() -> str:
 
 def register_step(p: RenderParams, runner: RunnerSpec) -> str:
     image = f' --docker-image "{runner.image}"' if runner.image and runner.section == "docker" else ""
-    return (
+    step = (
         "Install GitLab Runner on the build host and register a runner for this project with "
         f'executor "{p.executor}" (`gitlab-runner register --executor {p.executor}{image} ...`); '
         "if you already have one, use it."
     )
+    if p.executor == "docker-autoscaler":
+        step += (
+            " docker-autoscaler also needs its `[runners.autoscaler]` section (fleeting plugin, "
+            "instance group, capacity), which buildrig does not generate; the `[runners.docker]` "
+            "settings below apply to every instance it starts."
+        )
+    return step
 
 
 def merge_step(p: RenderParams) -> str:
