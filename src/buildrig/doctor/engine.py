@@ -115,14 +115,17 @@ def load_inputs(
     ci_path = _pick(inputs.ci_file, directory, CI_CANDIDATES)
     runner_path = _pick(inputs.runner_config, directory, RUNNER_CANDIDATES)
     daemon_path = _pick(inputs.daemon_json, directory, DAEMON_CANDIDATES)
-    for unit in inputs.docker_units:
+    units = inputs.docker_units
+    for unit in units:
         if not unit.is_file():
             raise InputError(f"{unit}: file not found")
+    if not units and (directory / "docker.service").is_file():
+        units = (directory / "docker.service", *sorted((directory / "docker.service.d").glob("*.conf")))
     pipeline = load_pipeline(ci_path) if ci_path is not None else None
     runners = load_runner_config(runner_path) if runner_path is not None else None
     daemon = merge_daemon(
         load_daemon_json(daemon_path) if daemon_path is not None else None,
-        load_docker_units(inputs.docker_units) if inputs.docker_units else None,
+        load_docker_units(units) if units else None,
     )
     daemon = with_cert_sans(daemon, daemon_path.parent if daemon_path is not None else directory)
     if pipeline is None:

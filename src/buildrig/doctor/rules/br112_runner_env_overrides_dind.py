@@ -68,7 +68,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                 f"{label(jv.job)}: runner '{r.name}' sets {names} in its environment ({var.loc}), which "
                 "changes how this job's client reaches its dind service compared with the job's own "
                 "set-up; the same job behaves differently on other runners (e.g. \"Cannot connect to the "
-                'Docker daemon at tcp://docker:2375\" on this one only).",
+                'Docker daemon at tcp://docker:2375" on this one only).',
                 "Remove the DOCKER_* entries from the runner's environment and set them in the job's "
                 "variables next to the service that needs them.",
                 loc=var.loc or r.loc,
