@@ -253,6 +253,7 @@ def run_jobs(opts: RunOptions) -> RunResult:
     results: list[JobResult] = []
     interrupted: str | None = None
     explicit = bool(opts.jobs or opts.stages)
+    clean_exit = True
     with terminate_raises(opts.install_signal_handlers):
         try:
             _make_executor(run)
@@ -281,10 +282,15 @@ def run_jobs(opts: RunOptions) -> RunResult:
                     break
                 if jr.status == "failed" and not job.allow_failure:
                     failed = True
+        except BaseException:
+            clean_exit = False
+            raise
         finally:
             if run.tracker is not None:
+                # Listing by label costs three API calls: only needed when something went wrong
+                # between creating an object and recording it.
                 with signals_deferred(opts.install_signal_handlers):
-                    run.tracker.cleanup(sweep=True)
+                    run.tracker.cleanup(sweep=not clean_exit or interrupted is not None)
             if (
                 run.executor_name == "shell"
                 and opts.builds_dir is None
