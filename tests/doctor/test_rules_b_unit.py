@@ -409,3 +409,70 @@ def test_rule_modules_follow_the_contract() -> None:
         assert "Fix:" in doc and "Docs:" in doc, rule.ID
         assert rule.DOCS.startswith("https://") and rule.DOCS in doc.replace("\n", ""), rule.ID
         assert isinstance(rule.SEVERITY, Severity) and rule.TITLE
+
+
+# --- round 2 rules -------------------------------------------------------------------------------
+
+
+def test_br409_wrap_options() -> None:
+    def job(pipe: str) -> str:
+        return (
+            "build:\n  image: alpine:3.20\n  script:\n"
+            '    - echo "{\\"auths\\":{\\"r\\":{\\"auth\\":\\"$(printf %s:%s u $CI_JOB_TOKEN | '
+            + pipe
+            + ')\\"}}}" > /kaniko/.docker/config.json\n'
+        )
+
+    assert sev(run("br409_auth_base64_wrapped", ctx(job("base64")))) == ["error"]
+    assert run("br409_auth_base64_wrapped", ctx(job("base64 -w 0"))) == []
+    assert run("br409_auth_base64_wrapped", ctx(job("base64 | tr -d '\\n'"))) == []
+
+
+def test_br410_second_build_without_cleanup_and_missing_destination() -> None:
+    job = """
+    build:
+      image: {name: "ghcr.io/osscontainertools/kaniko:v1.28.0-debug", entrypoint: [""]}
+      script:
+        - /kaniko/executor --context "$CI_PROJECT_DIR/a" --destination "$CI_REGISTRY_IMAGE/a:1"
+        - /kaniko/executor --context "$CI_PROJECT_DIR/b"
+    """
+    f = run("br410_kaniko_flags", ctx(job))
+    assert sorted(sev(f)) == ["error", "warning"]
+    assert any("--cleanup" in x.message for x in f) and any("--no-push" in x.message for x in f)
+
+
+@pytest.mark.parametrize(
+    ("local", "expected"),
+    [("dockerfile=.", 0), ("dockerfile=./docker/", 0), ("dockerfile=docker/app.Dockerfile", 1),
+     ("dockerfile=Containerfile", 1), ("dockerfile=$CI_PROJECT_DIR", 0)],
+)
+def test_br505_local_paths(local: str, expected: int) -> None:
+    job = f"b:\n  image: alpine:3.20\n  script:\n    - buildctl build --local context=. --local {local}\n"
+    assert len(run("br505_buildkit_local_dockerfile", ctx(job))) == expected
+
+
+def test_br208_names_from_variables() -> None:
+    job = """
+    t:
+      image: docker:29.7.2-cli
+      variables:
+        DB: db-$CI_JOB_ID
+        FIXED: db-fixed
+      script:
+        - docker run -d --name "$DB" postgres:16
+        - docker run -d --name $FIXED postgres:16
+    """
+    f = run("br208_sock_container_name_clash", ctx(job, docker_runner(volumes=SOCK)))
+    assert len(f) == 1 and "$FIXED" in f[0].message
+
+
+def test_br201_script_choosing_its_daemon_or_daemonless_commands() -> None:
+    exported = SOCK_JOB.replace("  script:\n", "  script:\n    - export DOCKER_HOST=tcp://buildbox:2375\n")
+    assert run("br201_sock_not_mounted", ctx(exported, docker_runner())) == []
+    manifest = "m:\n  image: docker:29.7.2-cli\n  script:\n    - docker manifest inspect alpine:3.20\n"
+    assert run("br201_sock_not_mounted", ctx(manifest, docker_runner())) == []
+
+
+def test_br602_without_live_is_a_reminder() -> None:
+    job = "build:\n  script:\n    - docker build .\n"
+    assert sev(run("br602_not_in_docker_group", ctx(job, SHELL))) == ["info"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from buildrig.doctor.base import JobView, Severity
 from buildrig.errors import Loc
-from buildrig.gitlab.model import Job, Runner, ServiceSpec, Variable
+from buildrig.gitlab.model import Job, Runner, RunnerConfig, ServiceSpec, Variable
 
 #: Executors that run jobs in containers of a Docker Engine and read ``[runners.docker]``.
 DOCKER_EXECUTORS = frozenset(
@@ -165,6 +165,27 @@ def docker_command_lines(job: Job) -> tuple[ScriptLine, ...]:
     return tuple(sl for sl in script_lines(job) if _DOCKER_CMD.search(sl.text))
 
 
+# Subcommands that never talk to a daemon: a job using only these needs no socket.
+_DAEMONLESS_DOCKER = re.compile(
+    r"(?<![\w./$-])docker\s+(?:--version|-v\b|version\s+--format\s+\S*Client|manifest\b|help\b"
+    r"|buildx\s+(?:imagetools|version)\b|context\s+(?:ls|inspect)\b)"
+)
+_SETS_DOCKER_HOST = re.compile(
+    r"(?:^|[\s;&|])(?:export\s+)?DOCKER_HOST=|(?<![\w./$-])docker\s+(?:-H|--host|--context|-c)[\s=]"
+    r"|docker\s+context\s+use\b|DOCKER_CONTEXT="
+)
+
+
+def daemon_docker_lines(job: Job) -> tuple[ScriptLine, ...]:
+    """Lines whose docker command needs a daemon."""
+    return tuple(sl for sl in docker_command_lines(job) if not _DAEMONLESS_DOCKER.search(sl.text))
+
+
+def script_sets_docker_host(job: Job) -> bool:
+    """The script chooses its daemon itself (``export DOCKER_HOST=``, ``docker -H``, contexts)."""
+    return any(_SETS_DOCKER_HOST.search(sl.text) for sl in script_lines(job))
+
+
 def installs_docker(job: Job) -> bool:
     return any(_INSTALLS_DOCKER.search(sl.text) for sl in script_lines(job))
 
@@ -282,11 +303,17 @@ def security_opts(r: Runner) -> tuple[str, ...]:
     return tuple(o.replace("=", ":", 1).replace(" ", "").lower() for o in r.docker.security_opt)
 
 
-def is_shared(r: Runner) -> bool:
-    """A runner that takes jobs without tags: any project's job can land on it."""
+def is_shared(r: Runner, config: RunnerConfig | None = None) -> bool:
+    """A runner that takes jobs without tags: any project's job can land on it.
+
+    Registration keeps tags server-side, so a runner without ``tags`` in config.toml only counts
+    as untagged when the file states tags at all (on some runner) or says ``run_untagged``.
+    """
     if r.run_untagged is True:
         return True
-    return not r.tags and r.run_untagged is not False
+    if r.run_untagged is False or r.tags:
+        return False
+    return config is not None and any("tags" in o.raw for o in config.runners)
 
 
 def docker_loc(r: Runner, *keys: str) -> Loc:

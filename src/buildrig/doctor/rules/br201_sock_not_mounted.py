@@ -53,10 +53,10 @@ def _provides(r: Runner, sock: str) -> bool:
 def check(ctx: Context) -> Iterator[Finding]:
     for jv in ctx.jobs:
         job = jv.job
-        if jv.way in ("shell", "dind", "docker_host") or u.dind_services(job):
+        if jv.way == "shell" or u.dind_services(job):
             continue
-        lines = u.docker_command_lines(job)
-        if not lines:
+        lines = u.daemon_docker_lines(job)
+        if not lines or u.script_sets_docker_host(job):
             continue
         dh = u.explicit_env(jv, "DOCKER_HOST")
         sock = "/var/run/docker.sock"

@@ -41,9 +41,9 @@ def check(ctx: Context) -> Iterator[Finding]:
     if live is None or (live.engine_api is None and live.engine_min_api is None):
         return
     for jv in ctx.jobs:
-        if jv.way in ("shell", "dind", "docker_host") or u.dind_services(jv.job):
+        if jv.way == "shell" or u.dind_services(jv.job):
             continue
-        if not any(u.mounts_socket(r) for r in jv.runners) and jv.way != "docker_sock":
+        if not any(u.mounts_socket(r) for r in jv.runners):
             continue
         name = u.image_name(jv.job, jv.runners)
         if name is None or not u.is_docker_cli_image(name) or not u.docker_command_lines(jv.job):

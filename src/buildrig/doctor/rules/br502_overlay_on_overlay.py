@@ -57,7 +57,8 @@ def check(ctx: Context) -> Iterator[Finding]:
             continue
         var = u.explicit_env(jv, "STORAGE_DRIVER")
         loc = var.loc if var is not None and var.loc else u.job_loc(jv.job, "variables", "image")
-        what = f"STORAGE_DRIVER={driver}" if driver else "no STORAGE_DRIVER (the image default is overlay)"
+        what = (f"STORAGE_DRIVER={driver}" if var is not None and driver
+                else "no STORAGE_DRIVER: vfs (the image's storage.conf uses overlay)")
         on = f" on {u.rname(bad[0])} (no /dev/fuse device, not privileged)" if bad else ""
         yield finding(
             _SELF,

@@ -1,8 +1,9 @@
 """BR602 — shell/runner: the shell executor's user may not use the Docker socket.
 
-What it checks (needs ``--live``): a job runs ``docker`` on a shell-executor runner and the user
-the runner runs builds as (``gitlab-runner`` by default) is neither root nor a member of the group
-that owns the socket (``docker``).
+What it checks: a job runs ``docker`` on a shell-executor runner and the user the runner runs
+builds as (``gitlab-runner`` by default) is neither root nor a member of the group that owns the
+socket (``docker``). That needs ``--live``; without it the rule only reminds (INFO) that the
+build user must be able to reach the socket, since nothing in the files can show it.
 
 Why it fails::
 
@@ -34,9 +35,32 @@ DOCS = "https://docs.gitlab.com/ci/docker/using_docker_build/#use-the-shell-exec
 _SELF = sys.modules[__name__]
 
 
+def _unknown(ctx: Context) -> Iterator[Finding]:
+    for jv in ctx.jobs:
+        shells = [r for r in jv.runners if u.is_shell(r)]
+        lines = u.daemon_docker_lines(jv.job)
+        if not shells or not lines:
+            continue
+        yield finding(
+            _SELF,
+            f"{u.jname(jv.job)} runs docker ({lines[0].loc}) on the shell executor of "
+            f"{u.rname(shells[0])}: it works only if the runner's build user (gitlab-runner) is in "
+            "the docker group; otherwise \"permission denied while trying to connect to the "
+            "Docker daemon socket at unix:///var/run/docker.sock\" (not checked: run with --live).",
+            "sudo usermod -aG docker gitlab-runner && sudo gitlab-runner restart (check with "
+            "sudo -u gitlab-runner -H docker info).",
+            loc=lines[0].loc,
+            job=jv.job.name,
+            severity=Severity.INFO,
+        )
+
+
 def check(ctx: Context) -> Iterator[Finding]:
     live = ctx.live
-    if live is None or not live.runner_user or live.runner_user == "root":
+    if live is None or not live.runner_user:
+        yield from _unknown(ctx)
+        return
+    if live.runner_user == "root":
         return
     group = live.socket_group or "docker"
     if group in live.runner_user_groups:
@@ -45,7 +69,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         return  # world read/write socket: anyone may connect
     for jv in ctx.jobs:
         shells = [r for r in jv.runners if u.is_shell(r)]
-        lines = u.docker_command_lines(jv.job)
+        lines = u.daemon_docker_lines(jv.job)
         if not shells or not lines:
             continue
         yield finding(

@@ -13,6 +13,9 @@ interfaces)::
 (with ``FF_NETWORK_PER_BUILD`` the runner cannot attach the containers at all: "network-scoped
 alias is supported only for containers in user defined networks").
 
+It also flags any ``network_mode`` set together with ``FF_NETWORK_PER_BUILD``, which the runner
+docs say not to combine (the runner cannot attach the build and services to its per-job network).
+
 Fix: remove ``network_mode`` (default bridge) or use ``FF_NETWORK_PER_BUILD = true``; if the job
 must use the host network, reach services through ``localhost`` and run one such job at a time.
 
@@ -26,6 +29,7 @@ from collections.abc import Iterator
 
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
 from buildrig.doctor.rules import _b_util as u
+from buildrig.gitlab.model import Runner
 
 ID = "BR605"
 TITLE = "shell/runner: network_mode = \"host\" with services"
@@ -36,7 +40,28 @@ DOCS = "https://docs.gitlab.com/runner/configuration/advanced-configuration/#the
 _SELF = sys.modules[__name__]
 
 
+def _per_build(r: Runner) -> bool:
+    if r.feature_flags.get("FF_NETWORK_PER_BUILD"):
+        return True
+    v = u.runner_env(r, "FF_NETWORK_PER_BUILD")
+    return v is not None and v.value.strip().lower() in ("true", "1")
+
+
 def check(ctx: Context) -> Iterator[Finding]:
+    if ctx.runner_config is not None:
+        for r in ctx.runner_config.runners:
+            mode = r.docker.network_mode if r.docker is not None else None
+            if mode and u.is_docker_executor(r) and _per_build(r):
+                yield finding(
+                    _SELF,
+                    f"{u.rname(r)} sets network_mode = \"{mode}\" ({u.docker_loc(r, 'network_mode')}) "
+                    "together with FF_NETWORK_PER_BUILD: the runner docs say not to combine them; the "
+                    "per-job network and its service aliases are not used, so services are not found.",
+                    "Remove network_mode (FF_NETWORK_PER_BUILD creates the per-job network) or turn "
+                    "the feature flag off.",
+                    loc=u.docker_loc(r, "network_mode"),
+                    severity=Severity.WARNING,
+                )
     for jv in ctx.jobs:
         if not jv.job.services:
             continue

@@ -48,7 +48,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                 loc = u.docker_loc(r, "services_privileged")
         elif r.kubernetes is not None and u.is_k8s(r) and r.kubernetes.privileged:
             what, loc = "[runners.kubernetes] privileged = true", u.kube_loc(r, "privileged")
-        if what is None or not u.is_shared(r):
+        if what is None or not u.is_shared(r, ctx.runner_config):
             continue
         why = ("run_untagged = true" if r.run_untagged else "it has no tags, so it takes untagged jobs")
         yield finding(

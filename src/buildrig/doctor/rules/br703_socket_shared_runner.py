@@ -37,7 +37,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     if ctx.runner_config is None:
         return
     for r in ctx.runner_config.runners:
-        if not u.is_shared(r):
+        if not u.is_shared(r, ctx.runner_config):
             continue
         m = u.socket_mount(r) if u.is_docker_executor(r) else None
         kube = u.kube_socket_volume(r) if u.is_k8s(r) else None
