@@ -100,10 +100,12 @@ def check(ctx: Context) -> Iterator[Finding]:
             sections.append(("[runners.kubernetes]", r.kubernetes.raw, r.kubernetes.key_locs, KUBE_KEYS))
         for section, raw, locs, known in sections:
             for key, close in _typos(raw, known):
+                value = raw.get(key)
+                shown = f"{key} = {value!r}" if isinstance(value, (str, int, bool)) else key
                 yield finding(
                     sys.modules[__name__],
                     f"runner '{r.name}': {section} has '{key}', which GitLab Runner does not know and "
-                    f"ignores; did you mean '{close}'? The setting has no effect as written.",
+                    f"ignores; did you mean '{close}'? \"{shown}\" has no effect as written.",
                     f"Rename '{key}' to '{close}' and restart the runner.",
                     loc=locs.get(key, r.loc),
                 )

@@ -57,6 +57,8 @@ def check(ctx: Context) -> Iterator[Finding]:
                 if F.shares_path(view.runner, client_dir) or derive._bind_mounted(view.runner, client_dir):
                     continue
                 ep = endpoint(view.env)
+                if ep is not None and ep.scheme == "unix":
+                    continue  # the client uses the shared socket, not TLS
                 verify = view.env.get("DOCKER_TLS_VERIFY")
                 cert_path = view.env.get("DOCKER_CERT_PATH")
                 if verify is not None and verify.loc is not None and verify.value:

@@ -48,7 +48,12 @@ def check(ctx: Context) -> Iterator[Finding]:
         if F.passes_default_args(svc) is False or svc.entrypoint:
             continue  # a custom entrypoint/command is where the documented CA recipe lives
         lines = [ln for ln in F.script_lines(jv.job) if _CLIENT_TRUST.search(ln.text)]
-        missing = [reg for reg in insecure if not F.command_has(svc, "--insecure-registry")]
+        used = "\n".join([ln.text for ln in F.script_lines(jv.job)] + [v.value for v in jv.env.values()])
+        missing = [
+            reg
+            for reg in insecure
+            if reg.split("/", 1)[0] in used and not F.command_has(svc, "--insecure-registry")
+        ]
         if lines:
             line = lines[0]
             yield finding(
