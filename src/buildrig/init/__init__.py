@@ -54,7 +54,16 @@ _JOB_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9 _./:-]{0,254}$")
 
 @dataclass(frozen=True)
 class InitOptions:
-    """Everything ``buildrig init`` takes. ``executor=None`` means the way's first executor."""
+    """Everything ``buildrig init`` takes. ``executor=None`` means the way's first executor.
+
+    ``tls`` (dind only): True renders GitLab's recommended TLS set-up; False the documented
+    TLS-disabled variant (``DOCKER_HOST=tcp://docker:2375``, ``DOCKER_TLS_CERTDIR: ""``, runner
+    volumes ``["/cache"]``). ``cache``: ``"registry"`` (default) gives the ways without a persistent
+    daemon (dind, kaniko, buildah, buildkit) a registry-backed layer cache, ``"none"`` leaves it
+    out. ``docker_host`` (docker_host only): ``IP[:PORT]`` or ``tcp://IP[:PORT]``, a private
+    address; ``insecure_i_know`` allows 0.0.0.0, public addresses and plain 2375. The last three
+    fields are the ``--strategy auto`` facts (with ``executor``, default ``docker``).
+    """
 
     strategy: str = "auto"
     executor: str | None = None
