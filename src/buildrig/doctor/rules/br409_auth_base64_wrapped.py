@@ -1,4 +1,4 @@
-"""BR409 — kaniko/BuildKit: a registry ``auth`` built with ``base64`` that wraps its output.
+r"""BR409 — kaniko/BuildKit: a registry ``auth`` built with ``base64`` that wraps its output.
 
 What it checks: a job writes a Docker ``config.json`` whose ``"auth"`` value comes from
 ``$(... | base64)`` without ``-w 0`` (or a following ``tr -d '\n'``). GNU and busybox ``base64``
