@@ -39,7 +39,9 @@ def _found(case: Path, scope: list[str]) -> tuple[dict[str, str], dict[str, str 
     text = []
     for f in report.findings:
         text.append(f"{f.rule} {f.severity} {f.job} {f.loc}\n  {f.message}\n  fix: {f.fix}")
-        if f.rule.startswith(tuple(scope)) and (f.rule not in worst or _RANK[f.severity] > _RANK[worst[f.rule]]):
+        if f.rule.startswith(tuple(scope)) and (
+            f.rule not in worst or _RANK[f.severity] > _RANK[worst[f.rule]]
+        ):
             worst[f.rule] = f.severity
     return {k: str(v) for k, v in sorted(worst.items())}, report.ways, "\n".join(text)
 
