@@ -21,7 +21,7 @@ from buildrig.bench.orchestrate import (
     run_bench,
 )
 from buildrig.bench.phases import LogLine, ServiceSpan
-from buildrig.errors import EngineError, InputError
+from buildrig.errors import BuildrigError, EngineError, InputError
 
 DOCKERFILE = """FROM base
 COPY requirements.txt ./
@@ -62,6 +62,8 @@ class FakeBackend:
     fail_at: int | None = None  # 1-based job number that fails
     engine_dies_at: int | None = None
     raise_at: int | None = None
+    way_error_at: int | None = None
+    broken_way: str | None = None
     interrupt_at: int | None = None
     jobs: list[tuple[str, str, bool]] = field(default_factory=list)  # (way, tag, changed?)
     opened: list[str] = field(default_factory=list)
@@ -78,6 +80,8 @@ class FakeBackend:
 
     @contextmanager
     def workspace(self, way: str, cache: CacheMode, tag: str) -> Iterator[FakeWorkspace]:
+        if way == self.broken_way:
+            raise BuildrigError(f"init: {way} refuses this project")
         d = self.root / tag
         shutil.copytree(self.source, d)
         self.opened.append(tag)
@@ -96,7 +100,11 @@ class FakeBackend:
     def job(self, ws: FakeWorkspace) -> JobRun:
         n = len(self.jobs) + 1
         if n == self.raise_at:
+            self.engine_down = True
             raise EngineError("Docker Engine at unix:///x does not answer: gone")
+        if n == self.way_error_at:
+            self.jobs.append((ws.way, ws.project_dir.name, False))
+            raise EngineError("cannot start the docker_host test daemon: refused")
         if n == self.interrupt_at:
             raise KeyboardInterrupt
         changed = "buildrig bench change" in (ws.project_dir / "src" / "main.py").read_text()
@@ -198,8 +206,32 @@ def test_engine_error_raised_by_the_job(project: Path, tmp_path: Path) -> None:
     backend = FakeBackend(tmp_path / "ws", project, raise_at=2)
     res, _ = _bench(backend, project, ways=("shell",), repeat=3)
     assert len(res.runs) == 1
-    assert "does not answer: gone" in res.aborted
+    assert res.aborted is not None and "the engine stopped answering" in res.aborted
     assert backend.opened == backend.closed == ["shell-registry-r1"]
+
+
+def test_a_way_that_fails_around_its_job_does_not_stop_the_bench(project: Path, tmp_path: Path) -> None:
+    backend = FakeBackend(tmp_path / "ws", project, way_error_at=1)
+    res, _ = _bench(backend, project, ways=("shell",), repeat=1)
+    assert [(r.scenario, r.ok) for r in res.runs] == [("cold", False), ("warm", True), ("change", True)]
+    assert res.runs[0].error == "cannot start the docker_host test daemon: refused"
+    assert res.aborted is None
+
+
+def test_a_way_that_cannot_be_set_up_fails_its_runs_and_the_rest_go_on(project: Path, tmp_path: Path) -> None:
+    backend = FakeBackend(tmp_path / "ws", project, broken_way="dind")
+    res, events = _bench(backend, project, ways=("shell", "dind"), repeat=1)
+    assert [(r.way, r.scenario, r.ok) for r in res.runs] == [
+        ("shell", "cold", True),
+        ("shell", "warm", True),
+        ("shell", "change", True),
+        ("dind", "cold", False),
+        ("dind", "warm", False),
+        ("dind", "change", False),
+    ]
+    assert res.runs[-1].error == "init: dind refuses this project"
+    assert [e.index for e in events if e.kind == "done"] == [1, 2, 3, 4, 5, 6]
+    assert res.aborted is None
 
 
 def test_interrupt_keeps_partial_results(project: Path, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import re
+import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from buildrig.bench.model import (
     CacheMode,
     Execution,
     Machine,
+    Phases,
     Scenario,
     Settings,
     Skipped,
@@ -304,82 +306,81 @@ def run_bench(opts: BenchOptions, backend: Backend, on_event: EventSink | None =
     runs: list[Execution] = []
     aborted: str | None = None
     interrupted = False
-    index = 0
+    counter = [0]
+
+    def one(ws: Workspace, way: str, scenario: str, repeat: int, cache: CacheMode) -> JobRun:
+        counter[0] += 1
+        emit(
+            Event(
+                "start", total=total, index=counter[0], way=way, scenario=scenario, cache=cache, repeat=repeat
+            )
+        )
+        job, problem = _run(backend, ws, way, scenario, repeat)
+        execution = None
+        if scenario in SCENARIOS:
+            execution = execution_from(job, way, scenario, repeat, cache)
+            runs.append(execution)
+        emit(
+            Event(
+                "done",
+                total=total,
+                index=counter[0],
+                way=way,
+                scenario=scenario,
+                cache=cache,
+                repeat=repeat,
+                execution=execution,
+                message="ok" if job.ok else (job.error or "failed"),
+            )
+        )
+        if problem:
+            raise _Abort(problem)
+        return job
+
     try:
         for repeat, cache, way in steps:
             tag = f"{way}-{cache}-r{repeat}"
-            with backend.workspace(way, cache, tag) as ws:
-                if _needs_primer(scenarios):
-                    index += 1
-                    emit(
-                        Event(
-                            "start",
-                            total=total,
-                            index=index,
-                            way=way,
-                            scenario="prime",
-                            cache=cache,
-                            repeat=repeat,
-                            message="unrecorded first build",
-                        )
-                    )
-                    job, problem = _run(backend, ws, way, "prime", repeat)
-                    emit(
-                        Event(
-                            "done",
-                            total=total,
-                            index=index,
-                            way=way,
-                            scenario="prime",
-                            cache=cache,
-                            repeat=repeat,
-                            message="ok" if job.ok else (job.error or "failed"),
-                        )
-                    )
-                    if problem:
-                        raise _Abort(problem)
+            try:
+                with backend.workspace(way, cache, tag) as ws:
+                    if _needs_primer(scenarios):
+                        one(ws, way, "prime", repeat, cache)
+                    for scenario in scenarios:
+                        if scenario == "change":
+                            apply_change(ws.project_dir, change_rel, f"{repeat}-{os.getpid()}")
+                        one(ws, way, scenario, repeat, cache)
+            except BuildrigError as exc:
+                if _is_interrupt(exc) or backend.engine_alive() is not None:
+                    raise
+                # The way could not be set up here (init refused, a helper daemon would not
+                # start): its remaining runs of this repeat are failures, the others go on.
+                done = {(r.way, r.scenario, r.repeat, r.cache) for r in runs}
                 for scenario in scenarios:
-                    if scenario == "change":
-                        apply_change(ws.project_dir, change_rel, f"{repeat}-{os.getpid()}")
-                    index += 1
-                    emit(
-                        Event(
-                            "start",
-                            total=total,
-                            index=index,
-                            way=way,
-                            scenario=scenario,
-                            cache=cache,
-                            repeat=repeat,
+                    if (way, scenario, repeat, cache) not in done:
+                        counter[0] += 1
+                        execution = _failed(way, scenario, repeat, cache, str(exc))
+                        runs.append(execution)
+                        emit(
+                            Event(
+                                "done",
+                                total=total,
+                                index=counter[0],
+                                way=way,
+                                scenario=scenario,
+                                cache=cache,
+                                repeat=repeat,
+                                execution=execution,
+                            )
                         )
-                    )
-                    job, problem = _run(backend, ws, way, scenario, repeat)
-                    execution = execution_from(job, way, scenario, repeat, cache)
-                    runs.append(execution)
-                    emit(
-                        Event(
-                            "done",
-                            total=total,
-                            index=index,
-                            way=way,
-                            scenario=scenario,
-                            cache=cache,
-                            repeat=repeat,
-                            execution=execution,
-                        )
-                    )
-                    if problem:
-                        raise _Abort(problem)
     except _Abort as exc:
         aborted = str(exc)
         interrupted = exc.interrupted
     except KeyboardInterrupt:
         aborted, interrupted = "interrupted (Ctrl-C)", True
-    except EngineError as exc:
-        aborted = str(exc)
     except BuildrigError as exc:
-        if getattr(exc, "exit_code", 0) in (130, 143):  # run's RunInterrupted (SIGINT/SIGTERM)
+        if _is_interrupt(exc):  # run's RunInterrupted (SIGINT/SIGTERM)
             aborted, interrupted = str(exc), True
+        elif isinstance(exc, EngineError) or backend.engine_alive() is not None:
+            aborted = str(exc)
         else:
             raise
     if aborted:
@@ -412,15 +413,31 @@ def run_bench(opts: BenchOptions, backend: Backend, on_event: EventSink | None =
     )
 
 
+def _is_interrupt(exc: BuildrigError) -> bool:
+    return exc.exit_code in (130, 143)
+
+
+def _failed(way: str, scenario: Scenario, repeat: int, cache: CacheMode, error: str) -> Execution:
+    return Execution(way, scenario, repeat, cache, False, Phases(), 0.0, error, _now())
+
+
 def _run(backend: Backend, ws: Workspace, way: str, scenario: str, repeat: int) -> tuple[JobRun, str | None]:
     """Run one job; when it fails, tell a failing build from an engine that went away (then the
     second value says so and the loop stops after recording the failed run)."""
+    where = f"{way} {scenario} (repeat {repeat})"
     try:
         job = ws.run_job()
-    except EngineError as exc:
-        raise _Abort(f"{way} {scenario} (repeat {repeat}): {exc}") from exc
+    except BuildrigError as exc:
+        if _is_interrupt(exc):
+            raise
+        problem = backend.engine_alive()
+        if problem is not None:
+            raise _Abort(f"{where}: the engine stopped answering: {problem}") from exc
+        # The engine is fine: this way failed before or around its job (e.g. a helper daemon).
+        now = time.monotonic()
+        return JobRun(False, now, now, time.time(), (), (), str(exc)), None
     if not job.ok:
         problem = backend.engine_alive()
         if problem is not None:
-            return job, f"{way} {scenario} (repeat {repeat}): the engine stopped answering: {problem}"
+            return job, f"{where}: the engine stopped answering: {problem}"
     return job, None
