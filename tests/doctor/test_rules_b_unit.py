@@ -178,6 +178,9 @@ def kaniko(image: str = "ghcr.io/osscontainertools/kaniko:v1.28.0-debug", entry:
     return KANIKO.format(image=image, entry='    entrypoint: [""]\n' if entry else "")
 
 
+OSS_KANIKO = "ghcr.io/osscontainertools/kaniko:v1.28.0-debug"
+OLD_KANIKO = "gcr.io/kaniko-project/executor:v1.8.1-debug"
+
 K8S = """
 [[runners]]
   name = "k"
@@ -236,8 +239,11 @@ def test_br404_keys() -> None:
         return base.replace("  script:\n", "  script:\n" + AUTH.format(key=key))
 
     assert run("br404_kaniko_auth_other_registry", ctx(job("$CI_REGISTRY", '"$CI_REGISTRY_IMAGE:1"'))) == []
-    f = run("br404_kaniko_auth_other_registry", ctx(job("$CI_REGISTRY_IMAGE", '"$CI_REGISTRY_IMAGE:1"')))
-    assert sev(f) == ["warning"]
+    # kaniko >= 1.9 finds the GitLab registry's job credentials itself; older releases do not.
+    own = job("$CI_REGISTRY_IMAGE", '"$CI_REGISTRY_IMAGE:1"')
+    assert run("br404_kaniko_auth_other_registry", ctx(own)) == []
+    old = own.replace(OSS_KANIKO, OLD_KANIKO)
+    assert sev(run("br404_kaniko_auth_other_registry", ctx(old))) == ["warning"]
     f = run(
         "br404_kaniko_auth_other_registry",
         ctx(job("registry.example.com/team/app", "registry.example.com/team/app:1")),
@@ -476,3 +482,14 @@ def test_br201_script_choosing_its_daemon_or_daemonless_commands() -> None:
 def test_br602_without_live_is_a_reminder() -> None:
     job = "build:\n  script:\n    - docker build .\n"
     assert sev(run("br602_not_in_docker_group", ctx(job, SHELL))) == ["info"]
+
+
+def test_br408_own_registry_is_exempt_from_kaniko_1_9() -> None:
+    job = kaniko().replace(
+        "  script:\n", '  script:\n    - echo "{}" > /root/.docker/config.json\n'
+    )
+    assert run("br408_kaniko_auth_wrong_path", ctx(job)) == []
+    old = job.replace(OSS_KANIKO, OLD_KANIKO)
+    assert sev(run("br408_kaniko_auth_wrong_path", ctx(old))) == ["error"]
+    other = job.replace('"$CI_REGISTRY_IMAGE:1"', "harbor.example.com/team/app:1")
+    assert sev(run("br408_kaniko_auth_wrong_path", ctx(other))) == ["error"]

@@ -497,3 +497,18 @@ def is_rootless_buildkit_job(jv: JobView) -> bool:
     if jv.way == "buildkit" and daemonless_buildkit_lines(jv.job):
         return name is None or "rootless" in name or not is_buildkit_image(name)
     return False
+
+
+def kaniko_version(name: str | None) -> tuple[int, int] | None:
+    """(major, minor) from a kaniko tag such as ``v1.23.2-debug`` or ``debug-v1.3.0``; None: unknown."""
+    if name is None:
+        return None
+    m = re.search(r"v?(\d+)\.(\d+)", parse_image(name).tag or "")
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def kaniko_infers_gitlab_registry(name: str | None) -> bool:
+    """kaniko >= 1.9 reads CI_REGISTRY/CI_REGISTRY_USER/CI_REGISTRY_PASSWORD by itself, so pushes to
+    the project's GitLab registry work without a config.json; unpinned tags are recent releases."""
+    ver = kaniko_version(name)
+    return ver is None or ver >= (1, 9)

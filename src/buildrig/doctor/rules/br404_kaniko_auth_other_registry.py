@@ -13,6 +13,9 @@ pushes anonymously; it checks push access before building::
     are authenticated correctly, and try again: checking push permission for "...":
     POST https://.../blobs/uploads/: UNAUTHORIZED: authentication required
 
+Pushes to the project's own registry (``$CI_REGISTRY_IMAGE``) are exempt from kaniko 1.9 on:
+kaniko then reads ``CI_REGISTRY``/``CI_REGISTRY_USER``/``CI_REGISTRY_PASSWORD`` itself.
+
 Fix: key the ``auths`` entry by the destination's registry host (``$CI_REGISTRY`` for
 ``$CI_REGISTRY_IMAGE``, ``https://index.docker.io/v1/`` for Docker Hub); add one entry per registry
 you push to or pull private bases from.
@@ -93,13 +96,14 @@ def check(ctx: Context) -> Iterator[Finding]:
                 write_loc = sl.loc
         if not keys or write_loc is None:
             continue
+        infers = u.kaniko_infers_gitlab_registry(u.image_name(jv.job, jv.runners))
         norm = {_norm(_resolve(jv, k)) for k in keys}
         with_path = [k for k in keys if "/" in _norm(k) and not _norm(k).startswith("$")]
         for sl, words in cmds:
             for dest in u.option_values(words, "--destination", "-d"):
                 reg = _norm(_resolve(jv, _dest_registry(_resolve(jv, dest))))
-                if reg in norm or (reg == "$CI_REGISTRY" and "$CI_REGISTRY" in norm):
-                    continue
+                if reg in norm or (reg == "$CI_REGISTRY" and ("$CI_REGISTRY" in norm or infers)):
+                    continue  # kaniko >= 1.9 finds the GitLab registry's job credentials itself
                 unknown = reg.startswith("$") or any(k.startswith("$") and k != "$CI_REGISTRY"
                                                      for k in norm)
                 if with_path and not unknown:

@@ -11,6 +11,9 @@ from there, so it pushes anonymously::
     error checking push permissions -- make sure you entered the correct tag name, and that you
     are authenticated correctly, and try again: ... UNAUTHORIZED: authentication required
 
+Pushes only to the project's own registry (``$CI_REGISTRY_IMAGE``) are exempt from kaniko 1.9 on,
+which reads ``CI_REGISTRY``/``CI_REGISTRY_USER``/``CI_REGISTRY_PASSWORD`` by itself.
+
 Fix: write the file to ``/kaniko/.docker/config.json`` (or set ``DOCKER_CONFIG`` to the directory
 you write).
 
@@ -50,6 +53,13 @@ def check(ctx: Context) -> Iterator[Finding]:
             good += [t for _, t in targets if t.rsplit("/", 1)[0].rstrip("/") == cfg]
         if good:
             continue
+        dests = [d for _, words in u.kaniko_commands(jv.job)
+                 for d in u.option_values(words, "--destination", "-d")]
+        own = [d for d in dests if re.match(r"\$\{?CI_REGISTRY(_IMAGE)?\b", d)]
+        if dests and len(own) == len(dests) and u.kaniko_infers_gitlab_registry(
+            u.image_name(jv.job, jv.runners)
+        ):
+            continue  # kaniko >= 1.9 uses the job's GitLab registry credentials by itself
         sl, target = targets[0]
         yield finding(
             _SELF,
