@@ -30,6 +30,8 @@ from buildrig.errors import BuildrigError, EngineError
 
 #: Namespace of every repository the benchmark pushes; also how its images are recognised.
 NAMESPACE_PREFIX = "buildrig-bench"
+#: ``buildrig try``'s namespace (``bench.trial``): its images are buildrig's build outputs too.
+TRY_NAMESPACE = "buildrig-try"
 #: Ways whose builds land in a daemon that outlives the job (the host's, or docker_host's).
 HOST_DAEMON_WAYS = ("shell", "docker_sock")
 
@@ -201,7 +203,13 @@ class RealBackend:
         return None
 
     def notes(self) -> tuple[str, ...]:
-        return tuple(
+        how = (
+            "cold: each repeat pushes to a new repository of its own (empty registry cache), dind and "
+            "docker_host start a fresh daemon, and before shell/docker_sock run their cold build the "
+            f"engine drops the images buildrig pushed to its test registry ({NAMESPACE_PREFIX}-*, "
+            f"{TRY_NAMESPACE}/*); the user's images and any other cache are left alone.",
+        )
+        return how + tuple(
             f"cold run of {what} reused {n} cached build step(s): a layer cache the benchmark does not "
             "own (images built from this Dockerfile by something else on this engine) made it less than cold"
             for what, n in self.cold_cache_hits
@@ -272,13 +280,15 @@ class RealBackend:
         return None if digest else f"job green but {self.registry.host}/{repo} has no tag {tag}"
 
     def remove_bench_images(self) -> int:
-        """Remove, from the engine, every image tagged into a benchmark repository (this run's and
-        earlier runs'), with the untagged layers only they used. Nothing else is touched: the
-        base image, the user's images and other buildrig images stay."""
+        """Remove, from the engine, the build outputs buildrig itself pushed to its test registry —
+        every ``bench`` repository (this run's and earlier runs') and ``buildrig try``'s — with the
+        untagged layers only they used. They hold this Dockerfile's layers, so leaving them would
+        make a "cold" build on a host daemon a cached one. Nothing else is touched: the base
+        image, the user's images, images in use by a container and other registries' images stay."""
         from docker.errors import APIError, NotFound
 
         host = str(self.registry.host)
-        prefix = f"{host}/{NAMESPACE_PREFIX}-"
+        prefixes = (f"{host}/{NAMESPACE_PREFIX}-", f"{host}/{TRY_NAMESPACE}/")
         removed = 0
         try:
             listed = self.cli.images.list()
@@ -286,7 +296,7 @@ class RealBackend:
             raise EngineError(f"cannot list images: {exc}") from exc
         for image in listed:
             for ref in image.tags:
-                if ref.startswith(prefix):
+                if ref.startswith(prefixes):
                     with contextlib.suppress(NotFound, APIError):
                         self.cli.api.remove_image(ref, noprune=False)
                         removed += 1

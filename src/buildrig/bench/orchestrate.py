@@ -386,9 +386,6 @@ def run_bench(opts: BenchOptions, backend: Backend, on_event: EventSink | None =
     if aborted:
         emit(Event("abort", message=aborted))
     notes: tuple[str, ...] = (
-        "cold: each repeat pushes to its own new repository (empty registry cache) and the benchmark's "
-        "images from earlier runs are removed from the engine first; images and cache entries that "
-        "existed before the benchmark are left alone.",
         "phases: from the job log's echoed `$ cmd` lines; a daemon wait loop counts as services, "
         "a --cache-from pull as build; other = the rest of the job (containers, clean-up, tagging).",
     )
