@@ -493,3 +493,25 @@ def test_br408_own_registry_is_exempt_from_kaniko_1_9() -> None:
     assert sev(run("br408_kaniko_auth_wrong_path", ctx(old))) == ["error"]
     other = job.replace('"$CI_REGISTRY_IMAGE:1"', "harbor.example.com/team/app:1")
     assert sev(run("br408_kaniko_auth_wrong_path", ctx(other))) == ["error"]
+
+
+def test_br706_service_passwords_dummies_and_template_settings_are_not_leaks() -> None:
+    ci = """
+    variables:
+      SECRET_DETECTION_EXCLUDED_PATHS: "tests/,docs/"
+      APP_SECRET: "k8Zq!r2Lm0"
+    test:
+      image: python:3.12
+      services:
+        - name: postgres:16
+          variables:
+            POSTGRES_PASSWORD: "Sup3r-test-db"
+      variables:
+        MYSQL_ROOT_PASSWORD: rootpw-for-tests
+        DB_PASSWORD: postgres
+      script:
+        - echo "building docker image with the docker token"
+    """
+    f = run("br706_credentials_in_yaml", ctx(ci))
+    found = [(x.message.split(" = ")[0].split()[-1], str(x.severity)) for x in f]
+    assert found == [("APP_SECRET", "warning")]

@@ -154,7 +154,12 @@ def script_lines(job: Job, *, with_after: bool = False) -> tuple[ScriptLine, ...
     return tuple(out)
 
 
-_DOCKER_CMD = re.compile(r"(?<![\w./$-])docker(?:-compose)?(?=\s|$)")
+# docker in command position: line start, after ; && || | ( $( ` or a shell keyword / wrapper, with
+# optional VAR=value prefixes and a /usr/bin path; not "docker" inside an echo'd sentence.
+_DOCKER_CMD = re.compile(
+    r"(?:^|[;&|(`]|\$\(|\b(?:then|do|else|sudo|exec|time|xargs|if|while|until|timeout\s+\S+|retry)\s|!\s)"
+    r"\s*(?:\w+=\S*\s+)*(?:/usr(?:/local)?/bin/)?docker(?:-compose)?(?=\s|$)"
+)
 _INSTALLS_DOCKER = re.compile(
     r"(apk\s+add[^;&|]*\bdocker)|(apt(-get)?\s+install[^;&|]*\bdocker)|(yum\s+install[^;&|]*\bdocker)"
     r"|(dnf\s+install[^;&|]*\bdocker)|get\.docker\.com|download\.docker\.com"

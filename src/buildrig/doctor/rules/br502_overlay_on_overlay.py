@@ -34,7 +34,7 @@ CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/ci/docker/using_docker_build/#buildah-example"
 
 _SELF = sys.modules[__name__]
-_VFS_FLAG = re.compile(r"--storage-driver(?:\s+|=)[\"']?vfs")
+_VFS_FLAG = re.compile(r"--storage-driver(?:\s+|=)[\"']?vfs|STORAGE_DRIVER=[\"']?vfs")
 
 
 def _has_fuse(r: Runner) -> bool:

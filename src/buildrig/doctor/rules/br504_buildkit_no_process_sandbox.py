@@ -46,7 +46,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             continue
         flags = u.env_value(jv, "BUILDKITD_FLAGS") or ""
         lines = u.daemonless_buildkit_lines(jv.job)
-        if _FLAG in flags or any(_FLAG in sl.text for sl in lines):
+        if _FLAG in flags or any(_FLAG in sl.text for sl in u.script_lines(jv.job)):
             continue
         runners = [r for r in jv.runners if not u.is_shell(r)]
         bad = [r for r in runners if not _sandbox_ok(r)]

@@ -10,7 +10,11 @@ the repository (and its whole history) can see:
   ``echo <literal> | ... login --password-stdin``;
 - Docker ``config.json`` content with a literal ``"auth"``/``"password"`` value.
 
-Values are never printed: findings show ``[MASKED]``.
+Not flagged: ``$VAR`` references, placeholders and dummy values (``password``, ``postgres``...),
+and the throw-away passwords of test-database services (``POSTGRES_PASSWORD``,
+``MYSQL_ROOT_PASSWORD``...). ERROR for registry/cloud/forge credentials and known token shapes
+(``glpat-``, ``ghp_``, ``AKIA``...), WARNING for other secret-named variables. Values are never
+printed: findings show ``[MASKED]``.
 
 Fix: delete the value from the file (and rotate it: it stays in git history), store it as a
 masked (and protected) CI/CD variable in Settings > CI/CD > Variables or use ``$CI_REGISTRY_PASSWORD``
@@ -42,8 +46,31 @@ _SECRET_NAME = re.compile(
     r"AUTH_CONFIG|(^|_)AUTH$|CREDENTIAL",
     re.I,
 )
-_NOT_SECRET_NAME = re.compile(r"(_FILE|_PATH|_URL|_USER|_USERNAME|_NAME|_ID|_HEADER|_TYPE|_DIR)$", re.I)
-_PLACEHOLDER = re.compile(r"^(|\s+|changeme|change_me|<.*>|xxx+|\*+|null|none|true|false|\[MASKED\])$", re.I)
+_NOT_SECRET_NAME = re.compile(
+    r"(_FILE|_PATH|_PATHS|_URL|_USER|_USERNAME|_NAME|_ID|_HEADER|_TYPE|_DIR|_ENABLED|_DISABLED|_EXCLUDED"
+    r"|_VERSION|_LENGTH|_TTL|_EXPIRY|_EXPIRES|_SCOPES?|_METHOD|_MODE|_FORMAT|_HOST|_PORT|_REGION"
+    r"|_ENDPOINT|_LOCATION|_PREFIX)$|^SECRET_DETECTION",
+    re.I,
+)
+# Throw-away passwords of service containers (test databases) are not leaked credentials.
+_SERVICE_CONFIG = re.compile(
+    r"^(POSTGRES|PG|MYSQL|MARIADB|MONGO|MONGO_INITDB|RABBITMQ|REDIS|MINIO|ELASTIC|KEYCLOAK|MSSQL|SA"
+    r"|ORACLE|INFLUXDB|NEO4J|CLICKHOUSE|COUCHDB|ARANGO)_",
+    re.I,
+)
+_DUMMY = frozenset(
+    {"password", "passwd", "secret", "test", "testing", "tests", "root", "admin", "postgres", "mysql",
+     "example", "changeme", "change_me", "dummy", "guest", "pass", "123456", "12345678", "password123",
+     "secret123", "mysecret", "mysecretpassword", "notsecret", "fake", "unused", "ci", "gitlab"}
+)
+# Names or value shapes that mean a real, reusable credential (registry, cloud, forge tokens).
+_HIGH_VALUE = re.compile(
+    r"(^|_)(REGISTRY|DOCKER|DOCKERHUB|HARBOR|QUAY|GHCR|ECR|GCR|ACR|NEXUS|ARTIFACTORY|AWS|AZURE|GCP|GOOGLE"
+    r"|NPM|PYPI|GITHUB|GITLAB|GL|DEPLOY|KUBE|K8S|SSH|SONAR|VAULT|SLACK|HUB|CI|RUNNER)(_|$)",
+    re.I,
+)
+_TOKEN_SHAPE = re.compile(r"^(glpat-|gldt-|glrt-|ghp_|gho_|github_pat_|AKIA|xox[abp]-|npm_|dckr_pat_|sk-)")
+_PLACEHOLDER = re.compile(r"^(|\s+|<.*>|x{3,}|\*+|null|none|true|false|yes|no|\[MASKED\])$", re.I)
 _LOGIN = re.compile(r"(?<![\w./$-])(docker|buildah|podman|helm|skopeo|crane|oras)\b.*\blogin\b")
 _PW_OPT = re.compile(r"(?:\s-p|\s--password)(?:\s+|=)(['\"]?)([^\s'\"]+)\1")
 _STDIN = re.compile(r"(?:echo|printf)\s+(['\"]?)([^\s'\"|]+)\1\s*\|\s*\S*.*--password-stdin")
@@ -52,7 +79,10 @@ _JSON_SECRET = re.compile(r'\\?"(?:auth|password|identitytoken)\\?"\s*:\s*\\?"([
 
 def _literal(value: str) -> bool:
     v = value.strip()
-    return bool(v) and "$" not in v and not _PLACEHOLDER.match(v) and len(v) >= 6
+    if not v or "$" in v or _PLACEHOLDER.match(v) or len(v) < 6 or v.lower() in _DUMMY:
+        return False
+    # a URL without userinfo or a plain number is configuration, not a secret
+    return not re.match(r"^https?://[^@\s]+$", v) and not re.match(r"^\d{1,7}$", v)
 
 
 def _secret_var(v: Variable) -> bool:
@@ -61,8 +91,15 @@ def _secret_var(v: Variable) -> bool:
     return (
         bool(_SECRET_NAME.search(v.name))
         and not _NOT_SECRET_NAME.search(v.name)
+        and not _SERVICE_CONFIG.match(v.name)
         and _literal(v.value)
     )
+
+
+def _severity(v: Variable) -> Severity:
+    if _HIGH_VALUE.search(v.name) or _TOKEN_SHAPE.match(v.value.strip()):
+        return Severity.ERROR
+    return Severity.WARNING
 
 
 def check(ctx: Context) -> Iterator[Finding]:
@@ -82,6 +119,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             "variable in Settings > CI/CD > Variables.",
             loc=v.loc,
             job=job,
+            severity=_severity(v),
         )
 
     if ctx.pipeline is not None:
