@@ -515,3 +515,14 @@ def test_br706_service_passwords_dummies_and_template_settings_are_not_leaks() -
     f = run("br706_credentials_in_yaml", ctx(ci))
     found = [(x.message.split(" = ")[0].split()[-1], str(x.severity)) for x in f]
     assert found == [("APP_SECRET", "warning")]
+
+
+def test_br601_shell_host_without_daemon() -> None:
+    job = "build:\n  script:\n    - docker build .\n"
+    live = LiveFacts(socket_exists=False, docker_cli_present=True, socket_path="/var/run/docker.sock")
+    f = run("br601_docker_missing", ctx(job, SHELL, live=live))
+    assert sev(f) == ["error"] and "Is the docker daemon running?" in f[0].message
+    with_host = SHELL + '  environment = ["DOCKER_HOST=tcp://10.0.0.5:2376"]\n'
+    assert run("br601_docker_missing", ctx(job, with_host, live=live)) == []
+    live_user = LiveFacts(socket_exists=False, runner_user="gitlab-runner", runner_user_groups=())
+    assert run("br602_not_in_docker_group", ctx(job, SHELL, live=live_user)) == []

@@ -7,8 +7,9 @@ siblings of the job container, created by the host daemon, so the source path is
 *host*.
 
 Why it fails: the path does not exist on the host (the checkout lives in a Docker volume), so the
-daemon creates an empty directory and the container sees nothing: ``ls: /src: No such file or
-directory``, ``can't open 'package.json'``, ``Could not open input file``. GitLab's docs:
+daemon creates an empty directory for ``-v`` and the container sees nothing (``ls: /src: No such
+file or directory``, ``can't open 'package.json'``), and ``--mount type=bind`` fails outright:
+``invalid mount config for type "bind": bind source path does not exist: /builds/...``. GitLab's docs:
 "``-v $(pwd)/src:...`` resolves on the host, not inside the job container".
 
 Fix: share the builds directory at the same path on host and job (``[runners.docker] volumes =
@@ -67,12 +68,17 @@ def check(ctx: Context) -> Iterator[Finding]:
             line = " " + sl.text
             if not _RUNS.search(line) or not (_VOLUME.search(line) or _MOUNT.search(line)):
                 continue
+            symptom = (
+                "\"invalid mount config for type \"bind\": bind source path does not exist\""
+                if _MOUNT.search(line)
+                else "the container sees an empty directory (\"No such file or directory\")"
+            )
             yield finding(
                 _SELF,
                 f"{u.jname(jv.job)} bind-mounts a path of its checkout into a container "
                 f"({sl.loc}: `{sl.text.strip()[:80]}`) while {u.rname(bad[0])} gives it the host's "
                 "Docker socket: the host daemon resolves the source on the host, where it does not "
-                "exist, so the container sees an empty directory (\"No such file or directory\").",
+                f"exist: {symptom}.",
                 "Mount the builds directory at the same path on host and job ([runners.docker] "
                 "volumes = [\"/builds:/builds\"]), or copy the files in (docker cp, or build them "
                 "into an image), or use a docker:dind service.",

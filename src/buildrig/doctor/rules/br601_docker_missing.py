@@ -3,7 +3,9 @@
 What it checks:
 
 - shell executor: the job runs ``docker`` commands and ``--live`` found no ``docker`` binary on the
-  runner host;
+  runner host, or no daemon socket (``/var/run/docker.sock``) while nothing sets ``DOCKER_HOST``
+  (``Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon
+  running?``);
 - Docker/Kubernetes executor: the job runs ``docker`` commands in a well-known image that ships no
   docker client (``alpine``, ``ubuntu``, ``python``, ``node``, ``maven``, ...) and does not install
   one in its script.
@@ -49,7 +51,7 @@ _NO_DOCKER = frozenset(
 def check(ctx: Context) -> Iterator[Finding]:
     live = ctx.live
     for jv in ctx.jobs:
-        lines = u.docker_command_lines(jv.job)
+        lines = u.daemon_docker_lines(jv.job) or u.docker_command_lines(jv.job)
         if not lines or u.installs_docker(jv.job):
             continue
         shells = [r for r in jv.runners if u.is_shell(r)]
@@ -61,6 +63,27 @@ def check(ctx: Context) -> Iterator[Finding]:
                 "found\".",
                 "Install Docker Engine (or at least the docker CLI) on the runner host and add the "
                 "gitlab-runner user to the docker group.",
+                loc=lines[0].loc,
+                job=jv.job.name,
+                severity=u.severity_for(len(shells), len(jv.runners)),
+            )
+            continue
+        if (
+            shells
+            and live is not None
+            and live.socket_exists is False
+            and u.explicit_env(jv, "DOCKER_HOST") is None
+            and not any(u.runner_env(r, "DOCKER_HOST") for r in shells)
+            and not u.script_sets_docker_host(jv.job)
+        ):
+            yield finding(
+                _SELF,
+                f"{u.jname(jv.job)} runs docker ({lines[0].loc}) on the shell executor of "
+                f"{u.rname(shells[0])}, but this host has no {live.socket_path or '/var/run/docker.sock'} "
+                "and nothing sets DOCKER_HOST: \"Cannot connect to the Docker daemon at "
+                "unix:///var/run/docker.sock. Is the docker daemon running?\".",
+                "Install and start Docker Engine on the runner host (systemctl enable --now docker), "
+                "or set DOCKER_HOST in the runner's environment to the daemon you mean.",
                 loc=lines[0].loc,
                 job=jv.job.name,
                 severity=u.severity_for(len(shells), len(jv.runners)),

@@ -60,8 +60,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     if live is None or not live.runner_user:
         yield from _unknown(ctx)
         return
-    if live.runner_user == "root":
-        return
+    if live.runner_user == "root" or live.socket_exists is False:
+        return  # root may use any socket; no socket at all is BR601's finding
     group = live.socket_group or "docker"
     if group in live.runner_user_groups:
         return
