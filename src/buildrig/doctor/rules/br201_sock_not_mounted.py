@@ -13,6 +13,9 @@ Why it fails: the client finds no daemon::
 (with the ``docker`` image, whose entrypoint falls back to ``tcp://docker:2375`` when no socket
 exists, the error reads ``error during connect: ... dial tcp: lookup docker ... no such host``).
 
+Jobs that are visibly meant for dind (``DOCKER_TLS_CERTDIR`` set, or only privileged runners)
+are left to the dind rules: their cause is the missing or misspelt service, not the socket.
+
 Fix: add the socket to the runner's volumes, e.g. ``volumes = ["/var/run/docker.sock:/var/run/
 docker.sock", "/cache"]`` (and make the job's ``tags`` select that runner), or build another way:
 a ``docker:dind`` service on a privileged runner, Buildah or rootless BuildKit.
@@ -58,6 +61,9 @@ def check(ctx: Context) -> Iterator[Finding]:
         lines = u.daemon_docker_lines(job)
         if not lines or u.script_sets_docker_host(job):
             continue
+        dind_runners = bool(jv.runners) and all(u.runner_privileged(r) for r in jv.runners)
+        if u.explicit_env(jv, "DOCKER_TLS_CERTDIR") is not None or dind_runners:
+            continue  # a dind set-up missing its service: the dind/input rules name that
         dh = u.explicit_env(jv, "DOCKER_HOST")
         sock = "/var/run/docker.sock"
         if dh is not None and dh.value:
@@ -72,8 +78,9 @@ def check(ctx: Context) -> Iterator[Finding]:
             continue
         sev = u.severity_for(len(bad), len(jv.runners))
         where = ", ".join(
-            f"{u.rname(r)} [{'runners.kubernetes' if u.is_k8s(r) else 'runners.docker'}] at "
-            f"{u.kube_loc(r, 'volumes') if u.is_k8s(r) else u.docker_loc(r, 'volumes')}"
+            f"{u.rname(r)}, whose "
+            + (f"[runners.kubernetes] volumes ({u.kube_loc(r, 'volumes')})" if u.is_k8s(r)
+               else f"[runners.docker] volumes ({u.docker_loc(r, 'volumes')})")
             for r in bad
         )
         some = "" if sev is Severity.ERROR else " (only some of the runners that can take it)"
@@ -81,7 +88,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             _SELF,
             f"{u.jname(job)} runs docker ({lines[0].loc}: `{lines[0].text.strip()[:60]}`) with no "
             f"docker:dind service and no tcp:// DOCKER_HOST, so it needs unix://{sock}; {where} "
-            f"does not mount it into job containers{some}. The job fails with \"Cannot connect to "
+            f"do not mount it into job containers{some}. The job fails with \"Cannot connect to "
             f"the Docker daemon at unix://{sock}. Is the docker daemon running?\"",
             f"Add \"{sock}:{sock}\" to [runners.docker] volumes (Kubernetes: a "
             "[[runners.kubernetes.volumes.host_path]] for it) of the runner that takes this job, or "
