@@ -1,0 +1,86 @@
+"""BR411 — kaniko/docker/buildah: image references built from variables that are empty or invalid here.
+
+What it checks, on the image names a job builds, tags or pushes (kaniko ``--destination``,
+``docker build -t``/``docker tag``/``docker push``, ``buildah build -t``/``buildah push``):
+
+- ``$CI_COMMIT_TAG`` in a job that is not limited to tag pipelines (``rules: - if:
+  $CI_COMMIT_TAG``, ``only: [tags]``): on branch pipelines the variable is empty, leaving
+  ``registry/group/app:``;
+- ``$CI_COMMIT_REF_NAME``/``$CI_COMMIT_BRANCH`` as a tag: branch names such as ``feature/login``
+  contain ``/``, which a tag may not.
+
+Why it fails::
+
+    invalid argument "registry.example.com/group/app:" for "-t, --tag" flag: invalid reference format
+    error checking push permissions -- ...: could not parse reference: registry.example.com/group/app:
+
+Fix: tag with ``$CI_COMMIT_REF_SLUG`` or ``$CI_COMMIT_SHORT_SHA``; use ``$CI_COMMIT_TAG`` only in
+jobs with ``rules: - if: $CI_COMMIT_TAG``.
+
+Docs: https://docs.gitlab.com/user/packages/container_registry/build_and_push_images/#container-registry-examples-with-gitlab-cicd
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.rules import _b_util as u
+from buildrig.gitlab.model import Job
+
+ID = "BR411"
+TITLE = "kaniko/docker/buildah: image tag from a variable that is empty or has a slash"
+SEVERITY = Severity.WARNING
+CATEGORY = Category.FAILURE
+DOCS = (
+    "https://docs.gitlab.com/user/packages/container_registry/build_and_push_images/"
+    "#container-registry-examples-with-gitlab-cicd"
+)
+
+_SELF = sys.modules[__name__]
+_TAG_VAR = re.compile(r":\$\{?(CI_COMMIT_TAG|CI_COMMIT_REF_NAME|CI_COMMIT_BRANCH)\}?")
+_REFS = re.compile(
+    r"(?<![\w./$-])(?:docker|buildah|podman)\s+(?:image\s+)?(?:build|buildx\s+build|bud|tag|push)\b"
+    r"|/kaniko/executor|(?<![\w./$-])executor\s"
+)
+
+
+def _tag_only(job: Job) -> bool:
+    def mentions(value: Any) -> bool:
+        return "CI_COMMIT_TAG" in str(value) or "tags" in str(value)
+
+    return mentions(job.raw.get("rules")) or mentions(job.raw.get("only"))
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    workflow = ctx.pipeline is not None and "workflow" in ctx.pipeline.key_locs
+    for jv in ctx.jobs:
+        for sl in u.script_lines(jv.job):
+            if not _REFS.search(sl.text):
+                continue
+            m = _TAG_VAR.search(sl.text)
+            if m is None:
+                continue
+            var = m.group(1)
+            if var == "CI_COMMIT_TAG":
+                if _tag_only(jv.job) or workflow or "CI_COMMIT_TAG" in str(jv.job.raw.get("except", "")):
+                    continue
+                why = ("$CI_COMMIT_TAG is empty in branch and merge-request pipelines, and this job is "
+                       "not limited to tags")
+            else:
+                why = f"${var} holds branch names such as feature/login, and '/' is not allowed in a tag"
+            yield finding(
+                _SELF,
+                f"{u.jname(jv.job)} tags an image with ${var} ({sl.loc}: `{sl.text.strip()[:70]}`): "
+                f"{why}, so the reference is invalid: \"invalid reference format\" (kaniko: \"could "
+                "not parse reference\").",
+                "Tag with $CI_COMMIT_REF_SLUG or $CI_COMMIT_SHORT_SHA"
+                + ("; keep $CI_COMMIT_TAG for jobs with rules: - if: $CI_COMMIT_TAG."
+                   if var == "CI_COMMIT_TAG" else "."),
+                loc=sl.loc,
+                job=jv.job.name,
+            )
+            break
