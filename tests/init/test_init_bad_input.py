@@ -156,6 +156,18 @@ def test_docker_host_refusals(
     assert _tree(tmp_path) == {}
 
 
+@pytest.mark.parametrize(
+    "addr", ["192.168.5.4", "172.17.0.1:2376", "100.64.1.2", "tcp://10.0.0.9:12376", "[fd00::5]"]
+)
+def test_docker_host_private_addresses_accepted(
+    addr: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = _run(["-s", "docker_host", "-o", str(tmp_path), "--docker-host", addr], capsys)
+    assert code == 0, err
+    dropin = (tmp_path / "runner/host/docker.service.d/buildrig-tls.conf").read_text()
+    assert "--tlsverify" in dropin
+
+
 def test_docker_host_required(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, err = _run(["-s", "docker_host", "-o", str(tmp_path)], capsys)
     assert code != 0 and "--docker-host" in _one_error_line(err)

@@ -169,7 +169,7 @@ def _check_docker_host(raw: str, insecure: bool) -> tuple[str, int, list[str]]:
                 "(or --insecure-i-know)"
             )
         warnings.append(f"docker_host listens on {ip}: every interface, public ones included")
-    elif not ip.is_private:
+    elif ip.is_global or ip.is_multicast:
         if not insecure:
             raise InputError(
                 f"--docker-host {raw!r}: {ip} is a public address; an exposed Docker API is root "
