@@ -91,3 +91,25 @@ def test_secrets_never_reach_findings() -> None:
     assert "[MASKED]" in blob
     for secret in ("Sup3rS3cret-Registry-Pw", "Hunter2-Literal-Pw"):
         assert secret not in blob
+
+
+INIT_CASES = Path(__file__).parents[1] / "init" / "cases"
+# Warnings inherent to a way (stated in its SETUP.md): binding the node's socket on Kubernetes.
+INHERENT = {"docker_sock-kubernetes": {"BR606"}}
+
+
+def test_init_generated_configs_get_no_error_and_only_inherent_warnings() -> None:
+    generated = sorted(
+        p / "expected" / "files" for p in INIT_CASES.iterdir() if (p / "expected" / "files").is_dir()
+    )
+    assert len(generated) >= 20
+    for files in generated:
+        report = diagnose(Inputs(directory=files))
+        assert report.problems == (), report.problems
+        name = files.parents[1].name
+        for f in report.findings:
+            if not f.rule.startswith(FAMILIES):
+                continue
+            assert f.severity is not Severity.ERROR, (name, f.rule, f.message)
+            if f.severity is Severity.WARNING:
+                assert f.rule in INHERENT.get(name, set()), (name, f.rule, f.message)

@@ -526,3 +526,33 @@ def test_br601_shell_host_without_daemon() -> None:
     assert run("br601_docker_missing", ctx(job, with_host, live=live)) == []
     live_user = LiveFacts(socket_exists=False, runner_user="gitlab-runner", runner_user_groups=())
     assert run("br602_not_in_docker_group", ctx(job, SHELL, live=live_user)) == []
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('docker build -t "$CI_REGISTRY_IMAGE:$CI_COMMIT_TAG" .', 1),
+        ('docker build -t "$CI_REGISTRY_IMAGE:${CI_COMMIT_TAG:-latest}" .', 0),
+        ('if [ -n "$CI_COMMIT_TAG" ]; then docker push "$IMG:$CI_COMMIT_TAG"; fi', 0),
+        ('docker push "$CI_REGISTRY_IMAGE:$CI_COMMIT_REF_NAME"', 1),
+        ('docker push "$CI_REGISTRY_IMAGE:$CI_COMMIT_REF_SLUG"', 0),
+        ('echo "$CI_REGISTRY_IMAGE:$CI_COMMIT_TAG"', 0),
+    ],
+)
+def test_br411_tags(line: str, expected: int) -> None:
+    job = f"b:\n  image: docker:29.7.2-cli\n  script:\n    - '{line}'\n"
+    assert len(run("br411_image_ref_variables", ctx(job))) == expected
+
+
+def test_br507_dind_29_uses_the_containerd_store() -> None:
+    job = """
+    b:
+      image: docker:29.7.2-cli
+      services: ["docker:29.7.2-dind"]
+      script:
+        - docker buildx build --platform linux/amd64,linux/arm64 -t x --push .
+    """
+    assert run("br507_buildx_docker_driver", ctx(job)) == []
+    old = job.replace('["docker:29.7.2-dind"]', '["docker:27.4.1-dind"]')
+    f = run("br507_buildx_docker_driver", ctx(old))
+    assert len(f) == 1 and "Multi-platform" in f[0].message

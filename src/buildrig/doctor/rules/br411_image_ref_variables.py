@@ -42,6 +42,10 @@ DOCS = (
 
 _SELF = sys.modules[__name__]
 _TAG_VAR = re.compile(r":\$\{?(CI_COMMIT_TAG|CI_COMMIT_REF_NAME|CI_COMMIT_BRANCH)\}?")
+# The script checks or defaults the tag itself: [ -n "$CI_COMMIT_TAG" ], ${CI_COMMIT_TAG:-x}...
+_GUARD = re.compile(
+    r"-[nz]\s+[\"']?\$\{?CI_COMMIT_TAG|\[\[?\s+[\"']?\$\{?CI_COMMIT_TAG\}?[\"']?\s+\]|CI_COMMIT_TAG:?[-+=?]"
+)
 _REFS = re.compile(
     r"(?<![\w./$-])(?:docker|buildah|podman)\s+(?:image\s+)?(?:build|buildx\s+build|bud|tag|push)\b"
     r"|/kaniko/executor|(?<![\w./$-])executor\s"
@@ -66,7 +70,12 @@ def check(ctx: Context) -> Iterator[Finding]:
                 continue
             var = m.group(1)
             if var == "CI_COMMIT_TAG":
-                if _tag_only(jv.job) or workflow or "CI_COMMIT_TAG" in str(jv.job.raw.get("except", "")):
+                if (
+                    _tag_only(jv.job)
+                    or workflow
+                    or "CI_COMMIT_TAG" in str(jv.job.raw.get("except", ""))
+                    or any(_GUARD.search(x.text) for x in u.script_lines(jv.job))
+                ):
                     continue
                 why = ("$CI_COMMIT_TAG is empty in branch and merge-request pipelines, and this job is "
                        "not limited to tags")

@@ -1,0 +1,61 @@
+"""BR707 — security: ``docker login`` on the shell executor leaves credentials for later jobs.
+
+What it checks: a job that only shell-executor runners take runs ``docker login`` (or ``buildah``/
+``podman login``) without a per-job ``DOCKER_CONFIG``/``REGISTRY_AUTH_FILE`` and without a
+``docker logout`` in ``after_script``.
+
+Why it matters: on the shell executor every job runs as the same host user, so the login is
+written to that user's ``~/.docker/config.json`` and stays there: every later job on the host,
+from any project, can push with those credentials (and read them). The job itself succeeds.
+
+Fix: give each job its own config: ``variables: DOCKER_CONFIG: "$CI_PROJECT_DIR/.docker"`` (or
+``export DOCKER_CONFIG=$(mktemp -d)``), and ``docker logout "$CI_REGISTRY"`` in ``after_script``.
+
+Docs: https://docs.gitlab.com/runner/security/#usage-of-shell-executor
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator
+
+from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.rules import _b_util as u
+
+ID = "BR707"
+TITLE = "security: registry login persists for later jobs on the shell executor"
+SEVERITY = Severity.WARNING
+CATEGORY = Category.SECURITY
+DOCS = "https://docs.gitlab.com/runner/security/#usage-of-shell-executor"
+
+_SELF = sys.modules[__name__]
+_LOGIN = re.compile(r"(?<![\w./$-])(docker|buildah|podman)\s+login\b")
+_PER_JOB = re.compile(r"DOCKER_CONFIG=|REGISTRY_AUTH_FILE=|--authfile")
+_LOGOUT = re.compile(r"(?<![\w./$-])(docker|buildah|podman)\s+logout\b")
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    for jv in ctx.jobs:
+        if not jv.runners or not all(u.is_shell(r) for r in jv.runners):
+            continue
+        lines = u.script_lines(jv.job, with_after=True)
+        login = next((sl for sl in lines if _LOGIN.search(sl.text) and sl.key != "after_script"), None)
+        if login is None:
+            continue
+        if u.explicit_env(jv, "DOCKER_CONFIG") or u.explicit_env(jv, "REGISTRY_AUTH_FILE"):
+            continue
+        if any(_PER_JOB.search(sl.text) for sl in lines):
+            continue
+        if any(_LOGOUT.search(sl.text) for sl in lines if sl.key == "after_script"):
+            continue
+        yield finding(
+            _SELF,
+            f"{u.jname(jv.job)} logs in to a registry ({login.loc}) on the shell executor of "
+            f"{u.rname(jv.runners[0])}: the credentials are stored in the runner user's "
+            "~/.docker/config.json and stay usable by every later job on that host, from any project.",
+            "Set variables: DOCKER_CONFIG: \"$CI_PROJECT_DIR/.docker\" (a per-job config) and run "
+            "docker logout \"$CI_REGISTRY\" in after_script.",
+            loc=login.loc,
+            job=jv.job.name,
+        )
