@@ -156,10 +156,10 @@ def test_services_aliases_variables_and_wait(run_yaml: Runfn) -> None:
         "job:\n  image: <plain>\n  variables:\n    JOBVAR: from-job\n"
         "  services:\n    - name: <svc>\n      alias: pong, other\n"
         "      command: ['sh', '-c',\n"
-        "                'echo booting; sleep 2; while true; do echo pong-$JOBVAR | nc -l -p 7777; done']\n"
-        "  script:\n    - echo | nc -w 2 pong 7777\n    - echo | nc -w 2 other 7777\n"
-        "    - echo | nc -w 2 buildrig-test__pong-svc 7777\n"
-        "    - echo | nc -w 2 buildrig-test-pong-svc 7777\n"
+        "                'echo booting; sleep 2; exec nc -ll -p 7777 -e echo pong-$JOBVAR']\n"
+        "  script:\n    - nc -w 2 pong 7777 </dev/null\n    - nc -w 2 other 7777 </dev/null\n"
+        "    - nc -w 2 buildrig-test__pong-svc 7777 </dev/null\n"
+        "    - nc -w 2 buildrig-test-pong-svc 7777 </dev/null\n"
     )
     job = res.jobs[0]
     assert job.status == "success", job.text
@@ -188,8 +188,8 @@ def test_healthcheck_tcp_port_respected(run_yaml: Runfn, docker_runner: MkRunner
     res = run_yaml(
         "job:\n  image: <plain>\n  services:\n    - name: <svc>\n      alias: s\n"
         "      variables:\n        HEALTHCHECK_TCP_PORT: '8888'\n"
-        "      command: ['sh', '-c', 'sleep 2; while true; do echo up | nc -l -p 8888; done']\n"
-        "  script:\n    - echo | nc -w 2 s 8888\n",
+        "      command: ['sh', '-c', 'sleep 2; exec nc -ll -p 8888 -e echo up']\n"
+        "  script:\n    - nc -w 2 s 8888 </dev/null\n",
         runner=docker_runner(wait_for_services_timeout=15),
     )
     job = res.jobs[0]
@@ -201,7 +201,7 @@ def test_bare_volume_shared_by_job_and_service(run_yaml: Runfn, docker_runner: M
     res = run_yaml(
         "job:\n  image: <plain>\n  services:\n    - name: <svc>\n      alias: s\n"
         "      command: ['sh', '-c',\n"
-        "                'echo from-service > /shared/note; while true; do echo ok | nc -l -p 7777; done']\n"
+        "                'echo from-service > /shared/note; exec nc -ll -p 7777 -e echo ok']\n"
         "  script:\n    - cat /shared/note\n",
         runner=docker_runner(volumes=("/shared",)),
     )

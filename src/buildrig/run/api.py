@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import time
 from collections.abc import Mapping
@@ -213,15 +214,19 @@ def _make_executor(run: _Run) -> None:
         from buildrig.run.shell_executor import ShellExecutor
 
         run.executor = ShellExecutor(run.ctx, user=opts.user, shell=run.runner.shell if run.runner else None)
+        run.executor.pre_build = _pre_build(run.runner)
         return
     from buildrig import engine
     from buildrig.run.docker_executor import DockerExecutor
 
-    cli = engine.client(opts.docker_host)
+    docker = run.runner.docker if run.runner and run.runner.docker else DockerSection()
+    # [runners.docker] host names the engine the runner drives; --docker-host/DOCKER_HOST still win.
+    # A TLS host would need the runner's cert dir: only plain sockets/TCP are followed.
+    host = docker.host if docker.host and not docker.tls_verify and not docker.tls_cert_path else None
+    cli = engine.client(opts.docker_host or (host if not os.environ.get("DOCKER_HOST") else None))
     run.tracker = Tracker(cli.api, run.ctx.run_id)
     overrides: dict[str, str] = dict(_testbed_images()) if opts.use_testbed_images else {}
     overrides.update(opts.image_overrides)
-    docker = run.runner.docker if run.runner and run.runner.docker else DockerSection()
     default_policy = RUNNER_DEFAULT_PULL_POLICY if run.runner is not None else NO_CONFIG_PULL_POLICY
     extra_hosts: list[str] = []
     reg = run.ctx.registry
@@ -234,9 +239,16 @@ def _make_executor(run: _Run) -> None:
         tracker=run.tracker,
         overrides=overrides,
         default_pull_policy=default_policy,
-        network_per_build=opts.network_per_build,
+        network_per_build=opts.network_per_build
+        or bool(run.runner and run.runner.feature_flags.get("FF_NETWORK_PER_BUILD")),
         extra_hosts=extra_hosts,
     )
+    run.executor.pre_build = _pre_build(run.runner)
+
+
+def _pre_build(runner: Runner | None) -> tuple[str, ...]:
+    script = runner.raw.get("pre_build_script") if runner else None
+    return (script,) if isinstance(script, str) and script.strip() else ()
 
 
 def run_jobs(opts: RunOptions) -> RunResult:

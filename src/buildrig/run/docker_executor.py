@@ -151,6 +151,7 @@ class DockerExecutor:
         self._volumes: dict[str, str] = {}  # container path → per-run volume name
         self._refused: str | None = None  # why the runtime refused --privileged (once per run)
         self._images: dict[str, str] = {}
+        self.pre_build: tuple[str, ...] = ()  # [[runners]] pre_build_script, run before before_script
 
     # --- images ----------------------------------------------------------------------------------
 
@@ -236,6 +237,8 @@ class DockerExecutor:
             "extra_hosts": list(self.extra_hosts) or None,
             "dns": list(d.dns) or None,
             "userns_mode": d.userns_mode,
+            "devices": list(d.devices) or None,
+            "group_add": list(d.group_add) or None,
             "network_mode": network,
             "privileged": privileged and not fallback,
         }
@@ -357,9 +360,11 @@ class DockerExecutor:
 
             if network is None and (job.services or self.docker.services or self.network_per_build):
                 own_network = f"buildrig-{ctx.run_id}-{index}-{slug(job.name)[:30]}"
+                mtu = self.docker.network_mtu
                 self.api.create_network(
                     own_network,
                     driver="bridge",
+                    options={"com.docker.network.driver.mtu": str(mtu)} if mtu else None,
                     labels=engine.labels(ctx.run_id, "network", job=slug(job.name)[:60]),
                 )
                 self.tracker.networks.append(own_network)
@@ -386,7 +391,7 @@ class DockerExecutor:
 
             log.section('Executing "step_script" stage of the job script')
             script_path = f"{ctx.project_dir}.tmp/step_script.sh"
-            main = scripts.render([*job.before_script, *job.script], workdir=ctx.project_dir)
+            main = scripts.render([*self.pre_build, *job.before_script, *job.script], workdir=ctx.project_dir)
             tar = scripts.build_tar(
                 ctx.project.dir, ctx.project_dir, {**files, script_path: (main.encode(), 0o755)}
             )

@@ -25,6 +25,7 @@ class ShellExecutor:
         self.user = user
         self.shell = shell or "bash"
         self._pw = None
+        self.pre_build: tuple[str, ...] = ()  # [[runners]] pre_build_script, run before before_script
         if user:
             try:
                 self._pw = pwd.getpwnam(user)
@@ -87,7 +88,9 @@ class ShellExecutor:
         if self._pw is not None:
             env.update(HOME=self._pw.pw_dir, USER=self._pw.pw_name, LOGNAME=self._pw.pw_name)
         main = tmp / "step_script.sh"
-        main.write_text(scripts.render([*job.before_script, *job.script], workdir=str(project)))
+        main.write_text(
+            scripts.render([*self.pre_build, *job.before_script, *job.script], workdir=str(project))
+        )
         self._chown(Path(ctx.builds_dir))
         log.section('Executing "step_script" stage of the job script')
         code = self._exec(self._argv(main), env, log, None)
