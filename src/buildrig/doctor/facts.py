@@ -12,6 +12,7 @@ import fnmatch
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from buildrig.errors import Loc
@@ -45,6 +46,7 @@ class ImageRef:
         return self.path.rsplit("/", 1)[-1]
 
 
+@lru_cache(maxsize=8192)
 def parse_image(name: str) -> ImageRef:
     ref = name.strip()
     digest = None
@@ -184,7 +186,22 @@ class Line:
     loc: Loc
 
 
+_LINES: dict[tuple[int, bool], tuple[Job, tuple[Line, ...]]] = {}
+
+
 def script_lines(job: Job, *, after: bool = False) -> tuple[Line, ...]:
+    # many rules read the same job's lines; jobs are frozen, so identity is a safe cache key
+    hit = _LINES.get((id(job), after))
+    if hit is not None and hit[0] is job:
+        return hit[1]
+    lines = _script_lines(job, after)
+    if len(_LINES) > 50_000:
+        _LINES.clear()
+    _LINES[(id(job), after)] = (job, lines)
+    return lines
+
+
+def _script_lines(job: Job, after: bool) -> tuple[Line, ...]:
     keys = ["before_script", "script"] + (["after_script"] if after else [])
     out = []
     for key in keys:

@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,12 @@ def render(report: Report, fmt: str, base: Path) -> str:
 
 
 def _rel(file: str, base: Path) -> str:
+    return _rel_cached(file, str(base))
+
+
+@lru_cache(maxsize=4096)
+def _rel_cached(file: str, base_str: str) -> str:
+    base = Path(base_str)
     path = Path(file)
     try:
         return Path(os.path.relpath(path.resolve(), base.resolve())).as_posix()

@@ -33,12 +33,43 @@ class RunnerView:
         return self.runner is not None and F.is_shell(self.runner)
 
 
+_VIEWS: dict[int, tuple[JobView, list[RunnerView]]] = {}
+
+
 def per_runner(ctx: Context, jv: JobView) -> list[RunnerView]:
+    """The job on each runner that can take it; computed once per JobView for all rules."""
+    hit = _VIEWS.get(id(jv))
+    if hit is not None and hit[0] is jv:
+        return hit[1]
+    views = _per_runner(ctx, jv)
+    if len(_VIEWS) > 20_000:
+        _VIEWS.clear()
+    _VIEWS[id(jv)] = (jv, views)
+    return views
+
+
+def _signature(r: Runner) -> tuple[object, ...]:
+    """What of a runner the job's effective environment depends on."""
+    d, k = r.docker, r.kubernetes
+    return (
+        r.executor,
+        tuple((v.name, v.value) for v in r.environment),
+        tuple(sorted(r.feature_flags.items())),
+        (d.image, d.volumes) if d is not None else None,
+        (k.image, tuple(v.mount_path for v in k.volumes)) if k is not None else None,
+    )
+
+
+def _per_runner(ctx: Context, jv: JobView) -> list[RunnerView]:
     if not jv.runners:
         return [RunnerView(None, jv.env, jv.service_env)]
     out = []
+    seen: dict[tuple[object, ...], tuple[dict[str, Variable], dict[str, dict[str, Variable]]]] = {}
     for r in jv.runners:
-        env, services = derive.effective_env(ctx.pipeline, jv.job, [r])
+        sig = _signature(r)
+        if sig not in seen:
+            seen[sig] = derive.effective_env(ctx.pipeline, jv.job, [r])
+        env, services = seen[sig]
         out.append(RunnerView(r, env, services))
     return out
 

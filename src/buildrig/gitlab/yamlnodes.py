@@ -73,8 +73,15 @@ _REFERENCE = "!reference"
 _INT_RE = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
 
 
+def _tag(node: Node) -> str:
+    # Node.tag builds a string from a Tag object on every access; the suffix is the same string
+    ctag = node.ctag
+    suffix = getattr(ctag, "suffix", None)
+    return suffix if isinstance(suffix, str) and getattr(ctag, "handle", None) is None else str(node.tag)
+
+
 def _scalar(node: ScalarNode) -> Any:
-    tag, text = node.tag, node.value
+    tag, text = _tag(node), node.value
     if tag == _STR or node.style in ("'", '"', "|", ">"):
         return text
     if tag == _NULL:
@@ -128,7 +135,7 @@ class _Builder:
         return value
 
     def _build(self, node: Node) -> Any:
-        if node.tag == _REFERENCE:
+        if _tag(node) == _REFERENCE:
             if not isinstance(node, SequenceNode):
                 raise InputError(
                     "!reference needs a list, e.g. !reference [.job, script]", loc=self.loc(node)
@@ -147,13 +154,13 @@ class _Builder:
             return seq
         if isinstance(node, MappingNode):
             return self._mapping(node)
-        raise InputError(f"unsupported YAML node {node.tag}", loc=self.loc(node))  # pragma: no cover
+        raise InputError(f"unsupported YAML node {_tag(node)}", loc=self.loc(node))  # pragma: no cover
 
     def _mapping(self, node: MappingNode) -> LMap:
         out = LMap(self.loc(node))
         merges: list[LMap] = []
         for knode, vnode in node.value:
-            if knode.tag == _MERGE:
+            if _tag(knode) == _MERGE:
                 src = self.build(vnode)
                 items = src if isinstance(src, list) else [src]
                 for item in items:
