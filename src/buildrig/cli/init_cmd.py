@@ -32,7 +32,7 @@ def init_cmd(
     registry_mirror: str = typer.Option(
         "", "--registry-mirror", help="dind: --registry-mirror URL for the service."
     ),
-    mtu: int = typer.Option(0, "--mtu", help="dind: MTU of the service daemon (e.g. 1360)."),
+    mtu: int | None = typer.Option(None, "--mtu", help="dind: MTU of the service daemon (e.g. 1360)."),
     docker_host: str = typer.Option(
         "", "--docker-host", help="docker_host: the Docker host's private IP[:PORT]."
     ),
@@ -69,7 +69,7 @@ def init_cmd(
         job_name=job_name,
         mirror=mirror or None,
         registry_mirror=registry_mirror or None,
-        mtu=mtu or None,
+        mtu=mtu,
         docker_host=docker_host or None,
         runner_config=Path(runner_config) if runner_config else None,
         runner_name=runner_name or None,
