@@ -162,6 +162,16 @@ def test_three_scenarios_per_repeat_in_one_workspace(project: Path, tmp_path: Pa
     assert res.notes[-1] == "fake note"
 
 
+def test_job_logs_written_with_relative_times(project: Path, tmp_path: Path) -> None:
+    backend = FakeBackend(tmp_path / "ws", project, fail_at=2)
+    _bench(backend, project, ways=("dind",), repeat=1, log_dir=tmp_path / "logs")
+    names = sorted(p.name for p in (tmp_path / "logs").iterdir())
+    assert names == ["dind-registry-r1-change.log", "dind-registry-r1-cold.log", "dind-registry-r1-warm.log"]
+    cold = (tmp_path / "logs" / "dind-registry-r1-cold.log").read_text().splitlines()
+    assert cold[0] == "    2.50  $ docker login -u u --password-stdin r"
+    assert (tmp_path / "logs" / "dind-registry-r1-warm.log").read_text().endswith("# failed: exit code 1\n")
+
+
 def test_warm_only_builds_an_unrecorded_primer_first(project: Path, tmp_path: Path) -> None:
     backend = FakeBackend(tmp_path / "ws", project)
     res, events = _bench(backend, project, ways=("shell",), repeat=1, scenarios=("warm",))

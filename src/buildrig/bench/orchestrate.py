@@ -30,8 +30,9 @@ from buildrig.bench.model import (
     Settings,
     Skipped,
 )
-from buildrig.bench.phases import LogLine, ServiceSpan, extract_phases
+from buildrig.bench.phases import LogLine, ServiceSpan, extract_phases, strip_ansi
 from buildrig.errors import BuildrigError, EngineError, InputError, Loc
+from buildrig.fsutil import atomic_write
 
 # --- what a backend provides -----------------------------------------------------------------------
 
@@ -93,6 +94,8 @@ class BenchOptions:
     cache_modes: tuple[CacheMode, ...] = ("registry",)
     change_file: Path | None = None  # relative to project_dir; default: from the Dockerfile
     dockerfile: str = "Dockerfile"
+    #: Where each job's log goes (``<way>-<cache>-r<repeat>-<scenario>.log``); None: nowhere.
+    log_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -316,6 +319,8 @@ def run_bench(opts: BenchOptions, backend: Backend, on_event: EventSink | None =
             )
         )
         job, problem = _run(backend, ws, way, scenario, repeat)
+        if opts.log_dir is not None:
+            write_log(opts.log_dir / f"{way}-{cache}-r{repeat}-{scenario}.log", job)
         execution = None
         if scenario in SCENARIOS:
             execution = execution_from(job, way, scenario, repeat, cache)
@@ -408,6 +413,15 @@ def run_bench(opts: BenchOptions, backend: Backend, on_event: EventSink | None =
         interrupted=interrupted,
         notes=notes,
     )
+
+
+def write_log(path: Path, job: JobRun) -> None:
+    """The job's log as plain text, each line with its time since the job started (the lines are
+    already masked by ``run``)."""
+    body = "".join(f"{line.t - job.started:8.2f}  {strip_ansi(line.text)}\n" for line in job.lines)
+    if not job.ok:
+        body += f"# failed: {job.error or 'job failed'}\n"
+    atomic_write(path, body)
 
 
 def _is_interrupt(exc: BuildrigError) -> bool:

@@ -166,6 +166,7 @@ def bench_command(
         repeat=repeat,
         cache_modes=_cache_modes(cache),
         change_file=change,
+        log_dir=report / "logs",
     )
     check_project(opts)  # bad input fails before the engine is even asked
 
