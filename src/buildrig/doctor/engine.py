@@ -119,15 +119,24 @@ def load_inputs(
     for unit in units:
         if not unit.is_file():
             raise InputError(f"{unit}: file not found")
-    if not units and (directory / "docker.service").is_file():
-        units = (directory / "docker.service", *sorted((directory / "docker.service.d").glob("*.conf")))
+    if not units:
+        for unit_dir in (directory, directory / "runner" / "host"):
+            dropins = tuple(sorted((unit_dir / "docker.service.d").glob("*.conf")))
+            main_unit = unit_dir / "docker.service"
+            if main_unit.is_file() or dropins:
+                units = ((main_unit,) if main_unit.is_file() else ()) + dropins
+                break
     pipeline = load_pipeline(ci_path) if ci_path is not None else None
     runners = load_runner_config(runner_path) if runner_path is not None else None
     daemon = merge_daemon(
         load_daemon_json(daemon_path) if daemon_path is not None else None,
         load_docker_units(units) if units else None,
     )
-    daemon = with_cert_sans(daemon, daemon_path.parent if daemon_path is not None else directory)
+    daemon = with_cert_sans(
+        daemon,
+        daemon_path.parent if daemon_path is not None else directory,
+        search=[directory / "runner" / "host" / "certs", directory / "certs"],
+    )
     if pipeline is None:
         limits.append(f"no .gitlab-ci.yml in {directory} (--ci-file): job checks skipped")
     else:

@@ -261,17 +261,27 @@ def load_dockerd(daemon_json: Path | None, units: Sequence[Path]) -> DaemonConfi
     return with_cert_sans(merge_daemon(json_cfg, unit_cfg))
 
 
-def with_cert_sans(cfg: DaemonConfig | None, base: Path | None = None) -> DaemonConfig | None:
+def with_cert_sans(
+    cfg: DaemonConfig | None, base: Path | None = None, search: Sequence[Path] = ()
+) -> DaemonConfig | None:
     """Read the subjectAltNames of the daemon's server certificate when the file is readable
-    here (doctor run on the build host, or next to the files init generated)."""
+    here: at its path (doctor run on the build host), relative to ``base``, or by file name in
+    one of ``search`` (the certificates ``buildrig init`` generated next to the unit)."""
     if cfg is None or not cfg.tlscert:
         return cfg
-    path = Path(cfg.tlscert)
-    if not path.is_absolute() and base is not None:
-        path = base / path
-    try:
-        data = path.read_bytes()
-    except OSError:
+    given = Path(cfg.tlscert)
+    candidates = [given] if given.is_absolute() else []
+    if not given.is_absolute() and base is not None:
+        candidates.append(base / given)
+    candidates += [d / given.name for d in search]
+    data = None
+    for path in candidates:
+        try:
+            data = path.read_bytes()
+            break
+        except OSError:
+            continue
+    if data is None:
         return cfg
     from cryptography import x509
 
