@@ -5,6 +5,7 @@ Not a rule (leading underscore). Everything here is pure: it reads the models it
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from collections.abc import Iterable, Mapping
@@ -43,6 +44,7 @@ class ImageRef:
         return self.path.rsplit("/", 1)[-1]
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_image(name: str) -> ImageRef:
     ref = name.strip()
     digest: str | None = None
@@ -134,8 +136,18 @@ class ScriptLine:
     loc: Loc
 
 
+# Rules ask for the same job's lines many times; jobs are frozen, so remember them by identity
+# (the cached entry keeps its job alive, which keeps ids from being reused while cached).
+_LINES_CACHE: dict[tuple[int, bool], tuple[Job, tuple[ScriptLine, ...]]] = {}
+_CACHE_MAX = 8192
+
+
 def script_lines(job: Job, *, with_after: bool = False) -> tuple[ScriptLine, ...]:
     """Every line the job's shell runs, each with the best place we know (the key's line)."""
+    key = (id(job), with_after)
+    hit = _LINES_CACHE.get(key)
+    if hit is not None and hit[0] is job:
+        return hit[1]
     keys: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("before_script", job.before_script),
         ("script", job.script),
@@ -143,15 +155,18 @@ def script_lines(job: Job, *, with_after: bool = False) -> tuple[ScriptLine, ...
     if with_after:
         keys += (("after_script", job.after_script),)
     out: list[ScriptLine] = []
-    for key, entries in keys:
-        loc = job.key_locs.get(key, job.loc)
+    for name, entries in keys:
+        loc = job.key_locs.get(name, job.loc)
         for entry in entries:
             # A backslash-newline continues the command on the next line, as in the shell.
             joined = re.sub(r"\\\r?\n", " ", entry)
             for line in joined.splitlines() or [joined]:
                 if line.strip() and not line.lstrip().startswith("#"):
-                    out.append(ScriptLine(key, line, loc))
-    return tuple(out)
+                    out.append(ScriptLine(name, line, loc))
+    if len(_LINES_CACHE) >= _CACHE_MAX:
+        _LINES_CACHE.clear()
+    _LINES_CACHE[key] = (job, tuple(out))
+    return _LINES_CACHE[key][1]
 
 
 # docker in command position: line start, after ; && || | ( $( ` or a shell keyword / wrapper, with
@@ -166,8 +181,18 @@ _INSTALLS_DOCKER = re.compile(
 )
 
 
+_DOCKER_LINES_CACHE: dict[int, tuple[Job, tuple[ScriptLine, ...]]] = {}
+
+
 def docker_command_lines(job: Job) -> tuple[ScriptLine, ...]:
-    return tuple(sl for sl in script_lines(job) if _DOCKER_CMD.search(sl.text))
+    hit = _DOCKER_LINES_CACHE.get(id(job))
+    if hit is not None and hit[0] is job:
+        return hit[1]
+    found = tuple(sl for sl in script_lines(job) if "docker" in sl.text and _DOCKER_CMD.search(sl.text))
+    if len(_DOCKER_LINES_CACHE) >= _CACHE_MAX:
+        _DOCKER_LINES_CACHE.clear()
+    _DOCKER_LINES_CACHE[id(job)] = (job, found)
+    return found
 
 
 # Subcommands that never talk to a daemon: a job using only these needs no socket.
@@ -452,10 +477,26 @@ def api_tuple(api: str) -> tuple[int, int]:
 # --- kaniko ---------------------------------------------------------------------------------------
 
 
+_KANIKO_CACHE: dict[int, tuple[Job, tuple[tuple[ScriptLine, list[str]], ...]]] = {}
+
+
 def kaniko_commands(job: Job) -> tuple[tuple[ScriptLine, list[str]], ...]:
     """Lines that run the kaniko executor, with their words from the executor on."""
+    hit = _KANIKO_CACHE.get(id(job))
+    if hit is not None and hit[0] is job:
+        return tuple((sl, list(words)) for sl, words in hit[1])
+    found = _kaniko_commands(job)
+    if len(_KANIKO_CACHE) >= _CACHE_MAX:
+        _KANIKO_CACHE.clear()
+    _KANIKO_CACHE[id(job)] = (job, found)
+    return tuple((sl, list(words)) for sl, words in found)
+
+
+def _kaniko_commands(job: Job) -> tuple[tuple[ScriptLine, list[str]], ...]:
     out: list[tuple[ScriptLine, list[str]]] = []
     for sl in script_lines(job):
+        if "executor" not in sl.text:
+            continue  # cheap filter before the shell-word split
         words = split_words(sl.text)
         for i, w in enumerate(words):
             if w == "/kaniko/executor" or (w.endswith("/executor") and "kaniko" in w) or (

@@ -38,8 +38,11 @@ _SELF = sys.modules[__name__]
 def _unknown(ctx: Context) -> Iterator[Finding]:
     for jv in ctx.jobs:
         shells = [r for r in jv.runners if u.is_shell(r)]
+        # remind only where the job surely runs on the shell executor: keeps mixed fleets quiet
+        if not shells or len(shells) != len(jv.runners):
+            continue
         lines = u.daemon_docker_lines(jv.job)
-        if not shells or not lines:
+        if not lines:
             continue
         yield finding(
             _SELF,
