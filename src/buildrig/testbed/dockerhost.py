@@ -9,6 +9,7 @@ removable. The host's own daemon is never touched.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from dataclasses import dataclass
@@ -62,21 +63,23 @@ def host_has_full_caps() -> bool:
     return True
 
 
-def privileged_kwargs() -> dict[str, Any]:
-    """Docker SDK arguments for a daemon-in-a-container: privileged, or the closest thing.
+def host_config(api: Any, **kwargs: Any) -> Any:
+    """A host config for a daemon-in-a-container: privileged, or the closest thing.
 
     Where the runtime refuses ``--privileged`` (a capability missing from the bounding set), every
-    other capability with seccomp/AppArmor/systempaths unconfined and a private cgroup namespace
-    (the entrypoint then remounts the cgroup hierarchies read-write).
+    other capability with seccomp/AppArmor unconfined, no masked or read-only /proc paths (what the
+    CLI calls ``systempaths=unconfined``) and a private cgroup namespace (the entrypoint then
+    remounts the cgroup hierarchies read-write).
     """
     if host_has_full_caps():
-        return {"privileged": True}
-    return {
-        "cap_add": ["ALL"],
-        "cap_drop": ["SYS_RESOURCE"],
-        "security_opt": ["seccomp=unconfined", "apparmor=unconfined", "systempaths=unconfined"],
-        "cgroupns": "private",
-    }
+        return api.create_host_config(privileged=True, **kwargs)
+    hc = api.create_host_config(
+        cap_add=["ALL"], cap_drop=["SYS_RESOURCE"],
+        security_opt=["seccomp=unconfined", "apparmor=unconfined"], cgroupns="private", **kwargs,
+    )
+    hc["MaskedPaths"] = []
+    hc["ReadonlyPaths"] = []
+    return hc
 
 
 def _certs_key(src: Path) -> str:
@@ -124,16 +127,21 @@ def start(cert_src: Path, *, docker_host: str | None = None, timeout: float = 60
     if not dind:
         raise BuildrigError("no dind stand-in image: run `buildrig images prepare --offline`")
     net.ensure_network(cli)
+    api = cli.api
     try:
-        cli.containers.run(
-            dind, name=NAME, detach=True,
+        hc = host_config(
+            api, mounts=[Mount("/certs", str(dest), type="bind", read_only=True)],
+            network_mode=net.NETWORK, port_bindings={2376: (address(), net.DOCKER_HOST_PORT)},
+        )
+        cid = api.create_container(
+            dind, name=NAME, detach=True, ports=[2376], host_config=hc,
             labels={**net.testbed_labels("dockerhost"), LABEL_CERTS: key[:32]},
             environment={"DOCKER_TLS_CERTDIR": "/certs"},
-            mounts=[Mount("/certs", str(dest), type="bind", read_only=True)],
-            network=net.NETWORK, ports={"2376/tcp": (address(), net.DOCKER_HOST_PORT)},
-            **privileged_kwargs(),
-        )
+        )["Id"]
+        api.start(cid)
     except Exception as exc:
+        with contextlib.suppress(Exception):
+            api.remove_container(NAME, v=True, force=True)
         raise EngineError(f"cannot start the docker_host test daemon: {exc}") from exc
     _wait(cli, dest, timeout)
     return info
@@ -146,13 +154,10 @@ def _dind_name() -> str:
 
 
 def _wait(cli: Any, certs: Path, timeout: float) -> None:
-    import docker
-    from docker.errors import DockerException
+    # Plain requests with an explicit CA: the Docker SDK's TLS session loses its CA to
+    # $REQUESTS_CA_BUNDLE when that is set (requests merges the environment over the session).
+    import requests
 
-    tls = docker.tls.TLSConfig(
-        client_cert=(str(certs / "client/cert.pem"), str(certs / "client/key.pem")),
-        ca_cert=str(certs / "client/ca.pem"), verify=True,
-    )
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
@@ -161,12 +166,13 @@ def _wait(cli: Any, certs: Path, timeout: float) -> None:
             logs = c.logs(tail=5).decode(errors="replace").strip() if c is not None else ""
             raise EngineError(f"the docker_host test daemon exited: {logs.splitlines()[-1] if logs else '?'}")
         try:
-            remote = docker.DockerClient(base_url=f"https://{address()}:{net.DOCKER_HOST_PORT}", tls=tls,
-                                         timeout=5)
-            remote.ping()
-            remote.close()
-            return
-        except DockerException as exc:
+            r = requests.get(f"https://{address()}:{net.DOCKER_HOST_PORT}/_ping", timeout=5,
+                             cert=(str(certs / "client/cert.pem"), str(certs / "client/key.pem")),
+                             verify=str(certs / "client/ca.pem"))
+            if r.status_code == 200:
+                return
+            last = f"HTTP {r.status_code}"
+        except requests.RequestException as exc:
             last = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         time.sleep(0.3)
     raise EngineError(f"the docker_host test daemon did not answer on {url()} within {timeout:.0f} s: {last}")
