@@ -204,3 +204,16 @@ def test_spec_header_document(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="file not found"):
         load_pipeline(tmp_path / "nope.yml")
+
+
+def test_extends_and_reference_into_skipped_includes_degrade(tmp_path: Path) -> None:
+    p = load_pipeline_text(
+        "include:\n  - project: group/templates\n    file: docker.yml\n"
+        "build:\n  extends: .docker-template\n  script:\n    - !reference [.setup, script]\n    - make\n",
+        tmp_path / ".gitlab-ci.yml",
+    )
+    assert p.jobs[0].script == ("make",)
+    assert [w for w, _ in p.unresolved] == [
+        "!reference ['.setup', 'script']",
+        "build: extends '.docker-template'",
+    ]

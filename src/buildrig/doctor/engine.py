@@ -142,6 +142,8 @@ def load_inputs(
     else:
         for what, loc in pipeline.skipped_includes:
             limits.append(f"include not followed ({what}) at {loc}: jobs from it are not checked")
+        for what, loc in pipeline.unresolved:
+            limits.append(f"{what} at {loc} not found (from a skipped include?): checked without it")
     if runners is None:
         limits.append(
             "no config.toml (--runner-config): privileged, volumes, executor and runner environment "

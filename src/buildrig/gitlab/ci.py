@@ -74,7 +74,7 @@ def load_pipeline_text(text: str, path: Path, *, root: Path | None = None) -> Pi
     path = Path(path)
     loader = _Loader(root if root is not None else path.parent)
     top = loader.load(path, text, ())
-    top = _resolve_references(top)
+    top = _resolve_references(top, loader)
     return _build_pipeline(path, top, loader)
 
 
@@ -97,6 +97,7 @@ class _Loader:
         self.root = root
         self.files: list[Path] = []
         self.skipped: list[tuple[str, Loc]] = []
+        self.unresolved: list[tuple[str, Loc]] = []
 
     def load(self, path: Path, text: str, stack: tuple[Path, ...]) -> LMap:
         key = path.resolve()
@@ -179,7 +180,7 @@ def _config_document(docs: list[Any], path: Path) -> LMap:
 # --- !reference ----------------------------------------------------------------------------------
 
 
-def _resolve_references(top: LMap) -> LMap:
+def _resolve_references(top: LMap, loader: _Loader) -> LMap:
     def lookup(ref: Ref, depth: int) -> Any:
         if depth > _MAX_REFERENCE_DEPTH:
             raise InputError(f"!reference {list(ref.path)} nests deeper than 10 levels", loc=ref.loc)
@@ -187,6 +188,10 @@ def _resolve_references(top: LMap) -> LMap:
         for i, part in enumerate(ref.path):
             if not isinstance(node, LMap) or part not in node:
                 where = " > ".join(ref.path[: i + 1])
+                if loader.skipped and i == 0:
+                    # most likely defined in an include we do not follow: keep going without it
+                    loader.unresolved.append((f"!reference {list(ref.path)}", ref.loc))
+                    return None
                 raise InputError(f"!reference {list(ref.path)}: '{where}' could not be found", loc=ref.loc)
             node = node[part]
         return walk(node, depth + 1)
@@ -237,7 +242,7 @@ def _extends_names(value: Any, loc: Loc) -> list[str]:
     raise InputError("extends must be a job name or a list of job names", loc=loc)
 
 
-def _resolve_extends(top: LMap, names: Iterable[str]) -> dict[str, LMap]:
+def _resolve_extends(top: LMap, names: Iterable[str], loader: _Loader) -> dict[str, LMap]:
     done: dict[str, LMap] = {}
 
     def resolve(name: str, stack: tuple[str, ...]) -> LMap:
@@ -255,6 +260,10 @@ def _resolve_extends(top: LMap, names: Iterable[str]) -> dict[str, LMap]:
             if base in stack or base == name:
                 chain = " -> ".join((*stack, name, base))
                 raise InputError(f"circular dependency in extends: {chain}", loc=eloc)
+            if base not in top and loader.skipped:
+                # defined in a remote/template/project include we do not follow
+                loader.unresolved.append((f"{name}: extends '{base}'", eloc))
+                continue
             if base not in top or base in RESERVED_KEYS:
                 raise InputError(f"{name}: extends unknown job '{base}'", loc=eloc)
             if not isinstance(top[base], LMap):
@@ -306,7 +315,7 @@ def _build_pipeline(path: Path, top: LMap, loader: _Loader) -> Pipeline:
                 f"'{name}' is not a keyword and not a job: a job must be a mapping with a script",
                 loc=top.key_loc(name),
             )
-    resolved = _resolve_extends(top, job_names)
+    resolved = _resolve_extends(top, job_names, loader)
     defaults = _defaults(top)
     jobs = []
     for name in job_names:
@@ -342,6 +351,7 @@ def _build_pipeline(path: Path, top: LMap, loader: _Loader) -> Pipeline:
         jobs=tuple(jobs),
         files=tuple(loader.files),
         skipped_includes=tuple(loader.skipped),
+        unresolved=tuple(loader.unresolved),
         key_locs=MappingProxyType(dict(top.locs)),
         default_keys=MappingProxyType(dict(defaults.locs)),
     )
@@ -365,7 +375,8 @@ def _str_list(value: Any, loc: Loc, what: str) -> tuple[str, ...]:
         for item in _flatten(value):
             if isinstance(item, dict):
                 raise InputError(f"{what}: expected strings, found a mapping", loc=loc)
-            out.append("" if item is None else _to_str(item))
+            if item is not None:  # an unresolved !reference into a skipped include
+                out.append(_to_str(item))
         return tuple(out)
     if isinstance(value, bool | int | float):
         return (_to_str(value),)

@@ -101,6 +101,8 @@ class Pipeline:
     files: tuple[Path, ...] = ()  # every file read: the main one first, then includes
     # includes not followed (remote, template, project, component, paths with variables)
     skipped_includes: tuple[tuple[str, Loc], ...] = ()
+    # extends/!reference targets not found while includes were skipped (they may live there)
+    unresolved: tuple[tuple[str, Loc], ...] = ()
     key_locs: Mapping[str, Loc] = field(default_factory=lambda: _NO_LOCS)  # top-level keys
     default_keys: Mapping[str, Loc] = field(default_factory=lambda: _NO_LOCS)  # default: + legacy globals
 
