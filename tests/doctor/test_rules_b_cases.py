@@ -94,8 +94,9 @@ def test_secrets_never_reach_findings() -> None:
 
 
 INIT_CASES = Path(__file__).parents[1] / "init" / "cases"
-# Warnings inherent to a way (stated in its SETUP.md): binding the node's socket on Kubernetes.
-INHERENT = {"docker_sock-kubernetes": {"BR606"}}
+# Warnings inherent to a variant (stated in its SETUP.md): binding the node's socket on Kubernetes,
+# a plain-TCP daemon the user asked for.
+INHERENT = {"docker_sock-kubernetes": {"BR606"}, "docker_host-docker-insecure-plain": {"BR701"}}
 
 
 def test_init_generated_configs_get_no_error_and_only_inherent_warnings() -> None:

@@ -356,8 +356,10 @@ def test_br604_rootless_docker_host_in_job_and_shell_live() -> None:
     ("daemon", "expected"),
     [
         ('{"hosts": ["tcp://127.0.0.1:2375"]}', ["warning"]),
-        ('{"hosts": ["tcp://10.0.0.5:2375"]}', ["error"]),
-        ('{"hosts": ["tcp://10.0.0.5:2376"], "tls": true}', ["error"]),
+        ('{"hosts": ["tcp://10.0.0.5:2375"]}', ["warning"]),
+        ('{"hosts": ["tcp://0.0.0.0:2375"]}', ["error"]),
+        ('{"hosts": ["tcp://:2375"]}', ["error"]),
+        ('{"hosts": ["tcp://93.184.216.34:2376"], "tls": true}', ["error"]),
         ('{"hosts": ["tcp://0.0.0.0:2376"], "tlsverify": true}', ["warning"]),
         ('{"hosts": ["tcp://10.0.0.5:2376"], "tlsverify": true}', []),
         ('{"hosts": ["unix:///var/run/docker.sock"]}', []),

@@ -3,9 +3,9 @@
 What it checks, for each ``tcp://`` address in daemon.json ``hosts`` and the unit's ``-H`` flags:
 
 - no ``tlsverify`` (with or without ``tls``): anyone who reaches the port controls the daemon,
-  which is root on the host (``docker -H tcp://host:2375 run -v /:/host ...``). ERROR when the
-  address is not loopback; WARNING on 127.0.0.1 (every local user and host-network container can
-  reach it);
+  which is root on the host (``docker -H tcp://host:2375 run -v /:/host ...``). ERROR on every
+  interface (``0.0.0.0``) or a public address; WARNING on a private or loopback address (every
+  machine of that network, or every local user and host-network container, can reach it);
 - ``tlsverify`` but bound to ``0.0.0.0``/``::``/a public address: the API is exposed beyond the
   private network the runner uses (WARNING).
 
@@ -84,7 +84,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                 "Enable tlsverify with tlscacert/tlscert/tlskey (clients present a cert from your "
                 "CA) and bind to the private address the runner uses, or drop the TCP listener.",
                 loc=loc,
-                severity=Severity.WARNING if scope == "loopback" else Severity.ERROR,
+                severity=Severity.ERROR if scope in ("any", "public") else Severity.WARNING,
             )
         elif scope in ("any", "public"):
             yield finding(
