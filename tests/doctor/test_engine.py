@@ -345,3 +345,21 @@ def test_cli_bad_input_is_one_line_exit_2(tmp_path: Path, capsys: pytest.Capture
     assert "file not found" in capsys.readouterr().err
     assert main(["doctor", str(tmp_path), "--format", "xml"]) == 2
     assert main(["doctor", "--explain", "BR000"]) == 2
+
+
+def test_variables_are_expanded_where_the_rules_read_them(tmp_path: Path) -> None:
+    from buildrig.doctor.derive import expand
+    from buildrig.doctor.rulekit import endpoint
+    from buildrig.gitlab.model import Variable
+
+    env = {
+        "HOST": Variable("HOST", "10.0.0.5"),
+        "DOCKER_HOST": Variable("DOCKER_HOST", "tcp://${HOST}:2376"),
+        "RAW": Variable("RAW", "$HOST", expand=False),
+    }
+    ep = endpoint(env)
+    assert ep is not None and (ep.host, ep.port) == ("10.0.0.5", 2376)
+    assert expand("$RAW/x", env) == "$HOST/x" and expand("$NOPE", env) == "$NOPE"
+    job = 'build:\n  image: docker:29.7.2-cli\n  variables:\n    IP: 10.0.0.5\n    DOCKER_HOST: "tcp://$IP:2376"\n'
+    ctx = _ctx(tmp_path, job + "  script: [docker build .]\n", None)
+    assert ctx.jobs[0].way == "docker_host"

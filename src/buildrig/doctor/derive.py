@@ -10,6 +10,7 @@ unless ``FF_KUBERNETES_HONOR_ENTRYPOINT``, or ``entrypoint: [""]``) get nothing 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -22,6 +23,24 @@ Env = dict[str, Variable]
 
 def _var(name: str, value: str) -> Variable:
     return Variable(name=name, value=value, loc=None)
+
+
+_VAR_REF = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+
+
+def expand(value: str, env: Mapping[str, Variable], depth: int = 0) -> str:
+    """``$VAR``/``${VAR}`` replaced from ``env`` as GitLab expands variables; unknown ones stay."""
+    if "$" not in value or depth > 5:
+        return value
+
+    def one(m: re.Match[str]) -> str:
+        name = m.group(1) or m.group(2)
+        var = env.get(name)
+        if var is None:
+            return m.group(0)
+        return expand(var.value, env, depth + 1) if var.expand else var.value
+
+    return _VAR_REF.sub(one, value)
 
 
 def image_name(job: Job, runners: Sequence[Runner]) -> str | None:
@@ -244,7 +263,9 @@ def detect_way(job: Job, runners: Sequence[Runner], env: Mapping[str, Variable])
     if not (F.uses_docker_cli(lines) or F.is_docker_image(image)):
         return None
     host_var = env.get("DOCKER_HOST")
-    endpoint = F.parse_endpoint(host_var.value) if host_var is not None and host_var.value else None
+    endpoint = (
+        F.parse_endpoint(expand(host_var.value, env)) if host_var is not None and host_var.value else None
+    )
     aliases = {a for s in job.services for a in F.service_aliases(s)}
     if runners and all(F.is_shell(r) for r in runners):
         if endpoint is not None and endpoint.scheme == "tcp" and not endpoint.is_loopback:

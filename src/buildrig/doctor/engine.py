@@ -7,6 +7,7 @@ does not start with ``_`` and that defines the contract of :mod:`buildrig.doctor
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ _SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 # Where doctor looks in DIR when a file is not named on the command line.
 CI_CANDIDATES = (".gitlab-ci.yml", ".gitlab-ci.yaml")
 RUNNER_CANDIDATES = ("config.toml", "runner/config.toml", ".gitlab/runner/config.toml")
+SYSTEM_RUNNER_CONFIG = Path("/etc/gitlab-runner/config.toml")
 DAEMON_CANDIDATES = ("daemon.json", "runner/host/daemon.json", "runner/host/etc/docker/daemon.json")
 
 
@@ -114,6 +116,9 @@ def load_inputs(
     limits: list[str] = []
     ci_path = _pick(inputs.ci_file, directory, CI_CANDIDATES)
     runner_path = _pick(inputs.runner_config, directory, RUNNER_CANDIDATES)
+    if runner_path is None and inputs.live and os.access(SYSTEM_RUNNER_CONFIG, os.R_OK):
+        runner_path = SYSTEM_RUNNER_CONFIG
+        limits.append(f"--live: using this machine's {SYSTEM_RUNNER_CONFIG}")
     daemon_path = _pick(inputs.daemon_json, directory, DAEMON_CANDIDATES)
     units = inputs.docker_units
     for unit in units:

@@ -122,7 +122,7 @@ def runner_names(runners: Sequence[Runner]) -> str:
 
 def endpoint(env: Mapping[str, Variable]) -> F.Endpoint | None:
     var = env.get("DOCKER_HOST")
-    return F.parse_endpoint(var.value) if var is not None and var.value else None
+    return F.parse_endpoint(derive.expand(var.value, env)) if var is not None and var.value else None
 
 
 def tls_on(env: Mapping[str, Variable]) -> bool:
