@@ -269,3 +269,13 @@ def test_log_lines_stream_to_sink_with_monotonic_times(run_yaml: Runfn) -> None:
     times = {strip_ansi(x.text): x.t for x in seen}
     assert times["b"] - times["a"] >= 0.9  # lines are stamped when they arrive, not at the end
     assert all(a.t <= b.t for a, b in itertools.pairwise(seen))
+
+
+def test_job_timeout_kills_the_job(run_yaml: Runfn) -> None:
+    res = run_yaml(
+        "job:\n  image: <plain>\n  timeout: 2 seconds\n  script:\n    - echo start\n    - sleep 60\n"
+    )
+    job = res.jobs[0]
+    assert job.status == "failed" and res.exit_code != 0
+    assert job.reason == "execution took longer than 0h0m2s seconds"
+    assert job.duration < 20

@@ -97,3 +97,10 @@ def test_cli_run_exit_code_and_list(
 def test_cli_gc_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["gc", "--dry-run"]) == 0
     assert capsys.readouterr().out.strip()
+
+
+def test_shell_job_timeout(run_yaml: Runfn, builds: Path) -> None:
+    res = run_yaml("job:\n  timeout: 2s\n  script:\n    - sleep 60\n", executor="shell", builds_dir=builds)
+    job = res.jobs[0]
+    assert job.status == "failed" and job.reason == "execution took longer than 0h0m2s seconds"
+    assert job.duration < 20

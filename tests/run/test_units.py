@@ -10,7 +10,7 @@ import pytest
 from buildrig.errors import InputError, Loc
 from buildrig.gitlab.model import Job, Pipeline, Variable
 from buildrig.run import select_jobs
-from buildrig.run.docker_executor import missing_caps, parse_volume, service_aliases
+from buildrig.run.docker_executor import job_timeout, missing_caps, parse_volume, service_aliases
 from buildrig.run.script import render
 from buildrig.run.variables import Masker, expand, resolve, slug
 
@@ -131,3 +131,12 @@ def test_missing_caps_reads_the_bounding_set(tmp_path: Path) -> None:
     assert missing_caps(str(status)) == ["SYS_RESOURCE"]
     status.write_text("CapBnd:\t000001ffffffffff\n")
     assert missing_caps(str(status)) == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "seconds"),
+    [(None, 3600.0), ("90", 90.0), ("1h 30m", 5400.0), ("10 minutes", 600.0), ("2 days", 172800.0)],
+)
+def test_job_timeout_parsing(raw: str | None, seconds: float) -> None:
+    job = Job("j", "test", Loc("x", 1), raw={} if raw is None else {"timeout": raw})
+    assert job_timeout(job) == seconds

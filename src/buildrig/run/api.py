@@ -35,6 +35,7 @@ DEFAULT_STAGES = (".pre", "build", "test", "deploy", ".post")
 #: the runner's default, ``always``) applies as written.
 NO_CONFIG_PULL_POLICY = ("if-not-present",)
 RUNNER_DEFAULT_PULL_POLICY = ("always",)
+JOB_STREAM_TIMEOUT = 24 * 3600  # seconds; GitLab's longest job timeout is a month, its default one hour
 
 
 def new_run_id() -> str:
@@ -223,7 +224,11 @@ def _make_executor(run: _Run) -> None:
     # [runners.docker] host names the engine the runner drives; --docker-host/DOCKER_HOST still win.
     # A TLS host would need the runner's cert dir: only plain sockets/TCP are followed.
     host = docker.host if docker.host and not docker.tls_verify and not docker.tls_cert_path else None
-    cli = engine.client(opts.docker_host or (host if not os.environ.get("DOCKER_HOST") else None))
+    # The client's timeout is also the read timeout of the log stream: a job may stay silent for
+    # a long time (a quiet build step), so it must not be the usual 120 s.
+    cli = engine.client(
+        opts.docker_host or (host if not os.environ.get("DOCKER_HOST") else None), timeout=JOB_STREAM_TIMEOUT
+    )
     run.tracker = Tracker(cli.api, run.ctx.run_id)
     overrides: dict[str, str] = dict(_testbed_images()) if opts.use_testbed_images else {}
     overrides.update(opts.image_overrides)

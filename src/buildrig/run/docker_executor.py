@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import re
 import socket
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -418,7 +419,9 @@ class DockerExecutor:
 
             cid = self._start(log, privileged, create_job, put)
             created.append(cid)
-            code = self._follow(cid, log)
+            code, timed_out = self._follow(cid, log, job_timeout(job))
+            if timed_out:
+                log.flush()
 
             if job.after_script:
                 created += self._after_script(
@@ -433,6 +436,10 @@ class DockerExecutor:
                     user,
                     "success" if code == 0 else "failed",
                     log,
+                )
+            if timed_out:
+                return Outcome(
+                    "failed", 1, f"execution took longer than {duration_text(job_timeout(job))} seconds"
                 )
             if code == 0:
                 return Outcome("success", 0)
@@ -455,12 +462,33 @@ class DockerExecutor:
                     self.api.remove_volume(builds_volume, force=True)
                     self.tracker.volumes.remove(builds_volume)
 
-    def _follow(self, cid: str, log: JobLog, timeout: float | None = None) -> int:
-        for chunk in self.api.logs(cid, stream=True, follow=True):
-            log.feed(chunk)
-        log.flush()
-        res = self.api.wait(cid, timeout=timeout)
-        return int(res.get("StatusCode", 1))
+    def _follow(self, cid: str, log: JobLog, timeout: float | None = None) -> tuple[int, bool]:
+        """Stream the container's output until it exits; kill it after ``timeout`` seconds.
+
+        Returns (exit code, whether the timeout killed it).
+        """
+        from docker.errors import APIError
+
+        fired = threading.Event()
+
+        def kill() -> None:
+            fired.set()
+            with contextlib.suppress(APIError):
+                self.api.kill(cid)
+
+        timer = threading.Timer(timeout, kill) if timeout else None
+        if timer is not None:
+            timer.daemon = True
+            timer.start()
+        try:
+            for chunk in self.api.logs(cid, stream=True, follow=True):
+                log.feed(chunk)
+            log.flush()
+            res = self.api.wait(cid)
+        finally:
+            if timer is not None:
+                timer.cancel()
+        return int(res.get("StatusCode", 1)), fired.is_set()
 
     def _after_script(
         self,
@@ -476,10 +504,6 @@ class DockerExecutor:
         status: str,
         log: JobLog,
     ) -> list[str]:
-        from docker.errors import APIError
-        from requests.exceptions import ConnectionError as ReqConnError
-        from requests.exceptions import ReadTimeout
-
         ctx = self.ctx
         log.section("Running after_script")
         log.sys("Running after script...")
@@ -506,14 +530,10 @@ class DockerExecutor:
             )
 
         cid = self._start(log, privileged, create, lambda c: self.api.put_archive(c, "/", tar))
-        try:
-            code = self._follow(cid, log, timeout=AFTER_SCRIPT_TIMEOUT)
-        except (ReadTimeout, ReqConnError):
-            with contextlib.suppress(APIError):
-                self.api.kill(cid)
+        code, timed_out = self._follow(cid, log, timeout=AFTER_SCRIPT_TIMEOUT)
+        if timed_out:
             log.warn(f"WARNING: after_script timed out after {AFTER_SCRIPT_TIMEOUT}s")
-            return [cid]
-        if code != 0:
+        elif code != 0:
             log.warn(f"WARNING: after_script failed, but job will continue unaffected: exit code {code}")
         return [cid]
 
@@ -631,6 +651,51 @@ class DockerExecutor:
             log.warn(line)
         log.warn("")
         log.warn("*********")
+
+
+DEFAULT_JOB_TIMEOUT = 3600.0  # GitLab's default project timeout
+_UNITS = {
+    "s": 1,
+    "sec": 1,
+    "secs": 1,
+    "second": 1,
+    "seconds": 1,
+    "m": 60,
+    "min": 60,
+    "mins": 60,
+    "minute": 60,
+    "minutes": 60,
+    "h": 3600,
+    "hr": 3600,
+    "hrs": 3600,
+    "hour": 3600,
+    "hours": 3600,
+    "d": 86400,
+    "day": 86400,
+    "days": 86400,
+    "w": 604800,
+    "week": 604800,
+    "weeks": 604800,
+}
+
+
+def job_timeout(job: Job) -> float:
+    """``timeout:`` (``"1h 30m"``, ``"90 minutes"``, ``"3600"``) in seconds; GitLab's 1 h by default."""
+    raw = job.raw.get("timeout")
+    if raw is None:
+        return DEFAULT_JOB_TIMEOUT
+    text = str(raw).strip().lower()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return float(text)
+    total = 0.0
+    for num, unit in re.findall(r"(\d+(?:\.\d+)?)\s*([a-z]+)", text):
+        total += float(num) * _UNITS.get(unit, 0)
+    return total or DEFAULT_JOB_TIMEOUT
+
+
+def duration_text(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600}h{s % 3600 // 60}m{s % 60}s"
 
 
 def _tcp_open(ip: str, port: int) -> bool:

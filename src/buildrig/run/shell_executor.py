@@ -10,11 +10,12 @@ import pwd
 import shutil
 import signal
 import subprocess
+import threading
 from pathlib import Path
 
 from buildrig.gitlab.model import Job
 from buildrig.run import script as scripts
-from buildrig.run.docker_executor import AFTER_SCRIPT_TIMEOUT, JobError, Outcome
+from buildrig.run.docker_executor import AFTER_SCRIPT_TIMEOUT, JobError, Outcome, duration_text, job_timeout
 from buildrig.run.log import JobLog
 from buildrig.run.variables import JobVariables, PipelineContext
 
@@ -93,7 +94,8 @@ class ShellExecutor:
         )
         self._chown(Path(ctx.builds_dir))
         log.section('Executing "step_script" stage of the job script')
-        code = self._exec(self._argv(main), env, log, None)
+        limit = job_timeout(job)
+        code, timed_out = self._exec(self._argv(main), env, log, limit)
         if job.after_script:
             log.section("Running after_script")
             log.sys("Running after script...")
@@ -101,13 +103,23 @@ class ShellExecutor:
             after.write_text(scripts.render(job.after_script, workdir=str(project)))
             self._chown(after)
             env["CI_JOB_STATUS"] = "success" if code == 0 else "failed"
-            acode = self._exec(self._argv(after), env, log, AFTER_SCRIPT_TIMEOUT)
-            if acode != 0:
+            acode, atimed_out = self._exec(self._argv(after), env, log, AFTER_SCRIPT_TIMEOUT)
+            if atimed_out:
+                log.warn(f"WARNING: after_script timed out after {AFTER_SCRIPT_TIMEOUT}s")
+            elif acode != 0:
                 log.warn(f"WARNING: after_script failed, but job will continue unaffected: exit code {acode}")
         shutil.rmtree(tmp, ignore_errors=True)  # file variables must not outlive the job
+        if timed_out:
+            return Outcome("failed", 1, f"execution took longer than {duration_text(limit)} seconds")
         return Outcome("success", 0) if code == 0 else Outcome("failed", code, f"exit code {code}")
 
-    def _exec(self, argv: list[str], env: dict[str, str], log: JobLog, timeout: float | None) -> int:
+    def _exec(
+        self, argv: list[str], env: dict[str, str], log: JobLog, timeout: float | None
+    ) -> tuple[int, bool]:
+        """Run the script in its own process group; kill the group after ``timeout`` seconds.
+
+        Returns (exit code, whether the timeout killed it).
+        """
         proc = subprocess.Popen(
             argv,
             env=env,
@@ -118,6 +130,17 @@ class ShellExecutor:
             start_new_session=True,
         )
         assert proc.stdout is not None
+        fired = threading.Event()
+
+        def kill() -> None:
+            fired.set()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+
+        timer = threading.Timer(timeout, kill) if timeout else None
+        if timer is not None:
+            timer.daemon = True
+            timer.start()
         try:
             while True:
                 chunk = os.read(proc.stdout.fileno(), 65536)
@@ -125,13 +148,11 @@ class ShellExecutor:
                     break
                 log.feed(chunk)
             log.flush()
-            return proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            return 1
+            return proc.wait(), fired.is_set()
         finally:
+            if timer is not None:
+                timer.cancel()
+            proc.stdout.close()
             if proc.poll() is None:
                 # Interrupted (Ctrl-C/SIGTERM): end the whole script's process group, like the runner.
                 with contextlib.suppress(ProcessLookupError):
