@@ -261,12 +261,23 @@ def _params(
         context=context,
         mirror=mirror,
         registry_mirror=opts.registry_mirror if s.name == "dind" else None,
-        mtu=opts.mtu if s.name == "dind" else None,
+        mtu=_dind_mtu(opts, s, executor, notes),
         docker_host=host,
         docker_port=port,
         tls=opts.tls if s.name == "dind" else True,
         cache=opts.cache,
     )
+
+
+def _dind_mtu(opts: InitOptions, s: Strategy, executor: str, notes: list[str]) -> int | None:
+    if s.name != "dind":
+        return None
+    if opts.mtu is None and executor == "kubernetes":
+        # The inner daemon's 1500 exceeds typical pod overlay MTUs; pulls then hang (GitLab's
+        # Kubernetes troubleshooting docs give 1450).
+        notes.append("dind on Kubernetes: service MTU set to 1450 (override with --mtu)")
+        return 1450
+    return opts.mtu
 
 
 # --- planning -----------------------------------------------------------------------------------
