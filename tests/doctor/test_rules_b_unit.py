@@ -558,3 +558,23 @@ def test_br507_dind_29_uses_the_containerd_store() -> None:
     old = job.replace('["docker:29.7.2-dind"]', '["docker:27.4.1-dind"]')
     f = run("br507_buildx_docker_driver", ctx(old))
     assert len(f) == 1 and "Multi-platform" in f[0].message
+
+
+def test_image_names_from_variables() -> None:
+    job = """
+    variables:
+      KANIKO_VERSION: v1.9.1-debug
+    build:
+      image:
+        name: gcr.io/kaniko-project/executor:$KANIKO_VERSION
+        entrypoint: [""]
+      script:
+        - /kaniko/executor --context "$CI_PROJECT_DIR" --destination "$CI_REGISTRY_IMAGE:1"
+    """
+    assert run("br402_kaniko_not_debug", ctx(job)) == []
+    f = run("br407_kaniko_archived_image", ctx(job))
+    assert len(f) == 1 and "v1.9.1-debug" in f[0].message
+    unknown = job.replace("      KANIKO_VERSION: v1.9.1-debug\n", "      OTHER: x\n")
+    assert run("br402_kaniko_not_debug", ctx(unknown)) == []
+    plain = job.replace("v1.9.1-debug", "v1.9.1")
+    assert sev(run("br402_kaniko_not_debug", ctx(plain))) == ["error"]

@@ -558,3 +558,29 @@ def kaniko_infers_gitlab_registry(name: str | None) -> bool:
     the project's GitLab registry work without a config.json; unpinned tags are recent releases."""
     ver = kaniko_version(name)
     return ver is None or ver >= (1, 9)
+
+
+_VAR_REF = re.compile(r"\$\{(\w+)\}|\$(\w+)")
+
+
+def expand(jv: JobView, text: str) -> str:
+    """Substitute the job's variables the way GitLab expands ``image:`` names; unknown ones stay."""
+
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1) or m.group(2)
+        v = jv.env.get(name)
+        return v.value if v is not None else m.group(0)
+
+    out = text
+    for _ in range(5):  # variables may refer to variables
+        new = _VAR_REF.sub(sub, out)
+        if new == out:
+            break
+        out = new
+    return out
+
+
+def job_image(jv: JobView) -> str | None:
+    """The job's own ``image:`` name with its variables expanded."""
+    img = jv.job.image
+    return expand(jv, img.name) if img is not None and img.name else None

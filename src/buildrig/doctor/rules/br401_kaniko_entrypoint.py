@@ -37,9 +37,10 @@ _SELF = sys.modules[__name__]
 def check(ctx: Context) -> Iterator[Finding]:
     for jv in ctx.jobs:
         img = jv.job.image
-        if img is None or not u.is_kaniko_image(img.name) or img.entrypoint is not None:
+        name = u.job_image(jv)
+        if img is None or name is None or not u.is_kaniko_image(name) or img.entrypoint is not None:
             continue
-        if "warmer" in u.parse_image(img.name).path:
+        if "warmer" in u.parse_image(name).path:
             continue
         runners = [r for r in jv.runners if not u.is_shell(r)]
         bad = [r for r in runners if u.honors_entrypoint(r, jv.env)]
@@ -49,7 +50,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         on = f" on {u.rname(bad[0])}" if bad else ""
         yield finding(
             _SELF,
-            f"{u.jname(jv.job)} uses the kaniko image '{img.name}' ({u.image_loc(jv.job)}) without "
+            f"{u.jname(jv.job)} uses the kaniko image '{name}' ({u.image_loc(jv.job)}) without "
             f"entrypoint: [\"\"]{on}: the runner passes the job shell to /kaniko/executor and the "
             'job fails before its script: "Error: unknown command "sh" for "executor"".',
             f"Write image: {{name: \"{img.name}\", entrypoint: [\"\"]}} and run /kaniko/executor "

@@ -38,13 +38,16 @@ _SELF = sys.modules[__name__]
 def check(ctx: Context) -> Iterator[Finding]:
     for jv in ctx.jobs:
         img = jv.job.image
-        if img is None:
+        name = u.job_image(jv)
+        if img is None or name is None:
             continue
-        repo = u.known_kaniko_repo(img.name)
+        repo = u.known_kaniko_repo(name)
         if repo is None:
             continue
-        ref = u.parse_image(img.name)
+        ref = u.parse_image(name)
         tag = ref.tag
+        if tag is not None and "$" in tag:
+            continue  # a tag from a variable we cannot resolve: the variant is unknown
         if img.entrypoint and any(e.endswith("/executor") for e in img.entrypoint):
             continue  # a job that only passes arguments to the executor has no script to run
         if tag is None and ref.digest is not None:
@@ -56,7 +59,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         shown = tag or "latest"
         yield finding(
             _SELF,
-            f"{u.jname(jv.job)} uses '{img.name}' ({u.image_loc(jv.job)}), a kaniko image without "
+            f"{u.jname(jv.job)} uses '{name}' ({u.image_loc(jv.job)}), a kaniko image without "
             f"a shell (tag '{shown}' is not a debug variant): GitLab runs the script through sh "
             'and the job fails with "exec: "sh": executable file not found in $PATH".',
             "Use the debug variant of the same version (e.g. ghcr.io/osscontainertools/kaniko:"

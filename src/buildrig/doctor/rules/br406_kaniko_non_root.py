@@ -59,7 +59,8 @@ def _kube_ctx(raw: Mapping[str, Any]) -> str | None:
 def check(ctx: Context) -> Iterator[Finding]:
     for jv in ctx.jobs:
         img = jv.job.image
-        if img is None or not u.is_kaniko_image(img.name):
+        name = u.job_image(jv)
+        if img is None or name is None or not u.is_kaniko_image(name):
             continue
         if img.user is not None and _non_root(img.user):
             yield finding(

@@ -32,15 +32,15 @@ _SELF = sys.modules[__name__]
 
 def check(ctx: Context) -> Iterator[Finding]:
     for jv in ctx.jobs:
-        img = jv.job.image
-        if img is None:
+        name = u.job_image(jv)
+        if name is None:
             continue
-        ref = u.parse_image(img.name)
+        ref = u.parse_image(name)
         if ref.registry != "gcr.io" or not ref.path.startswith("kaniko-project/"):
             continue
         yield finding(
             _SELF,
-            f"{u.jname(jv.job)} uses '{img.name}' ({u.image_loc(jv.job)}): Google archived kaniko "
+            f"{u.jname(jv.job)} uses '{name}' ({u.image_loc(jv.job)}): Google archived kaniko "
             "on 2025-06-03, so this image gets no security or bug fixes.",
             f"Switch to the maintained fork {versions.KANIKO_IMAGE} (same /kaniko/executor and "
             "flags), or to Buildah / rootless BuildKit.",

@@ -35,7 +35,8 @@ _SELF = sys.modules[__name__]
 def check(ctx: Context) -> Iterator[Finding]:
     for jv in ctx.jobs:
         img = jv.job.image
-        if img is None or not u.is_buildkit_image(img.name) or img.entrypoint is not None:
+        name = u.job_image(jv)
+        if img is None or name is None or not u.is_buildkit_image(name) or img.entrypoint is not None:
             continue
         runners = [r for r in jv.runners if not u.is_shell(r)]
         bad = [r for r in runners if u.honors_entrypoint(r, jv.env)]
@@ -45,7 +46,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         on = f" on {u.rname(bad[0])}" if bad else ""
         yield finding(
             _SELF,
-            f"{u.jname(jv.job)} uses '{img.name}' ({u.image_loc(jv.job)}) without entrypoint: "
+            f"{u.jname(jv.job)} uses '{name}' ({u.image_loc(jv.job)}) without entrypoint: "
             f"[\"\"]{on}: the runner hands the job shell to the image's rootlesskit/buildkitd "
             "entrypoint, which rejects it or runs the daemon until the job times out; the script "
             "never runs.",
