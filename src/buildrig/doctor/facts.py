@@ -98,6 +98,8 @@ def docker_major(name: str) -> int | None:
 
 def docker_version(name: str) -> tuple[int, ...] | None:
     tag = parse_image(name).tag or ""
+    if tag.startswith("stable"):
+        return (19, 3)  # docker:stable stopped at 19.03 and was never updated again
     m = re.match(r"^(\d+(?:\.\d+)*)", tag)
     return tuple(int(x) for x in m.group(1).split(".")) if m else None
 
@@ -348,12 +350,14 @@ def command_has(svc: ServiceSpec, *flags: str) -> bool:
 
 
 def passes_default_args(svc: ServiceSpec) -> bool:
-    """dockerd-entrypoint adds its TLS/host arguments only when the command is empty or flags."""
-    cmd = command_flags(svc)
-    if (
-        svc.entrypoint
-        and svc.entrypoint != ("",)
-        and not any("dockerd-entrypoint" in e for e in svc.entrypoint)
-    ):
+    """dockerd-entrypoint adds its TLS/host arguments only when it runs with no arguments or
+    only flags (``command: ["--mtu=1360"]``, or an entrypoint wrapper such as
+    ``["env", "-u", "DOCKER_HOST"]`` followed by ``command: ["dockerd-entrypoint.sh"]``)."""
+    argv = [w for part in (*(svc.entrypoint or ()), *command_flags(svc)) for w in part.split() if w]
+    for i, word in enumerate(argv):
+        if word.endswith("dockerd-entrypoint.sh"):
+            return all(a.startswith("-") for a in argv[i + 1 :])
+    if svc.entrypoint and svc.entrypoint != ("",):
         return False
+    cmd = [w for w in command_flags(svc) if w]
     return not cmd or cmd[0].startswith("-")
