@@ -11,6 +11,13 @@ Public API (stable; other features depend on it):
 - ``choose_auto(RunnerFacts) -> AutoChoice`` — ``--strategy auto`` (choice, reason, runner-up).
 - Re-exported from :mod:`buildrig.strategies.base`: ``Strategy``, ``RenderParams``,
   ``RunnerSpec``, ``EmptyDir``, ``HostPath``, ``HostFile``, ``mirror_image``.
+- ``buildrig.strategies.docker_host.CERT_VARIABLES`` — (File variable, name in
+  ``$DOCKER_CERT_PATH``, file under ``runner/host/``) for the docker_host client certificate.
+
+Generated jobs use ``BUILD_IMAGE``/``BUILD_DOCKERFILE``/``BUILD_CONTEXT`` job variables, log in with
+``CI_REGISTRY_USER``/``CI_REGISTRY_PASSWORD`` (``--password-stdin`` or a builtin ``printf``), push
+``:$CI_COMMIT_SHORT_SHA`` and ``:$CI_COMMIT_REF_SLUG`` (plus ``:$CI_COMMIT_TAG`` when set) and
+print ``BUILDRIG_DIGEST=sha256:…`` last. Scripts are plain POSIX sh.
 
 Each :class:`Strategy` holds its requirements as data (executors, privileged, host daemon,
 isolation, layer cache, seed speed rank, security notes, pinned images) and pure render
