@@ -279,3 +279,29 @@ def test_job_timeout_kills_the_job(run_yaml: Runfn) -> None:
     assert job.status == "failed" and res.exit_code != 0
     assert job.reason == "execution took longer than 0h0m2s seconds"
     assert job.duration < 20
+
+
+ARTIFACT_YAML = (
+    "stages: [build, test]\n"
+    "build:\n  stage: build\n  image: <plain>\n  script:\n"
+    "    - mkdir -p dist/sub logs\n    - echo bin > dist/app.bin\n    - echo deep > dist/sub/x.txt\n"
+    "    - echo top > notes.txt\n    - echo log > logs/l.log\n"
+    "  artifacts:\n    paths: [dist/, '*.txt', missing/]\n"
+    "use:\n  stage: test\n  image: <plain>\n  script:\n"
+    "    - cat dist/app.bin dist/sub/x.txt notes.txt\n    - test ! -e logs && echo no-logs\n"
+    "isolated:\n  stage: test\n  image: <plain>\n  dependencies: []\n  script:\n"
+    "    - test ! -e dist && echo no-dist\n"
+)
+
+
+def test_artifacts_reach_later_stages(run_yaml: Runfn) -> None:
+    res = run_yaml(ARTIFACT_YAML)
+    build, use, isolated = (res.job(n) for n in ("build", "use", "isolated"))
+    assert build is not None and use is not None and isolated is not None
+    assert res.exit_code == 0, use.text
+    assert "dist/: found 2 matching artifact files and directories" in build.text
+    assert "missing/: no matching files" in build.text
+    assert [
+        line for line in use.text.splitlines() if line in ("bin", "deep", "top", "no-logs")
+    ] == ["bin", "deep", "top", "no-logs"]
+    assert "no-dist" in isolated.text.splitlines()

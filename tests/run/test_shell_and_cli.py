@@ -104,3 +104,14 @@ def test_shell_job_timeout(run_yaml: Runfn, builds: Path) -> None:
     job = res.jobs[0]
     assert job.status == "failed" and job.reason == "execution took longer than 0h0m2s seconds"
     assert job.duration < 20
+
+
+def test_shell_artifacts(run_yaml: Runfn, builds: Path) -> None:
+    res = run_yaml(
+        "stages: [a, b]\nmake:\n  stage: a\n  script: [mkdir -p out, echo made > out/f]\n"
+        "  artifacts:\n    paths: [out/]\nread:\n  stage: b\n  script: [cat out/f]\n",
+        executor="shell",
+        builds_dir=builds,
+    )
+    assert res.exit_code == 0
+    assert "made" in res.job("read").text.splitlines()  # type: ignore[union-attr]

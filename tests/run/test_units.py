@@ -140,3 +140,13 @@ def test_missing_caps_reads_the_bounding_set(tmp_path: Path) -> None:
 def test_job_timeout_parsing(raw: str | None, seconds: float) -> None:
     job = Job("j", "test", Loc("x", 1), raw={} if raw is None else {"timeout": raw})
     assert job_timeout(job) == seconds
+
+
+def test_artifact_globs() -> None:
+    from buildrig.run.artifacts import matches, prefix
+
+    assert prefix("dist/") == "dist" and prefix("dist/*.whl") == "dist" and prefix("*.txt") == ""
+    assert prefix("a/b/**/c") == "a/b"
+    assert matches("dist/sub/x", "dist/") and matches("dist/a.whl", "dist/*.whl")
+    assert matches("a/b/x/y/c", "a/b/**/c") and matches("notes.txt", "*.txt")
+    assert not matches("logs/l.log", "dist/") and not matches("distx/a", "dist")

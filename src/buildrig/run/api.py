@@ -6,12 +6,13 @@ import os
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from buildrig.errors import InputError
 from buildrig.gitlab.model import DockerSection, Job, Pipeline, Runner, Variable
+from buildrig.run.artifacts import ArtifactFile, sources
 from buildrig.run.cleanup import Terminated, Tracker, signals_deferred, terminate_raises
 from buildrig.run.docker_executor import JobError, Outcome
 from buildrig.run.log import JobLog
@@ -142,6 +143,8 @@ class _Run:
     file_vars: list[Variable]
     executor: Any = None
     tracker: Tracker | None = None
+    finished: list[Job] = field(default_factory=list)
+    artifacts: dict[str, tuple[ArtifactFile, ...]] = field(default_factory=dict)
 
 
 def job_variables(run: _Run, job: Job, index: int) -> JobVariables:
@@ -339,8 +342,10 @@ def _run_one(run: _Run, job: Job, index: int) -> JobResult:
         f"Running job {job.name!r} (stage {job.stage}) with buildrig's GitLab Runner emulation "
         f"on {run.ctx.runner_name} [run {run.ctx.run_id}]"
     )
+    order = {s: i for i, s in enumerate(run.pipeline.stages or DEFAULT_STAGES)}
+    inputs = [f for name in sources(job, run.finished, order) for f in run.artifacts.get(name, ())]
     try:
-        outcome: Outcome = run.executor.run(job, index, jv, log)
+        outcome: Outcome = run.executor.run(job, index, jv, log, inputs)
     except JobError as exc:
         outcome = Outcome("failed", 1, str(exc))
     except KeyboardInterrupt:
@@ -373,6 +378,8 @@ def _run_one(run: _Run, job: Job, index: int) -> JobResult:
             "SIGTERM",
             job.allow_failure,
         )
+    run.finished.append(job)
+    run.artifacts[job.name] = outcome.artifacts
     if outcome.status == "success":
         log.ok("Job succeeded")
     else:

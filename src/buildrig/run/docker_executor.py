@@ -21,7 +21,9 @@ from typing import Any
 
 from buildrig import engine
 from buildrig.gitlab.model import DockerSection, Job, ServiceSpec
+from buildrig.run import artifacts as arts
 from buildrig.run import script as scripts
+from buildrig.run.artifacts import ArtifactFile
 from buildrig.run.cleanup import Tracker
 from buildrig.run.log import JobLog
 from buildrig.run.variables import JobVariables, PipelineContext, expand, slug
@@ -80,6 +82,7 @@ class Outcome:
     status: str
     exit_code: int
     reason: str | None = None
+    artifacts: tuple[ArtifactFile, ...] = ()
 
 
 def missing_caps(status_path: str = "/proc/self/status") -> list[str]:
@@ -341,7 +344,9 @@ class DockerExecutor:
 
     # --- the job -----------------------------------------------------------------------------------
 
-    def run(self, job: Job, index: int, jv: JobVariables, log: JobLog) -> Outcome:
+    def run(
+        self, job: Job, index: int, jv: JobVariables, log: JobLog, inputs: Sequence[ArtifactFile] = ()
+    ) -> Outcome:
         from docker.errors import APIError
 
         ctx = self.ctx
@@ -384,6 +389,9 @@ class DockerExecutor:
                 created += self._start_services(services, job, index, jv, log, network, binds)
 
             files = {f"{ctx.project_dir}.tmp/{k}": (v, 0o600) for k, v in jv.files.items()}
+            if inputs:
+                log.sys(f"Downloading artifacts ({len(inputs)} files from earlier jobs)...")
+            files.update({f"{ctx.project_dir}/{f.path}": (f.content, f.mode) for f in inputs})
             env = [f"{k}={(ctx.project_dir + '.tmp/' + k) if k in jv.files else v}" for k, v in jv.env]
             job_binds = [*binds, *([f"{builds_volume}:{ctx.builds_dir}"] if builds_volume else [])]
             entry = list(image_spec.entrypoint) if image_spec and image_spec.entrypoint is not None else None
@@ -437,13 +445,17 @@ class DockerExecutor:
                     "success" if code == 0 else "failed",
                     log,
                 )
+            collected = self._collect(cid, job, code == 0 and not timed_out, log)
             if timed_out:
                 return Outcome(
-                    "failed", 1, f"execution took longer than {duration_text(job_timeout(job))} seconds"
+                    "failed",
+                    1,
+                    f"execution took longer than {duration_text(job_timeout(job))} seconds",
+                    collected,
                 )
             if code == 0:
-                return Outcome("success", 0)
-            return Outcome("failed", code, f"exit code {code}")
+                return Outcome("success", 0, None, collected)
+            return Outcome("failed", code, f"exit code {code}", collected)
         except JobError as exc:
             return Outcome("failed", 1, str(exc))
         except APIError as exc:
@@ -461,6 +473,33 @@ class DockerExecutor:
                 with contextlib.suppress(APIError):
                     self.api.remove_volume(builds_volume, force=True)
                     self.tracker.volumes.remove(builds_volume)
+
+    def _collect(self, cid: str, job: Job, success: bool, log: JobLog) -> tuple[ArtifactFile, ...]:
+        from docker.errors import NotFound
+
+        patterns, when = arts.spec(job)
+        if not patterns or not arts.wanted(when, success):
+            return ()
+        log.section("Uploading artifacts for " + ("successful" if success else "failed") + " job")
+        found: dict[str, ArtifactFile] = {}
+        for pattern in patterns:
+            start = arts.prefix(pattern)
+            path = f"{self.ctx.project_dir}/{start}" if start else self.ctx.project_dir
+            try:
+                stream, _ = self.api.get_archive(cid, path)
+                files = arts.from_tar(stream, start, [pattern])
+            except NotFound:
+                files = []
+            if not files:
+                log.warn(
+                    f"WARNING: {pattern}: no matching files. Ensure that the artifact path is relative "
+                    "to the working directory"
+                )
+            else:
+                log.sys(f"{pattern}: found {len(files)} matching artifact files and directories")
+            for f in files:
+                found.setdefault(f.path, f)
+        return tuple(found.values())
 
     def _follow(self, cid: str, log: JobLog, timeout: float | None = None) -> tuple[int, bool]:
         """Stream the container's output until it exits; kill it after ``timeout`` seconds.

@@ -11,10 +11,13 @@ import shutil
 import signal
 import subprocess
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 from buildrig.gitlab.model import Job
+from buildrig.run import artifacts as arts
 from buildrig.run import script as scripts
+from buildrig.run.artifacts import ArtifactFile
 from buildrig.run.docker_executor import AFTER_SCRIPT_TIMEOUT, JobError, Outcome, duration_text, job_timeout
 from buildrig.run.log import JobLog
 from buildrig.run.variables import JobVariables, PipelineContext
@@ -60,7 +63,9 @@ class ShellExecutor:
             ]
         return ["su", "-s", shell, self.user or "", "-c", f"{shell} {scripts.quote(str(script))}"]
 
-    def run(self, job: Job, index: int, jv: JobVariables, log: JobLog) -> Outcome:
+    def run(
+        self, job: Job, index: int, jv: JobVariables, log: JobLog, inputs: Sequence[ArtifactFile] = ()
+    ) -> Outcome:
         ctx = self.ctx
         project = Path(ctx.project_dir)
         tmp = Path(ctx.project_dir + ".tmp")
@@ -80,6 +85,13 @@ class ShellExecutor:
                 os.symlink(os.readlink(src), dst)
             elif src.is_file():
                 shutil.copy2(src, dst)
+        if inputs:
+            log.sys(f"Downloading artifacts ({len(inputs)} files from earlier jobs)...")
+        for f in inputs:
+            dst = project / f.path
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.write_bytes(f.content)
+            dst.chmod(f.mode)
         env = dict(os.environ)
         for k, v in jv.env:
             env[k] = str(tmp / k) if k in jv.files else v
@@ -109,9 +121,33 @@ class ShellExecutor:
             elif acode != 0:
                 log.warn(f"WARNING: after_script failed, but job will continue unaffected: exit code {acode}")
         shutil.rmtree(tmp, ignore_errors=True)  # file variables must not outlive the job
+        collected = self._collect(project, job, code == 0 and not timed_out, log)
         if timed_out:
-            return Outcome("failed", 1, f"execution took longer than {duration_text(limit)} seconds")
-        return Outcome("success", 0) if code == 0 else Outcome("failed", code, f"exit code {code}")
+            return Outcome(
+                "failed", 1, f"execution took longer than {duration_text(limit)} seconds", collected
+            )
+        if code == 0:
+            return Outcome("success", 0, None, collected)
+        return Outcome("failed", code, f"exit code {code}", collected)
+
+    def _collect(self, project: Path, job: Job, success: bool, log: JobLog) -> tuple[ArtifactFile, ...]:
+        patterns, when = arts.spec(job)
+        if not patterns or not arts.wanted(when, success):
+            return ()
+        log.section("Uploading artifacts for " + ("successful" if success else "failed") + " job")
+        found: dict[str, ArtifactFile] = {}
+        for pattern in patterns:
+            files = arts.from_dir(project, [pattern])
+            if not files:
+                log.warn(
+                    f"WARNING: {pattern}: no matching files. Ensure that the artifact path is relative "
+                    "to the working directory"
+                )
+            else:
+                log.sys(f"{pattern}: found {len(files)} matching artifact files and directories")
+            for f in files:
+                found.setdefault(f.path, f)
+        return tuple(found.values())
 
     def _exec(
         self, argv: list[str], env: dict[str, str], log: JobLog, timeout: float | None

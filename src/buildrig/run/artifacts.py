@@ -1,0 +1,131 @@
+"""Job artifacts passed to later stages, as GitLab does between the jobs of one pipeline.
+
+A job's ``artifacts: paths`` (globs relative to ``CI_PROJECT_DIR``, ``artifacts: when``) are
+collected after its script; a later job gets the artifacts of every job of earlier stages, or only
+of those named in ``dependencies:`` / ``needs:``. Not emulated: ``exclude``, ``untracked``,
+``reports``, expiry (the run is the artifact's whole life).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import io
+import tarfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from buildrig.gitlab.model import Job
+
+
+@dataclass(frozen=True)
+class ArtifactFile:
+    path: str  # relative to the project directory, "/"-separated
+    content: bytes
+    mode: int
+
+
+def spec(job: Job) -> tuple[tuple[str, ...], str]:
+    """(path globs, when) from ``artifacts:``; no paths means nothing to collect."""
+    raw = job.raw.get("artifacts")
+    if not isinstance(raw, Mapping):
+        return (), "on_success"
+    paths = raw.get("paths") or ()
+    if isinstance(paths, str):
+        paths = (paths,)
+    when = str(raw.get("when") or "on_success")
+    return tuple(str(p).strip().lstrip("./") or "." for p in paths if str(p).strip()), when
+
+
+def wanted(when: str, success: bool) -> bool:
+    return when == "always" or (when == "on_success") == success
+
+
+def sources(job: Job, finished: Sequence[Job], stage_order: Mapping[str, int]) -> list[str]:
+    """Names of the finished jobs whose artifacts ``job`` receives."""
+    raw = job.raw
+    if "dependencies" in raw and isinstance(raw["dependencies"], list):
+        return [str(d) for d in raw["dependencies"]]
+    if "needs" in raw and isinstance(raw["needs"], list):
+        names: list[str] = []
+        for need in raw["needs"]:
+            if isinstance(need, str):
+                names.append(need)
+            elif isinstance(need, Mapping) and need.get("job") and need.get("artifacts", True) is not False:
+                names.append(str(need["job"]))
+        return names
+    mine = stage_order.get(job.stage, 0)
+    return [j.name for j in finished if stage_order.get(j.stage, 0) < mine]
+
+
+def prefix(pattern: str) -> str:
+    """The directory part of ``pattern`` before its first wildcard ("" for the project root)."""
+    parts = pattern.split("/")
+    fixed: list[str] = []
+    for part in parts:
+        if any(c in part for c in "*?["):
+            break
+        fixed.append(part)
+    if len(fixed) == len(parts):  # no wildcard: the path itself
+        return pattern.rstrip("/")
+    return "/".join(fixed)
+
+
+def matches(rel: str, pattern: str) -> bool:
+    """GitLab-like: the path itself, anything under a matched directory, or a glob match."""
+    pattern = pattern.rstrip("/")
+    if pattern in (".", ""):
+        return True
+    parts = rel.split("/")
+    for i in range(1, len(parts) + 1):
+        head = "/".join(parts[:i])
+        if (
+            head == pattern
+            or fnmatch.fnmatchcase(head, pattern)
+            or ("**" in pattern and fnmatch.fnmatchcase(head, pattern.replace("**/", "")))
+        ):
+            return True
+    return False
+
+
+def from_tar(data: bytes | Iterable[bytes], archived: str, patterns: Sequence[str]) -> list[ArtifactFile]:
+    """Regular files of a Docker archive of ``archived`` (project-relative, "" for the project dir):
+    its members are named after the archived path's last component."""
+    raw = data if isinstance(data, bytes) else b"".join(data)
+    out: list[ArtifactFile] = []
+    with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+        for member in tar:
+            if not member.isfile():
+                continue
+            _, _, inner = member.name.partition("/")
+            if archived:
+                parent = archived.rsplit("/", 1)[0] if "/" in archived else ""
+                rel = f"{parent}/{member.name}" if parent else member.name
+            else:
+                rel = inner
+            rel = rel.strip("/")
+            if rel and any(matches(rel, p) for p in patterns):
+                fh = tar.extractfile(member)
+                if fh is not None:
+                    out.append(ArtifactFile(rel, fh.read(), member.mode & 0o7777))
+    return out
+
+
+def from_dir(root: Path, patterns: Sequence[str]) -> list[ArtifactFile]:
+    out: dict[str, ArtifactFile] = {}
+    for pattern in patterns:
+        for path in _walk(root, prefix(pattern)):
+            rel = path.relative_to(root).as_posix()
+            if rel not in out and matches(rel, pattern):
+                out[rel] = ArtifactFile(rel, path.read_bytes(), path.stat().st_mode & 0o7777)
+    return list(out.values())
+
+
+def _walk(root: Path, start: str) -> Iterator[Path]:
+    base = root / start if start else root
+    if base.is_file():
+        yield base
+    elif base.is_dir():
+        for path in sorted(base.rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                yield path
