@@ -363,3 +363,23 @@ def test_variables_are_expanded_where_the_rules_read_them(tmp_path: Path) -> Non
     job = 'build:\n  image: docker:29.7.2-cli\n  variables:\n    IP: 10.0.0.5\n    DOCKER_HOST: "tcp://$IP:2376"\n'
     ctx = _ctx(tmp_path, job + "  script: [docker build .]\n", None)
     assert ctx.jobs[0].way == "docker_host"
+
+
+def test_a_pipeline_using_most_of_gitlab_yaml_is_read_without_trouble() -> None:
+    wild = HERE / "wild"
+    report = diagnose(Inputs(directory=wild))
+    assert report.problems == ()
+    assert report.ways == {
+        "lint": None,
+        "build": "dind",
+        "test": None,
+        "release": None,
+        "deploy": None,
+        "pages": None,
+    }
+    assert [f.rule for f in report.findings if f.severity == Severity.ERROR] == []
+    limits = "\n".join(report.context.limits)
+    assert "template: Security/SAST.gitlab-ci.yml" in limits and "extends '.docker-template'" in limits
+    build = next(jv for jv in report.context.jobs if jv.job.name == "build")
+    assert build.job.script[0] == 'echo "common setup"'  # !reference into the local include
+    assert build.env["DOCKER_HOST"].value == "tcp://docker:2376"  # derived: certs shared
