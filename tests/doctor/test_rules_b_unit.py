@@ -578,3 +578,9 @@ def test_image_names_from_variables() -> None:
     assert run("br402_kaniko_not_debug", ctx(unknown)) == []
     plain = job.replace("v1.9.1-debug", "v1.9.1")
     assert sev(run("br402_kaniko_not_debug", ctx(plain))) == ["error"]
+
+
+def test_br703_runner_named_shared() -> None:
+    toml = docker_runner("shared-docker-1", SOCK)
+    assert len(run("br703_socket_shared_runner", ctx(toml=toml))) == 1
+    assert run("br703_socket_shared_runner", ctx(toml=docker_runner("build-box", SOCK))) == []

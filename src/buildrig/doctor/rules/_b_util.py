@@ -343,6 +343,8 @@ def is_shared(r: Runner, config: RunnerConfig | None = None) -> bool:
         return True
     if r.run_untagged is False or r.tags:
         return False
+    if re.search(r"(^|[^a-z])(shared|instance|public)([^a-z]|$)", r.name.lower()):
+        return True  # named as an instance/shared runner
     return config is not None and any("tags" in o.raw for o in config.runners)
 
 

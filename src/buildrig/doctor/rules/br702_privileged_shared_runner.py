@@ -1,8 +1,10 @@
 """BR702 — security: a privileged runner takes untagged jobs (a shared runner).
 
 What it checks: a runner with ``privileged = true`` (``[runners.docker]``, ``services_privileged``
-or ``[runners.kubernetes]``) that also runs untagged jobs (``run_untagged = true``, or no ``tags``
-at all), so any job of any project that can use the runner gets a privileged container.
+or ``[runners.kubernetes]``) that also runs untagged jobs: ``run_untagged = true``, no ``tags``
+while other runners of the file have some, or a name such as ``shared-...``. Any job of any
+project that can use the runner then gets a privileged container. (Registration keeps tags on
+the server, so a file without any ``tags`` proves nothing and is not flagged.)
 
 Why it matters: privileged containers disable the container security mechanisms; a job can mount
 the host's disks, load kernel modules and take over the host and every other job on it. GitLab's
@@ -50,7 +52,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             what, loc = "[runners.kubernetes] privileged = true", u.kube_loc(r, "privileged")
         if what is None or not u.is_shared(r, ctx.runner_config):
             continue
-        why = ("run_untagged = true" if r.run_untagged else "it has no tags, so it takes untagged jobs")
+        why = "run_untagged = true" if r.run_untagged else "it is a shared runner that takes untagged jobs"
         yield finding(
             _SELF,
             f"{u.rname(r)} sets {what} ({loc}) and {why}: every job that lands there, from any "

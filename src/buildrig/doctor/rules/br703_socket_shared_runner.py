@@ -1,8 +1,8 @@
 """BR703 — security: the host's Docker socket is given to untagged (any) jobs.
 
 What it checks: a runner that binds the host's Docker socket into job containers (``[runners.docker]
-volumes`` or a Kubernetes ``host_path``) and runs untagged jobs (``run_untagged = true`` or no
-``tags``).
+volumes`` or a Kubernetes ``host_path``) and runs untagged jobs (``run_untagged = true``, no
+``tags`` while other runners of the file have some, or a name such as ``shared-...``).
 
 Why it matters: access to the socket is root on the host: ``docker run -v /:/host --privileged
 ...``. Every job that lands on the runner can read other projects' checkouts and secrets, stop the
@@ -45,7 +45,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             continue
         what = f"volume \"{m.raw}\"" if m is not None else f"host_path {kube}"
         loc = u.docker_loc(r, "volumes") if m is not None else u.kube_loc(r, "volumes")
-        why = "run_untagged = true" if r.run_untagged else "it has no tags, so it takes untagged jobs"
+        why = "run_untagged = true" if r.run_untagged else "it is a shared runner that takes untagged jobs"
         yield finding(
             _SELF,
             f"{u.rname(r)} gives job containers the host's Docker socket ({what}, {loc}) and {why}: "
