@@ -584,3 +584,11 @@ def test_br703_runner_named_shared() -> None:
     toml = docker_runner("shared-docker-1", SOCK)
     assert len(run("br703_socket_shared_runner", ctx(toml=toml))) == 1
     assert run("br703_socket_shared_runner", ctx(toml=docker_runner("build-box", SOCK))) == []
+
+
+def test_br203_compose_is_a_note_and_builds_shared_is_quiet() -> None:
+    job = "t:\n  image: docker:29.7.2-cli\n  script:\n    - docker compose -f ci.yml up -d\n"
+    f = run("br203_bind_mount_host_path", ctx(job, docker_runner(volumes=SOCK)))
+    assert sev(f) == ["info"]
+    shared = '["/var/run/docker.sock:/var/run/docker.sock", "/builds:/builds"]'
+    assert run("br203_bind_mount_host_path", ctx(job, docker_runner(volumes=shared))) == []

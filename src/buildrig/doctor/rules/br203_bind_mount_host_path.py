@@ -12,6 +12,9 @@ file or directory``, ``can't open 'package.json'``), and ``--mount type=bind`` f
 ``invalid mount config for type "bind": bind source path does not exist: /builds/...``. GitLab's docs:
 "``-v $(pwd)/src:...`` resolves on the host, not inside the job container".
 
+``docker compose up`` in the same set-up gets an INFO note: relative bind mounts of its compose
+file (``./src:/app``) break the same way, but the compose file is not read here.
+
 Fix: share the builds directory at the same path on host and job (``[runners.docker] volumes =
 ["/builds:/builds"]`` or ``builds_dir``), copy files in with ``docker cp`` / build them into an
 image, or use a docker:dind service (its daemon shares the job's ``/builds`` volume).
@@ -44,6 +47,7 @@ _JOB_PATH = (
 _VOLUME = re.compile(r"(?:\s-v|\s--volume)(?:\s+|=)" + _JOB_PATH)
 _MOUNT = re.compile(r"\s--mount(?:\s+|=)\S*(?:source|src)=" + _JOB_PATH)
 _RUNS = re.compile(r"(?<![\w./$-])docker\s+(?:container\s+)?(?:run|create)\b")
+_COMPOSE = re.compile(r"(?<![\w./$-])docker(?:-compose|\s+compose)\b.*\s(?:up|run|create)\b")
 
 
 def _shares_builds(r: Runner) -> bool:
@@ -64,8 +68,24 @@ def check(ctx: Context) -> Iterator[Finding]:
         bad = [r for r in sock if not _shares_builds(r)]
         if not bad:
             continue
+        compose_noted = False
         for sl in u.docker_command_lines(jv.job):
             line = " " + sl.text
+            if _COMPOSE.search(line) and not compose_noted:
+                compose_noted = True
+                yield finding(
+                    _SELF,
+                    f"{u.jname(jv.job)} runs docker compose ({sl.loc}) while {u.rname(bad[0])} gives "
+                    "it the host's Docker socket: if the compose file bind-mounts paths of the "
+                    "checkout (./src:/app), the host daemon resolves them on the host and the "
+                    "services see empty directories.",
+                    "Mount the builds directory at the same path on host and job ([runners.docker] "
+                    "volumes = [\"/builds:/builds\"]), or copy files into images instead of "
+                    "bind-mounting them.",
+                    loc=sl.loc,
+                    job=jv.job.name,
+                    severity=Severity.INFO,
+                )
             if not _RUNS.search(line) or not (_VOLUME.search(line) or _MOUNT.search(line)):
                 continue
             symptom = (
