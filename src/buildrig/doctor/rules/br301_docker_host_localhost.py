@@ -52,14 +52,28 @@ def check(ctx: Context) -> Iterator[Finding]:
             ep = ep_here
         if not bad or ep is None:
             continue
+        has_dind = bool(derive.dind_services(jv.job))
+        unknown_executor = not jv.runners
+        if has_dind:
+            fix = (
+                f"Use the service's alias: DOCKER_HOST: tcp://docker:{ep.port} (localhost reaches the "
+                "service only on the Kubernetes executor, where services share the pod's network)."
+            )
+        else:
+            fix = (
+                "Point DOCKER_HOST at the build host's private address (tcp://<host-ip>:2376 with TLS) "
+                "and make dockerd listen there, or bind-mount the socket instead."
+            )
         yield finding(
             sys.modules[__name__],
             f"{label(jv.job)}: DOCKER_HOST={ep.raw} but the job runs in a container, where {ep.host} is "
             f'the job container itself; docker commands fail with "Cannot connect to the Docker daemon at '
-            f'{ep.raw}. Is the docker daemon running?".',
-            "Point DOCKER_HOST at the build host's private address (tcp://<host-ip>:2376 with TLS) and make "
-            "dockerd listen there, or bind-mount the socket instead.",
+            f'{ep.raw}. Is the docker daemon running?"'
+            + (
+                " (unless the runner uses the Kubernetes executor)." if has_dind and unknown_executor else "."
+            ),
+            fix,
             loc=var_loc(jv.env.get("DOCKER_HOST"), jv.job, "variables"),
             job=jv.job.name,
-            severity=severity_over(bad, len(views)),
+            severity=Severity.WARNING if has_dind and unknown_executor else severity_over(bad, len(views)),
         )
