@@ -84,9 +84,11 @@ def is_docker_cli_image(name: str) -> bool:
 
 def is_dind_service(svc: ServiceSpec) -> bool:
     ref = parse_image(svc.name)
-    if ref.last == "docker" and (ref.tag is None or "dind" in ref.tag or ref.tag[:1].isdigit()
-                                 or ref.tag in ("latest", "stable", "edge", "test", "rc")):
-        return True
+    tag = ref.tag or ""
+    if ref.last == "docker" and "cli" not in tag and (
+        not tag or "dind" in tag or tag[:1].isdigit() or tag in ("latest", "stable", "edge", "test", "rc")
+    ):
+        return True  # docker:<version> and docker:latest are the dind image
     return "dind" in ref.last
 
 
