@@ -43,3 +43,14 @@ if ! .venv/bin/python -c 'import buildrig, pytest, check_jsonschema' >/dev/null 
   .venv/bin/pip install -q -e '.[test]'
   touch .venv/.installed
 fi
+
+# Stand-in images and the local registry for the offline test bed (end-to-end tests, the example).
+# Cached by recipe hash: a second run finds every image and takes a few seconds.
+if [ "${BUILDRIG_SKIP_IMAGES:-}" != 1 ]; then
+  if .venv/bin/buildrig images list >/dev/null 2>&1; then
+    log "stand-in images: checking the cache (buildrig images prepare --offline)"
+  else
+    log "stand-in images missing: building them from Debian packages (a few minutes, once)"
+  fi
+  .venv/bin/buildrig images prepare --offline >&2
+fi

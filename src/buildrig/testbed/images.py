@@ -193,9 +193,10 @@ def recipes(ca: bytes) -> tuple[Recipe, ...]:
     base = Recipe(
         role="python-base",
         title=f"{BASE_IMAGE} (Debian python3 + pip)",
-        # Like the official python image: pip may install into the image's Python.
+        # Like the official python image: pip may install into the image's Python; like Debian's
+        # -slim images: no translations.
         root=RootSpec("debootstrap", packages=("python3", "python3-pip"),
-                      prune=("usr/lib/python3.11/EXTERNALLY-MANAGED",)),
+                      prune=("usr/lib/python3.11/EXTERNALLY-MANAGED", "usr/share/locale")),
         dockerfile='ENV LANG=C.UTF-8\nCMD ["python3"]\n',
         replaces=(),
     )

@@ -1,0 +1,147 @@
+"""Test bed pieces that need no engine: certificates, registry files, recipes, rootfs, entrypoint."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import tarfile
+from pathlib import Path
+
+import bcrypt
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from buildrig.testbed import images, net, registry, rootfs, tls
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("BUILDRIG_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def test_server_cert_is_signed_by_ca_and_names_its_addresses(tmp_path: Path) -> None:
+    ca = tls.ensure_ca(tmp_path / "ca")
+    assert oct(ca.key.stat().st_mode & 0o777) == "0o600"
+    leaf = tls.issue(ca, tmp_path, "server", common_name="x", dns_names=("reg",), ip_addresses=("10.1.2.3",))
+    assert tls.cert_sans(leaf.cert) == (("reg",), ("10.1.2.3",))
+    ca_cert = x509.load_pem_x509_certificate(ca.cert.read_bytes())
+    cert = x509.load_pem_x509_certificate(leaf.cert.read_bytes())
+    assert cert.issuer == ca_cert.subject
+    pub = ca_cert.public_key()
+    assert isinstance(pub, ec.EllipticCurvePublicKey)
+    cert.verify_directly_issued_by(ca_cert)
+    # openssl agrees (what Go and dockerd do is the same chain check)
+    proc = subprocess.run(["openssl", "verify", "-CAfile", str(ca.cert), str(leaf.cert)],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_ca_is_reused_not_regenerated(tmp_path: Path) -> None:
+    first = tls.ensure_ca(tmp_path)
+    before = first.cert.read_bytes()
+    assert tls.ensure_ca(tmp_path).cert.read_bytes() == before
+
+
+def test_registry_files_password_mode_and_bcrypt(home: Path) -> None:
+    _ca, user, password = registry._write_files()
+    d = registry.registry_dir()
+    assert oct((d / "password").stat().st_mode & 0o777) == "0o600"
+    assert len(password) >= 24
+    line = (d / "htpasswd").read_text().strip()
+    name, hashed = line.split(":", 1)
+    assert name == user and hashed.startswith("$2")
+    assert bcrypt.checkpw(password.encode(), hashed.encode())
+    assert not bcrypt.checkpw(b"wrong", hashed.encode())
+    # the server certificate names the address every builder uses
+    _dns, ips = tls.cert_sans(d / "server.crt")
+    assert net.gateway() in ips
+    # a second call keeps the same credentials (stand-ins and jobs depend on them)
+    assert registry._write_files()[2] == password
+    assert "htpasswd" in (d / "config.yml").read_text()
+    mirror = (d / "mirror-config.yml").read_text()
+    assert "htpasswd" not in mirror and "readonly:\n      enabled: true" in mirror
+
+
+def test_gateway_follows_subnet(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BUILDRIG_TESTBED_SUBNET", "10.99.7.0/24")
+    assert net.gateway() == "10.99.7.1"
+    assert registry.address() == "10.99.7.1:5443"
+
+
+def test_recipe_key_changes_with_content_and_not_otherwise() -> None:
+    a = images.recipes(b"CA-1")
+    b = images.recipes(b"CA-1")
+    c = images.recipes(b"CA-2")
+    keys = {r.role: r.key for r in a}
+    assert keys == {r.role: r.key for r in b}
+    changed = {r.role for r in c if r.key != keys[r.role]}
+    # only images that bake the CA are rebuilt when it changes; root trees stay cached
+    assert changed == {"dind", "buildah"}
+    assert {r.role: r.root_key for r in a} == {r.role: r.root_key for r in c}
+    assert all(r.tag.startswith("buildrig-standin/") for r in a)
+
+
+def test_stand_ins_replace_the_names_init_generates() -> None:
+    from buildrig import versions
+
+    replaced = {name for r in images.recipes(b"x") for name in r.replaces}
+    assert {versions.DOCKER_CLI_IMAGE, versions.DOCKER_DIND_IMAGE, versions.BUILDAH_IMAGE} <= replaced
+    assert versions.KANIKO_IMAGE not in replaced and versions.BUILDKIT_IMAGE not in replaced
+    assert {n for n, _ in images.UNOBTAINABLE} == {versions.KANIKO_IMAGE, versions.BUILDKIT_IMAGE}
+
+
+def test_overrides_reads_prepare_output(home: Path) -> None:
+    assert images.overrides() == {}
+    p = home / "testbed" / "images.json"
+    p.parent.mkdir(parents=True)
+    p.write_text(json.dumps({"overrides": {"docker:cli": "buildrig-standin/docker-cli:abc"}}))
+    assert images.overrides() == {"docker:cli": "buildrig-standin/docker-cli:abc"}
+    assert images.override_map() == images.overrides()
+
+
+def test_busybox_rootfs_has_applets_and_binary_libraries() -> None:
+    data = rootfs.busybox_tar(rootfs.RootSpec("busybox", binaries=("/usr/bin/docker",)))
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        names = {m.name: m for m in tar.getmembers()}
+    assert names["bin/busybox"].isfile() and names["bin/busybox"].mode & 0o111
+    assert names["bin/sh"].issym() and names["bin/sh"].linkname == "/bin/busybox"
+    assert names["usr/bin/docker"].isfile()
+    for lib in rootfs.linked_libraries(Path("/usr/bin/docker")):
+        assert str(lib).lstrip("/") in names, lib
+    assert names["tmp"].mode == 0o1777
+
+
+def test_cli_entrypoint_picks_tls_when_client_certs_exist(tmp_path: Path) -> None:
+    script = Path(images.__file__).parent / "assets" / "docker-entrypoint.sh"
+    certs = tmp_path / "certs"
+    env = {"PATH": os.environ["PATH"], "DOCKER_TLS_CERTDIR": str(certs)}
+
+    def run(extra: dict[str, str]) -> dict[str, str]:
+        out = subprocess.run(["sh", str(script), "env"], env={**env, **extra}, capture_output=True,
+                             text=True, check=True).stdout
+        return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+    socket = Path("/var/run/docker.sock").is_socket()
+    plain = run({})
+    # a local socket wins over the "docker" service, as in the official image
+    assert plain.get("DOCKER_HOST") == (None if socket else "tcp://docker:2375")
+    assert "DOCKER_TLS_VERIFY" not in plain
+    assert "DOCKER_TLS_VERIFY" not in run({"DOCKER_HOST": "tcp://docker:2376"})
+    (certs / "client").mkdir(parents=True)
+    for f in ("ca.pem", "cert.pem", "key.pem"):
+        (certs / "client" / f).write_text("x")
+    with_tls = run({})
+    if not socket:
+        assert with_tls["DOCKER_HOST"] == "tcp://docker:2376"
+    # an explicit DOCKER_HOST is kept, and TLS still follows the certificates (the 2375-vs-TLS trap)
+    explicit = run({"DOCKER_HOST": "tcp://docker:2375"})
+    assert explicit["DOCKER_HOST"] == "tcp://docker:2375" and explicit["DOCKER_TLS_VERIFY"] == "1"
+    assert explicit["DOCKER_CERT_PATH"] == f"{certs}/client"
+    # arguments starting with "-" go to docker
+    proc = subprocess.run(["sh", str(script), "--definitely-not-a-flag"], env=env, capture_output=True,
+                          text=True, check=False)
+    assert proc.returncode != 0 and "definitely-not-a-flag" in proc.stderr
