@@ -301,7 +301,26 @@ def test_artifacts_reach_later_stages(run_yaml: Runfn) -> None:
     assert res.exit_code == 0, use.text
     assert "dist/: found 2 matching artifact files and directories" in build.text
     assert "missing/: no matching files" in build.text
-    assert [
-        line for line in use.text.splitlines() if line in ("bin", "deep", "top", "no-logs")
-    ] == ["bin", "deep", "top", "no-logs"]
+    assert [line for line in use.text.splitlines() if line in ("bin", "deep", "top", "no-logs")] == [
+        "bin",
+        "deep",
+        "top",
+        "no-logs",
+    ]
     assert "no-dist" in isolated.text.splitlines()
+
+
+def test_rules_pick_jobs_and_set_variables(run_yaml: Runfn) -> None:
+    yaml = (
+        "on-tag:\n  image: <plain>\n  rules:\n    - if: $CI_COMMIT_TAG\n  script: [echo tagged]\n"
+        "always:\n  image: <plain>\n  rules:\n    - if: $CI_COMMIT_TAG\n      when: never\n"
+        "    - when: on_success\n      variables:\n        FROM_RULE: yes-rule\n"
+        "  script: [echo v=$FROM_RULE]\n"
+    )
+    res = run_yaml(yaml)
+    on_tag, always = res.job("on-tag"), res.job("always")
+    assert on_tag is not None and always is not None
+    assert on_tag.status == "skipped" and "no rule matched" in (on_tag.reason or "")
+    assert always.status == "success" and "v=yes-rule" in always.text.splitlines()
+    forced = run_yaml(yaml, jobs=("on-tag",)).jobs[0]
+    assert forced.status == "success" and "a push pipeline would not run this job" in forced.text

@@ -150,3 +150,59 @@ def test_artifact_globs() -> None:
     assert matches("dist/sub/x", "dist/") and matches("dist/a.whl", "dist/*.whl")
     assert matches("a/b/x/y/c", "a/b/**/c") and matches("notes.txt", "*.txt")
     assert not matches("logs/l.log", "dist/") and not matches("distx/a", "dist")
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected"),
+    [
+        ('$CI_COMMIT_BRANCH == "main"', True),
+        ("$CI_COMMIT_BRANCH == 'dev'", False),
+        ("$CI_COMMIT_TAG", False),
+        ("$CI_COMMIT_TAG == null", True),
+        ("$EMPTY", False),
+        ("$CI_COMMIT_BRANCH =~ /^ma/", True),
+        ("$CI_COMMIT_BRANCH !~ /^MA/i", False),
+        ('$CI_COMMIT_TAG || ($CI_COMMIT_BRANCH == "main" && $CI_PIPELINE_SOURCE == "push")', True),
+        ("$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH", True),
+        ("$CI_COMMIT_BRANCH =~ $PATTERN", True),
+    ],
+)
+def test_rules_if(expr: str, expected: bool) -> None:
+    from buildrig.run.rules import evaluate_if
+
+    env = {
+        "CI_COMMIT_BRANCH": "main",
+        "CI_DEFAULT_BRANCH": "main",
+        "CI_PIPELINE_SOURCE": "push",
+        "EMPTY": "",
+        "PATTERN": "/ai/",
+    }
+    assert evaluate_if(expr, env) is expected
+
+
+def test_rules_decide(tmp_path: Path) -> None:
+    from buildrig.run.rules import decide
+
+    (tmp_path / "Dockerfile").write_text("FROM x\n")
+    env = {"CI_COMMIT_BRANCH": "feat", "CI_COMMIT_REF_NAME": "feat"}
+
+    def job(**raw: object) -> Job:
+        return Job("j", "test", Loc("x", 1), raw=raw)
+
+    d = decide(
+        job(
+            rules=[
+                {"if": '$CI_COMMIT_BRANCH == "main"'},
+                {"exists": ["Dockerfile"], "when": "manual", "variables": {"X": "1"}},
+            ]
+        ),
+        env,
+        tmp_path,
+    )
+    assert (d.include, d.when, d.variables[0].value) == (True, "manual", "1")
+    assert not decide(job(rules=[{"if": "$CI_COMMIT_TAG"}]), env, tmp_path).include
+    assert not decide(job(rules=[{"when": "never"}]), env, tmp_path).include
+    assert decide(job(only=["branches"]), env, tmp_path).include
+    assert not decide(job(only=["tags"]), env, tmp_path).include
+    assert not decide(job(**{"except": ["/^fe/"]}), env, tmp_path).include
+    assert decide(job(), env, tmp_path).include

@@ -17,6 +17,7 @@ from buildrig.run.cleanup import Terminated, Tracker, signals_deferred, terminat
 from buildrig.run.docker_executor import JobError, Outcome
 from buildrig.run.log import JobLog
 from buildrig.run.model import JobResult, RegistryInfo, RunInterrupted, RunOptions, RunResult
+from buildrig.run.rules import Decision, decide
 from buildrig.run.variables import (
     ALWAYS_MASKED,
     JobVariables,
@@ -147,7 +148,7 @@ class _Run:
     artifacts: dict[str, tuple[ArtifactFile, ...]] = field(default_factory=dict)
 
 
-def job_variables(run: _Run, job: Job, index: int) -> JobVariables:
+def job_variables(run: _Run, job: Job, index: int, rule_vars: tuple[Variable, ...] = ()) -> JobVariables:
     from buildrig.gitlab.ci import job_variables as yaml_vars
 
     image = (
@@ -159,6 +160,7 @@ def job_variables(run: _Run, job: Job, index: int) -> JobVariables:
     layers: list[list[Variable]] = [
         pre,
         list(yaml_vars(run.pipeline, job).values()),
+        list(rule_vars),  # rules:variables override the job's own
         [Variable(k, v) for k, v in run.opts.variables.items()],
         run.file_vars,
         list(run.runner.environment) if run.runner else [],
@@ -279,7 +281,14 @@ def run_jobs(opts: RunOptions) -> RunResult:
             _make_executor(run)
             failed = False
             for index, job in enumerate(jobs):
-                if not explicit and not _should_run(job.when, failed):
+                decision = decide(job, job_variables(run, job, index).as_dict(), opts.project_dir)
+                allow = job.allow_failure if decision.allow_failure is None else decision.allow_failure
+                skip: str | None = None
+                if not explicit and not decision.include:
+                    skip = f"not in a push pipeline: {decision.why}"
+                elif not explicit and not _should_run(decision.when, failed):
+                    skip = "an earlier job failed" if failed else f"when: {decision.when}"
+                if skip is not None:
                     now = time.monotonic()
                     results.append(
                         JobResult(
@@ -290,17 +299,17 @@ def run_jobs(opts: RunOptions) -> RunResult:
                             now,
                             now,
                             time.time(),
-                            reason="an earlier job failed" if failed else f"when: {job.when}",
-                            allow_failure=job.allow_failure,
+                            reason=skip,
+                            allow_failure=allow,
                         )
                     )
                     continue
-                jr = _run_one(run, job, index)
+                jr = _run_one(run, job, index, decision, allow)
                 results.append(jr)
                 if jr.status == "canceled":
                     interrupted = jr.reason or "SIGINT"
                     break
-                if jr.status == "failed" and not job.allow_failure:
+                if jr.status == "failed" and not allow:
                     failed = True
         except BaseException:
             clean_exit = False
@@ -333,15 +342,17 @@ def _should_run(when: str, failed: bool) -> bool:
     return when == "on_success" and not failed
 
 
-def _run_one(run: _Run, job: Job, index: int) -> JobResult:
+def _run_one(run: _Run, job: Job, index: int, decision: Decision, allow: bool) -> JobResult:
     opts = run.opts
-    jv = job_variables(run, job, index)
+    jv = job_variables(run, job, index, decision.variables)
     log = JobLog(job.name, Masker(jv.masked), opts.sink, opts.keep_lines)
     start, wall = time.monotonic(), time.time()
     log.sys(
         f"Running job {job.name!r} (stage {job.stage}) with buildrig's GitLab Runner emulation "
         f"on {run.ctx.runner_name} [run {run.ctx.run_id}]"
     )
+    if not decision.include:
+        log.warn(f"WARNING: a push pipeline would not run this job ({decision.why}); running it as asked")
     order = {s: i for i, s in enumerate(run.pipeline.stages or DEFAULT_STAGES)}
     inputs = [f for name in sources(job, run.finished, order) for f in run.artifacts.get(name, ())]
     try:
@@ -361,7 +372,7 @@ def _run_one(run: _Run, job: Job, index: int) -> JobResult:
             wall,
             tuple(log.lines),
             "SIGINT",
-            job.allow_failure,
+            allow,
         )
     except Terminated:
         log.flush()
@@ -376,7 +387,7 @@ def _run_one(run: _Run, job: Job, index: int) -> JobResult:
             wall,
             tuple(log.lines),
             "SIGTERM",
-            job.allow_failure,
+            allow,
         )
     run.finished.append(job)
     run.artifacts[job.name] = outcome.artifacts
@@ -384,7 +395,7 @@ def _run_one(run: _Run, job: Job, index: int) -> JobResult:
         log.ok("Job succeeded")
     else:
         reason = outcome.reason or f"exit code {outcome.exit_code}"
-        if job.allow_failure:
+        if allow:
             log.warn(f"WARNING: Job failed (allowed to fail): {reason}")
         else:
             log.error(f"ERROR: Job failed: {reason}")
@@ -398,5 +409,5 @@ def _run_one(run: _Run, job: Job, index: int) -> JobResult:
         wall,
         tuple(log.lines),
         outcome.reason,
-        job.allow_failure,
+        allow,
     )
