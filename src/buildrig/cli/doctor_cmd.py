@@ -61,8 +61,9 @@ def doctor_cmd(
 ) -> None:
     """Name the cause of a broken or dangerous image-build set-up.
 
-    Reads .gitlab-ci.yml, the runner's config.toml and dockerd's configuration together. Exit
-    status: 0 clean, 1 errors (or warnings with --strict), 2 unusable input.
+    Reads .gitlab-ci.yml, the runner's config.toml and dockerd's configuration together.
+
+    Exit status: 0 clean, 1 errors (or warnings with --strict), 2 unusable input.
     """
     from buildrig.doctor import engine
     from buildrig.doctor import output as outputs
