@@ -140,14 +140,20 @@ def test_br201_without_config_toml_says_nothing() -> None:
     assert run("br201_sock_not_mounted", ctx(SOCK_JOB)) == []
 
 
-def test_br204_pinned_api_too_new_is_an_error_unpinned_a_warning() -> None:
+def test_br204_docker_29_client_cannot_negotiate_down_to_old_hosts() -> None:
     live = LiveFacts(engine_version="20.10.24", engine_api="1.41", engine_min_api="1.12")
     f = run("br204_client_api_skew", ctx(SOCK_JOB, docker_runner(volumes=SOCK), live=live))
-    assert sev(f) == ["warning"] and "1.52" in f[0].message and "1.41" in f[0].message
-    pinned = SOCK_JOB.replace("  script:", '  variables:\n    DOCKER_API_VERSION: "1.52"\n  script:')
-    f = run("br204_client_api_skew", ctx(pinned, docker_runner(volumes=SOCK), live=live))
     assert sev(f) == ["error"] and "client version 1.52 is too new" in f[0].message
-    assert run("br204_client_api_skew", ctx(SOCK_JOB, docker_runner(volumes=SOCK))) == []
+    assert "Maximum supported API version is 1.41" in f[0].message
+    job27 = SOCK_JOB.replace("29.7.2-cli", "27.4.1-cli")
+    assert run("br204_client_api_skew", ctx(job27, docker_runner(volumes=SOCK), live=live)) == []
+    pinned = job27.replace("  script:", '  variables:\n    DOCKER_API_VERSION: "1.47"\n  script:')
+    f = run("br204_client_api_skew", ctx(pinned, docker_runner(volumes=SOCK), live=live))
+    assert sev(f) == ["error"] and "client version 1.47 is too new" in f[0].message
+    # without --live only a note, and only for clients that need Docker >= 25 on the host
+    assert sev(run("br204_client_api_skew", ctx(SOCK_JOB, docker_runner(volumes=SOCK)))) == ["info"]
+    old = SOCK_JOB.replace("29.7.2-cli", "24.0.5-cli")
+    assert run("br204_client_api_skew", ctx(old, docker_runner(volumes=SOCK))) == []
 
 
 def test_br206_data_bind_mount_without_z() -> None:

@@ -1,17 +1,24 @@
 """BR204 — docker_sock: the job's docker client and the host daemon do not speak a common API.
 
-What it checks (needs ``--live``, which reads the host engine's API range): a job that uses the
-host's daemon through the bound socket runs a ``docker`` CLI image whose default API version is
-outside what the host engine accepts.
+What it checks: a job that uses the host's daemon through the bound socket runs a ``docker`` CLI
+image whose API range does not meet the host engine's:
 
-Why it fails: a client older than the daemon's minimum is refused outright::
+- a Docker 29 client (``docker:29-cli``, or an unpinned ``docker:cli``/``docker:latest``) against a
+  host engine older than Docker 25 (API < 1.44): Docker 29 clients no longer negotiate down that
+  far, so every command is refused::
 
-    Error response from daemon: client version 1.43 is too old. Minimum supported API version is 1.44
+      Error response from daemon: client version 1.52 is too new. Maximum supported API version is 1.41
 
-(Docker 29 daemons refuse clients older than Docker 25). A client newer than the daemon works only
-as long as it negotiates down; anything that pins ``DOCKER_API_VERSION`` (or a client without
-negotiation) gets ``client version 1.52 is too new. Maximum supported API version is 1.41``, and
-newer CLI features (buildx, BuildKit options) are refused by the old engine.
+- a client older than the daemon's minimum (Docker 29 daemons refuse clients older than Docker
+  25)::
+
+      Error response from daemon: client version 1.43 is too old. Minimum supported API version is 1.44
+
+- ``DOCKER_API_VERSION`` pinned above what the daemon supports (same "too new" error).
+
+With ``--live`` the host engine's API range is known and these are errors. Without it, an
+unpinned or Docker 29 client on a socket-binding runner gets an INFO note: the host engine must be
+Docker 25 or newer.
 
 Fix: pin the job image to the host engine's major (``docker:<host major>-cli``), or upgrade the
 host engine; never leave ``docker:cli``/``docker:latest`` floating against a fixed host.
@@ -34,28 +41,47 @@ CATEGORY = Category.FAILURE
 DOCS = "https://docs.docker.com/reference/api/engine/#api-version-matrix"
 
 _SELF = sys.modules[__name__]
+# Docker 29 clients refuse to negotiate below the API their own daemon still accepts.
+_NO_NEGOTIATION_BELOW = "1.44"
 
 
 def check(ctx: Context) -> Iterator[Finding]:
     live = ctx.live
-    if live is None or (live.engine_api is None and live.engine_min_api is None):
-        return
+    known = live is not None and (live.engine_api is not None or live.engine_min_api is not None)
     for jv in ctx.jobs:
         if jv.way == "shell" or u.dind_services(jv.job):
             continue
         if not any(u.mounts_socket(r) for r in jv.runners):
             continue
-        name = u.image_name(jv.job, jv.runners)
-        if name is None or not u.is_docker_cli_image(name) or not u.docker_command_lines(jv.job):
+        name = u.job_image(jv) or u.image_name(jv.job, jv.runners)
+        if name is None or not u.is_docker_cli_image(name) or not u.daemon_docker_lines(jv.job):
             continue
         rel = u.docker_release_of_tag(u.parse_image(name).tag)
-        client = u.api_of_release(rel) if rel else None
+        if rel is None:
+            continue
+        client = u.api_of_release(rel) or "1.24"
         pinned = u.explicit_env(jv, "DOCKER_API_VERSION")
         if pinned is not None and pinned.value.strip():
             client = pinned.value.strip()
-        if client is None:
+        loc = pinned.loc if pinned is not None and pinned.loc else u.image_loc(jv.job)
+        host_major = (live.engine_version or "").split(".")[0] if live is not None else ""
+        major = f"docker:{host_major or '<host major>'}-cli"
+        if not known or live is None:
+            if rel >= (29, 0) and pinned is None:
+                yield finding(
+                    _SELF,
+                    f"{u.jname(jv.job)} runs the Docker {rel[0]} client '{name}' ({loc}) against the "
+                    "host's daemon through the socket: the host engine must be Docker 25 or newer, "
+                    "or every command fails with \"client version 1.52 is too new. Maximum supported "
+                    "API version is ...\" (not checked: run with --live on the runner host).",
+                    "Pin the job image to the host engine's major (docker:<host major>-cli), or make "
+                    "sure the host runs Docker >= 25.",
+                    loc=loc,
+                    job=jv.job.name,
+                    severity=Severity.INFO,
+                )
             continue
-        loc = u.image_loc(jv.job)
+        host = live.engine_api
         if live.engine_min_api and u.api_tuple(client) < u.api_tuple(live.engine_min_api):
             yield finding(
                 _SELF,
@@ -63,29 +89,22 @@ def check(ctx: Context) -> Iterator[Finding]:
                 f"the host engine {live.engine_version or ''} (minimum API {live.engine_min_api}): "
                 f"\"client version {client} is too old. Minimum supported API version is "
                 f"{live.engine_min_api}\".",
-                f"Use a docker CLI image at least as new as the host engine (e.g. "
-                f"docker:{(live.engine_version or '').split('.')[0] or '<host major>'}-cli).",
+                f"Use a docker CLI image at least as new as the host engine (e.g. {major}).",
                 loc=loc,
                 job=jv.job.name,
             )
-        elif live.engine_api and u.api_tuple(client) > u.api_tuple(live.engine_api):
-            hard = pinned is not None
+        elif host and u.api_tuple(client) > u.api_tuple(host) and (
+            pinned is not None
+            or (rel >= (29, 0) and u.api_tuple(host) < u.api_tuple(_NO_NEGOTIATION_BELOW))
+        ):
             yield finding(
                 _SELF,
                 f"{u.jname(jv.job)} runs the docker client '{name}' ({loc}, API {client}) against "
-                f"an older host engine {live.engine_version or ''} (API {live.engine_api}). "
-                + (
-                    f"DOCKER_API_VERSION={client} is pinned, so every call fails: \"client version "
-                    f"{client} is too new. Maximum supported API version is {live.engine_api}\"."
-                    if hard
-                    else "The CLI negotiates down, but tools that pin the API fail with \"client "
-                    f"version {client} is too new. Maximum supported API version is "
-                    f"{live.engine_api}\" and newer build features are refused."
-                ),
-                f"Pin the job image to the host engine's major (docker:"
-                f"{(live.engine_version or '').split('.')[0] or '<host major>'}-cli) or upgrade "
-                "the host engine" + ("; remove the DOCKER_API_VERSION pin." if hard else "."),
-                loc=pinned.loc if hard and pinned is not None and pinned.loc else loc,
+                f"the older host engine {live.engine_version or ''} (API {host}), which it cannot "
+                f"negotiate down to: \"client version {client} is too new. Maximum supported API "
+                f"version is {host}\".",
+                f"Pin the job image to the host engine's major ({major}) or upgrade the host engine"
+                + ("; remove the DOCKER_API_VERSION pin." if pinned is not None else "."),
+                loc=loc,
                 job=jv.job.name,
-                severity=Severity.ERROR if hard else Severity.WARNING,
             )
