@@ -5,6 +5,7 @@ Import-light: the doctor engine, its rules and parsers load inside the command.
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Annotated
 
@@ -93,8 +94,16 @@ def doctor_cmd(
         docker_units=tuple(docker_unit or ()),
         live=live,
     )
-    report = engine.diagnose(inputs, select=_ids(select or []), ignore=_ids(ignore or []))
-    text = outputs.render(report, fmt, directory)
+    # doctor builds many small, acyclic objects and exits: the cyclic GC only costs time here
+    # (about a third of the run on a 1,000-job pipeline)
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        report = engine.diagnose(inputs, select=_ids(select or []), ignore=_ids(ignore or []))
+        text = outputs.render(report, fmt, directory)
+    finally:
+        if was_enabled:
+            gc.enable()
     if output is not None:
         from buildrig.fsutil import atomic_write
 

@@ -86,7 +86,17 @@ def runners_for(job: Job, config: RunnerConfig | None, *, tags_known: bool) -> t
         return ()
     if not tags_known:
         return config.runners
-    want = set(job.tags)
+    return _runners_for_tags(config, job.tags)
+
+
+_BY_TAGS: dict[tuple[int, tuple[str, ...]], tuple[RunnerConfig, tuple[Runner, ...]]] = {}
+
+
+def _runners_for_tags(config: RunnerConfig, tags: tuple[str, ...]) -> tuple[Runner, ...]:
+    hit = _BY_TAGS.get((id(config), tags))
+    if hit is not None and hit[0] is config:
+        return hit[1]
+    want = set(tags)
     out = []
     for r in config.runners:
         if want:
@@ -94,6 +104,9 @@ def runners_for(job: Job, config: RunnerConfig | None, *, tags_known: bool) -> t
                 out.append(r)
         elif r.run_untagged is True or (r.run_untagged is None and not r.tags):
             out.append(r)
+    if len(_BY_TAGS) > 10_000:
+        _BY_TAGS.clear()
+    _BY_TAGS[(id(config), tags)] = (config, tuple(out))
     return tuple(out)
 
 

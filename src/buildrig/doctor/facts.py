@@ -72,6 +72,7 @@ def is_docker_image(name: str | None) -> bool:
     return name is not None and parse_image(name).last == "docker"
 
 
+@lru_cache(maxsize=4096)
 def is_dind_image(name: str) -> bool:
     ref = parse_image(name)
     if ref.last == "docker":
@@ -126,9 +127,14 @@ def is_floating_docker_tag(name: str) -> bool:
 
 def service_aliases(svc: ServiceSpec) -> tuple[str, ...]:
     """Host names a service answers to, per GitLab Runner: explicit aliases, else derived."""
-    if svc.alias:
-        return tuple(a for a in re.split(r"[\s,]+", svc.alias) if a)
-    name = svc.name.split("@", 1)[0]
+    return _aliases(svc.name, svc.alias)
+
+
+@lru_cache(maxsize=4096)
+def _aliases(image: str, alias: str | None) -> tuple[str, ...]:
+    if alias:
+        return tuple(a for a in re.split(r"[\s,]+", alias) if a)
+    name = image.split("@", 1)[0]
     slash, colon = name.rfind("/"), name.rfind(":")
     if colon > slash:
         name = name[:colon]
@@ -159,6 +165,7 @@ class Endpoint:
         )
 
 
+@lru_cache(maxsize=4096)
 def parse_endpoint(value: str) -> Endpoint | None:
     value = value.strip()
     if not value or "$" in value:

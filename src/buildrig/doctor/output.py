@@ -51,6 +51,11 @@ def _rel_cached(file: str, base_str: str) -> str:
         return path.as_posix()
 
 
+def _dump(doc: object, size: int) -> str:
+    # json's C encoder only runs without indent: big reports stay compact to stay fast
+    return json.dumps(doc, indent=2 if size <= 500 else None) + "\n"
+
+
 # --- text -----------------------------------------------------------------------------------------
 
 
@@ -126,7 +131,7 @@ def render_json(report: Report, base: Path) -> str:
         "ways": report.ways,
         "limits": list(report.context.limits) + list(report.problems),
     }
-    return json.dumps(doc, indent=2) + "\n"
+    return _dump(doc, len(report.findings))
 
 
 # --- SARIF ----------------------------------------------------------------------------------------
@@ -212,7 +217,7 @@ def render_sarif(report: Report, base: Path) -> str:
             }
         ],
     }
-    return json.dumps(doc, indent=2) + "\n"
+    return _dump(doc, len(results))
 
 
 # --- GitLab Code Quality --------------------------------------------------------------------------
@@ -250,7 +255,7 @@ def render_codequality(report: Report, base: Path) -> str:
                 "location": {"path": _rel(file, base), "lines": {"begin": line}},
             }
         )
-    return json.dumps(out, indent=2) + "\n"
+    return _dump(out, len(out))
 
 
 def explain(rule_id: str, rules: Sequence[RuleModule] | None = None) -> str | None:
