@@ -165,8 +165,31 @@ def dind_mode(svc: ServiceSpec, env: Mapping[str, Variable]) -> DindMode:
     return DindMode(False, 2375, socket, certdir, True)
 
 
-def dind_services(job: Job) -> tuple[ServiceSpec, ...]:
-    return tuple(s for s in job.services if F.is_dind_service(s))
+def runner_services(runners: Sequence[Runner]) -> tuple[ServiceSpec, ...]:
+    """``[[runners.docker.services]]``/``[[runners.kubernetes.services]]`` every runner adds to
+    every job (only those all candidate runners define, by image name)."""
+    if not runners:
+        return ()
+
+    def of(r: Runner) -> tuple[ServiceSpec, ...]:
+        if r.docker is not None and F.is_docker_executor(r):
+            return r.docker.services
+        if r.kubernetes is not None and F.is_kubernetes(r):
+            return r.kubernetes.services
+        return ()
+
+    first = of(runners[0])
+    return tuple(s for s in first if all(any(o.name == s.name for o in of(r)) for r in runners[1:]))
+
+
+def job_services(job: Job, runners: Sequence[Runner] = ()) -> tuple[ServiceSpec, ...]:
+    """The job's services plus those its runners add."""
+    extra = runner_services(runners)
+    return job.services + extra if extra else job.services
+
+
+def dind_services(job: Job, runners: Sequence[Runner] = ()) -> tuple[ServiceSpec, ...]:
+    return tuple(s for s in job_services(job, runners) if F.is_dind_service(s))
 
 
 def certs_available(env: Env, job: Job, runners: Sequence[Runner], pipeline_env: Env) -> bool:
@@ -181,7 +204,9 @@ def certs_available(env: Env, job: Job, runners: Sequence[Runner], pipeline_env:
         and all(_bind_mounted(r, client_dir) or F.shares_path(r, client_dir) for r in runners)
     ):
         return True
-    tls_dind = any(dind_mode(s, service_env(env, s, runners, pipeline_env)).tls for s in dind_services(job))
+    tls_dind = any(
+        dind_mode(s, service_env(env, s, runners, pipeline_env)).tls for s in dind_services(job, runners)
+    )
     if not tls_dind:
         return False
     if not runners:
@@ -220,7 +245,7 @@ def effective_env(
         if pipeline_env[k].loc is None:
             del pipeline_env[k]
     services: dict[str, Env] = {}
-    for svc in job.services:
+    for svc in job_services(job, runners):
         alias = F.service_aliases(svc)[0] if F.service_aliases(svc) else svc.name
         services.setdefault(alias, service_env(env, svc, runners, pipeline_env))
     if F.is_docker_image(image) and entrypoint_runs(job, runners, env):
@@ -279,12 +304,12 @@ def detect_way(job: Job, runners: Sequence[Runner], env: Mapping[str, Variable])
     endpoint = (
         F.parse_endpoint(expand(host_var.value, env)) if host_var is not None and host_var.value else None
     )
-    aliases = {a for s in job.services for a in F.service_aliases(s)}
+    aliases = {a for s in job_services(job, runners) for a in F.service_aliases(s)}
     if runners and all(F.is_shell(r) for r in runners):
         if endpoint is not None and endpoint.scheme == "tcp" and not endpoint.is_loopback:
             return "docker_host"
         return "shell"
-    if dind_services(job):
+    if dind_services(job, runners):
         return "dind"
     if endpoint is not None:
         if endpoint.scheme == "tcp":

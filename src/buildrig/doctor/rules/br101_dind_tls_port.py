@@ -38,7 +38,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             host_var = view.env.get("DOCKER_HOST")
             if ep is None or ep.scheme != "tcp" or host_var is None or host_var.loc is None:
                 continue  # derived DOCKER_HOST mismatches come from missing certs: BR102
-            for svc in derive.dind_services(jv.job):
+            for svc in derive.dind_services(jv.job, jv.runners):
                 if ep.host not in F.service_aliases(svc) and not (view.kubernetes and ep.is_loopback):
                     continue
                 mode = derive.dind_mode(svc, svc_env(view, svc))

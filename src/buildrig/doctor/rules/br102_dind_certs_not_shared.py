@@ -48,7 +48,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             assert view.runner is not None
             if view.shell:
                 continue
-            for svc in derive.dind_services(jv.job):
+            for svc in derive.dind_services(jv.job, jv.runners):
                 env = svc_env(view, svc)
                 mode = derive.dind_mode(svc, env)
                 if not mode.tls or not mode.certdir:

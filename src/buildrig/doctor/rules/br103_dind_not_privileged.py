@@ -51,7 +51,7 @@ def _why(runner: object, svc_name: str) -> str:
 
 def check(ctx: Context) -> Iterator[Finding]:
     for jv in jobs(ctx):
-        services = derive.dind_services(jv.job)
+        services = derive.dind_services(jv.job, jv.runners)
         if not services or not jv.runners:
             continue
         relevant = [r for r in jv.runners if F.is_docker_executor(r) or F.is_kubernetes(r)]

@@ -32,10 +32,10 @@ DOCS = "https://docs.gitlab.com/ci/docker/docker_build_troubleshooting/#error-du
 
 def check(ctx: Context) -> Iterator[Finding]:
     for jv in jobs(ctx, "dind"):
-        services = derive.dind_services(jv.job)
+        services = derive.dind_services(jv.job, jv.runners)
         if not services:
             continue
-        all_aliases = {a for s in jv.job.services for a in F.service_aliases(s)}
+        all_aliases = {a for s in derive.job_services(jv.job, jv.runners) for a in F.service_aliases(s)}
         for view in per_runner(ctx, jv)[:1]:
             ep = endpoint(view.env)
             if ep is None or ep.scheme != "tcp" or ep.host is None or ep.is_loopback:

@@ -38,7 +38,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                 continue
             if not tls_on(view.env) and ep.port != 2376:
                 continue
-            for svc in derive.dind_services(jv.job):
+            for svc in derive.dind_services(jv.job, jv.runners):
                 if ep.host not in F.service_aliases(svc):
                     continue
                 env = svc_env(view, svc)

@@ -45,7 +45,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         if image is None or not F.is_docker_image(image):
             continue
         client = _major(image)
-        for svc in derive.dind_services(jv.job):
+        for svc in derive.dind_services(jv.job, jv.runners):
             if not F.is_docker_image(svc.name):
                 continue
             daemon = _major(svc.name)

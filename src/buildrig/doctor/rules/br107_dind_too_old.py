@@ -31,7 +31,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     host = ctx.live.engine_version if ctx.live is not None else None
     host_new = host is not None and tuple(int(x) for x in host.split(".")[:2] if x.isdigit()) >= (20, 10)
     for jv in jobs(ctx):
-        for svc in derive.dind_services(jv.job):
+        for svc in derive.dind_services(jv.job, jv.runners):
             version = F.docker_version(svc.name) if F.is_docker_image(svc.name) else None
             if version is None or version >= (20, 10):
                 continue

@@ -35,7 +35,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             floating.append(image)
         floating += [
             s.name
-            for s in derive.dind_services(jv.job)
+            for s in derive.dind_services(jv.job, jv.runners)
             if F.is_docker_image(s.name) and F.is_floating_docker_tag(s.name)
         ]
         if not floating:

@@ -31,7 +31,7 @@ DOCS = "https://docs.gitlab.com/runner/executors/docker/#configure-the-network-m
 def check(ctx: Context) -> Iterator[Finding]:
     daemon_mtu = ctx.daemon.mtu if ctx.daemon is not None else None
     for jv in jobs(ctx):
-        services = [s for s in derive.dind_services(jv.job) if not F.command_has(s, "--mtu")]
+        services = [s for s in derive.dind_services(jv.job, jv.runners) if not F.command_has(s, "--mtu")]
         if not services:
             continue
         svc = services[0]

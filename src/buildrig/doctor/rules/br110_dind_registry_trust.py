@@ -39,7 +39,7 @@ _CLIENT_TRUST = re.compile(
 def check(ctx: Context) -> Iterator[Finding]:
     insecure = ctx.daemon.insecure_registries if ctx.daemon is not None else ()
     for jv in jobs(ctx, "dind"):
-        services = derive.dind_services(jv.job)
+        services = derive.dind_services(jv.job, jv.runners)
         if not services:
             continue
         svc = services[0]

@@ -32,7 +32,7 @@ DOCS = "https://docs.gitlab.com/ci/docker/docker_build_troubleshooting/"
 def check(ctx: Context) -> Iterator[Finding]:
     daemon_dns = tuple(ctx.daemon.raw_json.get("dns", ())) if ctx.daemon is not None else ()
     for jv in jobs(ctx):
-        services = [s for s in derive.dind_services(jv.job) if not F.command_has(s, "--dns")]
+        services = [s for s in derive.dind_services(jv.job, jv.runners) if not F.command_has(s, "--dns")]
         if not services:
             continue
         per_build = [

@@ -39,7 +39,7 @@ def _outcome(ctx: Context, job: object, runner: object) -> tuple[object, ...]:
     env, services = derive.effective_env(ctx.pipeline, job, [runner])
     ep = endpoint(env)
     modes = []
-    for svc in derive.dind_services(job):
+    for svc in derive.dind_services(job, [runner]):
         from buildrig.doctor import facts as F
 
         alias = F.service_aliases(svc)[0]
@@ -67,7 +67,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                 sys.modules[__name__],
                 f"{label(jv.job)}: runner '{r.name}' sets {names} in its environment ({var.loc}), which "
                 "changes how this job's client reaches its dind service compared with the job's own "
-                "set-up; the same job behaves differently on other runners (e.g. \"Cannot connect to the "
+                'set-up; the same job behaves differently on other runners (e.g. "Cannot connect to the '
                 'Docker daemon at tcp://docker:2375" on this one only).',
                 "Remove the DOCKER_* entries from the runner's environment and set them in the job's "
                 "variables next to the service that needs them.",

@@ -30,7 +30,7 @@ DOCS = "https://docs.gitlab.com/ci/docker/docker_in_docker/#docker-in-docker-wit
 
 def check(ctx: Context) -> Iterator[Finding]:
     for jv in jobs(ctx):
-        services = derive.dind_services(jv.job)
+        services = derive.dind_services(jv.job, jv.runners)
         if not services or not jv.runners:
             continue
         if F.waits_for_daemon(F.script_lines(jv.job)):

@@ -31,7 +31,7 @@ DOCS = "https://docs.gitlab.com/ci/docker/docker_build_troubleshooting/#docker-c
 
 def check(ctx: Context) -> Iterator[Finding]:
     for jv in jobs(ctx, "dind"):
-        services = derive.dind_services(jv.job)
+        services = derive.dind_services(jv.job, jv.runners)
         if not services:
             continue
         image = derive.image_name(jv.job, jv.runners)

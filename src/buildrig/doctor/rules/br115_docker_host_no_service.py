@@ -32,9 +32,9 @@ DOCS = "https://docs.gitlab.com/ci/docker/docker_in_docker/"
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    dind_elsewhere = any(derive.dind_services(j.job) for j in ctx.jobs)
+    dind_elsewhere = any(derive.dind_services(j.job, j.runners) for j in ctx.jobs)
     for jv in jobs(ctx, "dind", "docker_sock"):
-        if derive.dind_services(jv.job):
+        if derive.dind_services(jv.job, jv.runners):
             continue
         host_var = jv.env.get("DOCKER_HOST")
         if jv.way == "docker_sock" and not (dind_elsewhere and host_var is not None and host_var.loc is None):
@@ -42,7 +42,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         ep = endpoint(jv.env)
         if ep is None or ep.scheme != "tcp" or ep.host is None or ep.is_loopback:
             continue
-        aliases = {a for s in jv.job.services for a in F.service_aliases(s)}
+        aliases = {a for s in derive.job_services(jv.job, jv.runners) for a in F.service_aliases(s)}
         extra = {h.split(":", 1)[0] for r in jv.runners if r.docker for h in r.docker.extra_hosts}
         if ep.host in aliases or ep.host in extra:
             continue

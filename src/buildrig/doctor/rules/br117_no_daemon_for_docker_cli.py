@@ -38,7 +38,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         return
     for jv in jobs(ctx, "docker_sock"):
         image = derive.image_name(jv.job, ())
-        if not F.is_docker_image(image) or derive.dind_services(jv.job):
+        if not F.is_docker_image(image) or derive.dind_services(jv.job, jv.runners):
             continue
         host = jv.env.get("DOCKER_HOST")
         if host is not None and host.loc is not None:

@@ -44,7 +44,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             r = view.runner
             if r is not None and r.docker is not None and r.docker.network_mode == "host":
                 continue
-            if view.kubernetes and derive.dind_services(jv.job):
+            if view.kubernetes and derive.dind_services(jv.job, jv.runners):
                 continue
             if view.runner is None and derive.image_name(jv.job, ()) is None:
                 continue  # may be a shell executor: no image, no config.toml
@@ -52,7 +52,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             ep = ep_here
         if not bad or ep is None:
             continue
-        has_dind = bool(derive.dind_services(jv.job))
+        has_dind = bool(derive.dind_services(jv.job, jv.runners))
         unknown_executor = not jv.runners
         if has_dind:
             fix = (
