@@ -4,6 +4,7 @@ Prints, from one run of this script on one machine, side by side:
   - ``buildrig run`` as a subprocess (the way a user runs it),
   - a raw ``docker run --rm`` of the same image and command,
   - ``buildrig --version`` (the floor: interpreter + CLI import, no engine work),
+  - ``run_jobs()`` from a bare ``python -c`` (the run machinery without the CLI's imports),
   - gitlab-ci-local 4.75 when it is installed and can run here (else the reason it can't).
 Target (issue 3): buildrig ≤ 2× raw docker run and ≤ 0.5× gitlab-ci-local.
 
@@ -27,6 +28,13 @@ from pathlib import Path
 IMAGE = "buildrig-bench/echo:1"
 JOB = "echo-job"
 GCL_VERSION = "4.75"
+# The same job through the API in a bare interpreter: what the run machinery costs without the
+# CLI's imports (typer, rich and every command module).
+API_SNIPPET = (
+    "import sys; from pathlib import Path; from buildrig.run import RunOptions, run_jobs; "
+    "r = run_jobs(RunOptions(project_dir=Path(sys.argv[1]), use_testbed_images=False, "
+    "use_testbed_registry=False, keep_lines=False)); sys.exit(r.exit_code)"
+)
 
 
 def build_image() -> None:
@@ -66,19 +74,34 @@ def timed(cmd: list[str], cwd: Path | None = None) -> tuple[float, subprocess.Co
     return time.perf_counter() - t, proc
 
 
-def measure(name: str, cmd: list[str], n: int, cwd: Path | None = None) -> float | str:
-    """Median wall time over n runs after one warm-up; a string says why it could not be measured."""
-    _, proc = timed(cmd, cwd)
-    if proc.returncode != 0:
-        why = (proc.stderr or proc.stdout).strip().splitlines()
-        return f"fails: {why[-1][:160] if why else f'exit {proc.returncode}'}"
-    times = []
-    for _ in range(n):
-        dt, proc = timed(cmd, cwd)
+def measure_all(cmds: dict[str, list[str]], n: int) -> dict[str, float | str]:
+    """Median wall time of each command over n rounds, after one warm-up each.
+
+    Rounds interleave the commands so that every tool sees the same machine load (the figures are
+    compared with each other, and a shared machine's load drifts). A string says why a command
+    could not be measured.
+    """
+    out: dict[str, float | str] = {}
+    live: list[str] = []
+    for name, cmd in cmds.items():
+        _, proc = timed(cmd)
         if proc.returncode != 0:
-            return f"failed on a repeat: exit {proc.returncode}"
-        times.append(dt)
-    return statistics.median(times)
+            why = (proc.stderr or proc.stdout).strip().splitlines()
+            out[name] = f"fails: {why[-1][:160] if why else f'exit {proc.returncode}'}"
+        else:
+            live.append(name)
+    times: dict[str, list[float]] = {name: [] for name in live}
+    for _ in range(n):
+        for name in list(live):
+            dt, proc = timed(cmds[name])
+            if proc.returncode != 0:
+                out[name] = f"failed on a repeat: exit {proc.returncode}"
+                live.remove(name)
+                continue
+            times[name].append(dt)
+    for name in live:
+        out[name] = statistics.median(times[name])
+    return out
 
 
 def find_gitlab_ci_local(prefix: Path, install: bool) -> tuple[list[str] | None, str]:
@@ -133,41 +156,38 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="buildrig-bench-") as tmp:
         proj = Path(tmp)
         (proj / ".gitlab-ci.yml").write_text(f"{JOB}:\n  image: {IMAGE}\n  script:\n    - echo hello\n")
-        results: list[tuple[str, float | str]] = []
-        results.append(
-            (
-                "docker run --rm (raw)",
-                measure("docker", [docker_cli, "run", "--rm", IMAGE, "echo", "hello"], n),
-            )
-        )
-        results.append(
-            (
-                "buildrig run (whole process)",
-                measure("buildrig", [buildrig, "run", str(proj), "--job", JOB, "-q", "--no-testbed"], n),
-            )
-        )
-        results.append(("buildrig --version (import floor)", measure("version", [buildrig, "--version"], n)))
         from buildrig.paths import state_dir
 
+        cmds = {
+            "docker run --rm (raw)": [docker_cli, "run", "--rm", IMAGE, "echo", "hello"],
+            "buildrig run (whole process)": [buildrig, "run", str(proj), "--job", JOB, "-q", "--no-testbed"],
+            "buildrig --version (import floor)": [buildrig, "--version"],
+            "run_jobs() via python -c (no CLI)": [sys.executable, "-c", API_SNIPPET, str(proj)],
+        }
         gcl, info = find_gitlab_ci_local(
             state_dir() / "bench" / "gitlab-ci-local", args.install_gitlab_ci_local
         )
+        gcl_name = f"gitlab-ci-local {info if gcl else GCL_VERSION}"
+        if gcl is not None:
+            cmds[gcl_name] = [*gcl, "--cwd", str(proj), JOB]
+        measured = measure_all(cmds, n)
         if gcl is None:
-            results.append((f"gitlab-ci-local {GCL_VERSION}", info))
-        else:
-            results.append((f"gitlab-ci-local {info}", measure("gcl", [*gcl, "--cwd", str(proj), JOB], n)))
-    print(f"trivial echo job, docker mode, median of {n} (after 1 warm-up), {os.cpu_count()} CPUs")
+            measured[gcl_name] = info
+        results = list(measured.items())
+    print(f"trivial echo job, docker mode, median of {n} interleaved rounds (after 1 warm-up each)")
     width = max(len(name) for name, _ in results)
     for name, value in results:
         shown = f"{value:6.3f} s" if isinstance(value, float) else value
         print(f"  {name:<{width}}  {shown}")
-    raw = results[0][1]
-    ours = results[1][1]
+    raw = measured["docker run --rm (raw)"]
+    ours = measured["buildrig run (whole process)"]
     if isinstance(raw, float) and isinstance(ours, float):
         print(f"  buildrig / raw docker run = {ours / raw:.2f}x (target <= 2x)")
-    gcl_value = results[3][1]
+    gcl_value = measured[gcl_name]
     if isinstance(gcl_value, float) and isinstance(ours, float):
         print(f"  buildrig / gitlab-ci-local = {ours / gcl_value:.2f}x (target <= 0.5x)")
+    load = os.getloadavg()[0]
+    print(f"  load average (1 min) at the end: {load:.2f} on {os.cpu_count()} CPUs")
     return 0
 
 
