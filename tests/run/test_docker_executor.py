@@ -324,3 +324,12 @@ def test_rules_pick_jobs_and_set_variables(run_yaml: Runfn) -> None:
     assert always.status == "success" and "v=yes-rule" in always.text.splitlines()
     forced = run_yaml(yaml, jobs=("on-tag",)).jobs[0]
     assert forced.status == "success" and "a push pipeline would not run this job" in forced.text
+
+
+def test_git_strategy_none_starts_empty(run_yaml: Runfn) -> None:
+    res = run_yaml(
+        "job:\n  image: <plain>\n  variables:\n    GIT_STRATEGY: none\n  script:\n"
+        "    - test ! -e .gitlab-ci.yml && echo empty-dir\n",
+        files={"src.txt": "x"},
+    )
+    assert "empty-dir" in res.jobs[0].text.splitlines()

@@ -401,9 +401,9 @@ class DockerExecutor:
             log.section('Executing "step_script" stage of the job script')
             script_path = f"{ctx.project_dir}.tmp/step_script.sh"
             main = scripts.render([*self.pre_build, *job.before_script, *job.script], workdir=ctx.project_dir)
-            tar = scripts.build_tar(
-                ctx.project.dir, ctx.project_dir, {**files, script_path: (main.encode(), 0o755)}
-            )
+            # GIT_STRATEGY: none — the runner fetches nothing; the job starts in an empty directory.
+            source = None if lookup.get("GIT_STRATEGY") == "none" else ctx.project.dir
+            tar = scripts.build_tar(source, ctx.project_dir, {**files, script_path: (main.encode(), 0o755)})
 
             def create_job(fallback: bool) -> str:
                 return self._container(
@@ -423,6 +423,7 @@ class DockerExecutor:
                 )
 
             def put(cid: str) -> None:
+                tar.seek(0)  # a refused --privileged means a second container gets the same archive
                 self.api.put_archive(cid, "/", tar)
 
             cid = self._start(log, privileged, create_job, put)
@@ -568,7 +569,11 @@ class DockerExecutor:
                 user=user,
             )
 
-        cid = self._start(log, privileged, create, lambda c: self.api.put_archive(c, "/", tar))
+        def put(cid: str) -> None:
+            tar.seek(0)
+            self.api.put_archive(cid, "/", tar)
+
+        cid = self._start(log, privileged, create, put)
         code, timed_out = self._follow(cid, log, timeout=AFTER_SCRIPT_TIMEOUT)
         if timed_out:
             log.warn(f"WARNING: after_script timed out after {AFTER_SCRIPT_TIMEOUT}s")

@@ -11,9 +11,11 @@ import io
 import os
 import subprocess
 import tarfile
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import IO
 
 # The runner's own detection order: bash when present, else sh.
 SHELLS = (
@@ -86,10 +88,11 @@ def project_files(project_dir: Path) -> list[Path]:
     return sorted(p for p in seen if (project_dir / p).exists() or (project_dir / p).is_symlink())
 
 
-def build_tar(project_dir: Path | None, dest: str, extra: Mapping[str, tuple[bytes, int]]) -> bytes:
+def build_tar(project_dir: Path | None, dest: str, extra: Mapping[str, tuple[bytes, int]]) -> IO[bytes]:
     """A tar (paths relative to ``/``) with the project copied to ``dest`` and ``extra`` files
     (absolute path → (content, mode)), owned by root like a runner's clone."""
-    buf = io.BytesIO()
+    # Spooled: a big working tree goes to a temp file instead of memory; the engine reads it as a stream.
+    buf: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=64 << 20)  # noqa: SIM115 (returned open)
     now = time.time()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         made: set[str] = set()
@@ -132,4 +135,5 @@ def build_tar(project_dir: Path | None, dest: str, extra: Mapping[str, tuple[byt
             info.mode = mode
             info.mtime = int(now)
             tar.addfile(info, io.BytesIO(content))
-    return buf.getvalue()
+    buf.seek(0)
+    return buf

@@ -78,7 +78,8 @@ class ShellExecutor:
             shutil.rmtree(tmp)
         project.mkdir(parents=True)
         tmp.mkdir(parents=True)
-        for rel in scripts.project_files(ctx.project.dir):
+        files = [] if jv.get("GIT_STRATEGY") == "none" else scripts.project_files(ctx.project.dir)
+        for rel in files:
             src, dst = ctx.project.dir / rel, project / rel
             dst.parent.mkdir(parents=True, exist_ok=True)
             if src.is_symlink():
