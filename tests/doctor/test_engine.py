@@ -383,3 +383,20 @@ def test_a_pipeline_using_most_of_gitlab_yaml_is_read_without_trouble() -> None:
     build = next(jv for jv in report.context.jobs if jv.job.name == "build")
     assert build.job.script[0] == 'echo "common setup"'  # !reference into the local include
     assert build.env["DOCKER_HOST"].value == "tcp://docker:2376"  # derived: certs shared
+
+
+def test_findings_without_a_place_still_render_everywhere() -> None:
+    case = CASES / "ok_docker_host_tls"
+    report = diagnose(
+        Inputs(directory=case), live=LiveFacts(docker_host="tcp://10.9.9.9:2376", docker_host_reachable=False)
+    )
+    live = [f for f in report.findings if f.rule == "BR310"]
+    assert live and live[0].loc is None
+    sarif = json.loads(output.render_sarif(report, case))
+    jsonschema.Draft4Validator(SARIF_SCHEMA).validate(sarif)
+    assert "locations" not in next(r for r in sarif["runs"][0]["results"] if r["ruleId"] == "BR310")
+    cq = json.loads(output.render_codequality(report, case))
+    jsonschema.validate(cq, CODE_QUALITY_SCHEMA)
+    assert next(d for d in cq if d["check_name"] == "BR310")["location"]["path"] == ".gitlab-ci.yml"
+    assert "live: no engine" in output.render_text(report)
+    assert "BR310" in output.render_text(report)
