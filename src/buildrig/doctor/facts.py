@@ -274,8 +274,9 @@ def is_shell(r: Runner) -> bool:
 
 
 def flag_on(r: Runner, flag: str, env: Mapping[str, Variable] | None = None) -> bool:
-    if r.feature_flags.get(flag):
-        return True
+    # GitLab Runner resolves feature flags with config.toml taking precedence over job variables
+    if flag in r.feature_flags:
+        return r.feature_flags[flag]
     v = (env or {}).get(flag)
     return v is not None and v.value.strip().lower() in ("true", "1")
 
