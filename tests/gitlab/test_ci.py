@@ -217,3 +217,22 @@ def test_extends_and_reference_into_skipped_includes_degrade(tmp_path: Path) -> 
         "!reference ['.setup', 'script']",
         "build: extends '.docker-template'",
     ]
+
+
+def test_include_globs_diamonds_and_values(tmp_path: Path) -> None:
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "a.yml").write_text("include: ci/shared.yml\na:\n  script: [a]\n")
+    (tmp_path / "ci" / "b.yml").write_text("include: ci/shared.yml\nb:\n  script: [b]\n")
+    (tmp_path / "ci" / "shared.yml").write_text(".shared:\n  variables: {N: 1, F: 1.5, B: true, E: null}\n")
+    p = load_pipeline_text(
+        "include:\n  - local: 'ci/[ab].yml'\njob:\n  extends: .shared\n  when: manual\n"
+        "  allow_failure: {exit_codes: [3]}\n  script: [x]\n",
+        tmp_path / ".gitlab-ci.yml",
+    )
+    assert [j.name for j in p.jobs] == ["a", "b", "job"]
+    assert sorted(f.name for f in p.files) == [".gitlab-ci.yml", "a.yml", "b.yml", "shared.yml"]
+    job = p.jobs[2]
+    assert {v.name: v.value for v in job.variables} == {"N": "1", "F": "1.5", "B": "true", "E": ""}
+    assert job.when == "manual" and job.allow_failure is True
+    with pytest.raises(InputError, match="matches no file"):
+        load_pipeline_text("include: 'nope/*.yml'\n", tmp_path / ".gitlab-ci.yml")

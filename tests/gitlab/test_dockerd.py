@@ -54,3 +54,27 @@ def test_json_wrong_type(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="mtu") as info:
         load_daemon_json_text('{\n  "mtu": "1400"\n}\n', tmp_path / "daemon.json")
     assert info.value.loc is not None and info.value.loc.line == 2
+
+
+def test_flag_spellings(tmp_path: Path) -> None:
+    unit = tmp_path / "docker.service"
+    unit.write_text(
+        "[Service]\n"
+        "ExecStart=-/usr/bin/dockerd -Hunix:///run/docker.sock --host tcp://10.0.0.5:2376 \\\n"
+        "    --tlsverify=false --tls --mtu 1400 --insecure-registry=r1:5000 --insecure-registry r2:5000\n"
+    )
+    cfg = load_docker_units([unit])
+    assert cfg.hosts_flags == ("unix:///run/docker.sock", "tcp://10.0.0.5:2376")
+    assert cfg.tlsverify is False and cfg.tls is True and cfg.mtu == 1400
+    assert cfg.insecure_registries == ("r1:5000", "r2:5000")
+    assert cfg.exec_start_loc is not None and cfg.exec_start_loc.line == 2
+
+
+def test_unit_without_exec_start_and_bad_values(tmp_path: Path) -> None:
+    unit = tmp_path / "docker.service"
+    unit.write_text("[Unit]\nDescription=x\n")
+    assert load_docker_units([unit]).hosts_flags == ()
+    unit.write_text("[Service]\nExecStart=/usr/bin/dockerd --mtu big\n")
+    with pytest.raises(InputError, match="--mtu big") as info:
+        load_docker_units([unit])
+    assert info.value.loc is not None and info.value.loc.line == 2

@@ -77,3 +77,26 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_empty_config(tmp_path: Path) -> None:
     cfg = load_runner_config_text("concurrent = 1\n", tmp_path / "config.toml")
     assert cfg.runners == () and cfg.concurrent == 1
+
+
+def test_tags_string_inline_table_and_multiline_strings(tmp_path: Path) -> None:
+    text = (
+        "[[runners]]\n"
+        '  name = "a"\n'
+        '  executor = "docker"\n'
+        '  tags = "docker, linux"\n'
+        '  pre_build_script = """\n'
+        "privileged = true\n"
+        '"""\n'
+        '  docker = { image = "alpine", privileged = true }\n'
+        "[[runners]]\n"
+        '  name = "b"\n'
+        '  executor = "shell"\n'
+    )
+    cfg = load_runner_config_text(text, tmp_path / "config.toml")
+    a, b = cfg.runners
+    assert a.tags == ("docker", "linux")
+    assert a.docker is not None and a.docker.privileged and a.docker.image == "alpine"
+    assert a.docker.loc is not None and a.docker.loc.line == 1  # inline table: the runner's line
+    assert a.key_locs["pre_build_script"].line == 5
+    assert b.loc.line == 9 and b.key_locs["executor"].line == 11
