@@ -77,19 +77,6 @@ _cgroups_rw() {
 
 if [ "$1" = dockerd ]; then
 	shift
-	# As the official image's "dind" wrapper does; busybox's mount gives the same message as the
-	# Alpine-based original when the container is not privileged.
-	if [ -d /sys/kernel/security ] && ! mountpoint -q /sys/kernel/security; then
-		busybox mount -t securityfs none /sys/kernel/security 2>/dev/null || {
-			echo >&2 'Could not mount /sys/kernel/security.'
-			echo >&2 'AppArmor detection and --privileged mode might break.'
-		}
-	fi
-	if ! mountpoint -q /tmp; then
-		busybox mount -t tmpfs none /tmp
-	fi
-	_cgroups_rw
-
 	socket=unix:///var/run/docker.sock
 	case "${DOCKER_HOST:-}" in unix://*) socket="$DOCKER_HOST" ;; esac
 	set -- --host="$socket" "$@"
@@ -107,6 +94,18 @@ if [ "$1" = dockerd ]; then
 	case " $* " in *" --registry-mirror"*) ;; *)
 		if [ -n "${BUILDRIG_REGISTRY_MIRROR:-}" ]; then set -- "$@" --registry-mirror="$BUILDRIG_REGISTRY_MIRROR"; fi ;;
 	esac
+	# Then what the official image's "dind" wrapper does, after the certificates as there; busybox's
+	# mount gives the same message as the Alpine-based original when the container is unprivileged.
+	if [ -d /sys/kernel/security ] && ! mountpoint -q /sys/kernel/security; then
+		busybox mount -t securityfs none /sys/kernel/security 2>/dev/null || {
+			echo >&2 'Could not mount /sys/kernel/security.'
+			echo >&2 'AppArmor detection and --privileged mode might break.'
+		}
+	fi
+	if ! mountpoint -q /tmp; then
+		busybox mount -t tmpfs none /tmp
+	fi
+	_cgroups_rw
 	set -- dockerd "$@"
 fi
 

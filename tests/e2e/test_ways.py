@@ -1,0 +1,126 @@
+"""Every runnable way end to end on the real engine: ``init`` examples/hello into a scratch copy,
+``run`` the generated job, then check the registry (tags, digest) and run the image it holds.
+Plus the failures users meet most: dind without privileged, and the 2375-vs-TLS mix-up."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomlkit
+
+from buildrig.bench.trial import DIGEST_RE, TrialOptions, TrialResult, Way, get_way, scratch_copy
+from buildrig.init import InitOptions, init_project
+from buildrig.run.api import run_jobs
+from buildrig.run.model import RegistryInfo, RunOptions
+from buildrig.testbed import registry
+
+pytestmark = [pytest.mark.engine, pytest.mark.slow]
+
+HELLO = Path(__file__).resolve().parents[2] / "examples" / "hello"
+RUNNABLE = ("shell", "docker_sock", "docker_host", "dind", "dind-plain", "buildah")
+
+
+def _run_image(cli: Any, info: RegistryInfo, ref: str) -> str:
+    """Pull ``ref`` from the registry on the host daemon, run the app's self-check, clean up."""
+    repo, tag = ref.rsplit(":", 1)
+    cli.images.pull(repo, tag, auth_config={"username": info.user, "password": info.password})
+    try:
+        out = cli.containers.run(ref, ["python3", "-m", "app.hello", "check"], remove=True,
+                                 labels={"buildrig": "1", "buildrig.role": "e2e-check"})
+    finally:
+        cli.images.remove(ref, force=True)
+    return bytes(out).decode()
+
+
+@pytest.mark.parametrize("way", RUNNABLE)
+def test_way_builds_pushes_and_runs(way: str, testbed: RegistryInfo, trial: Callable[[Way], TrialResult],
+                                    cli: Any) -> None:
+    res = trial(get_way(way))
+    assert res.run is not None, res.reason
+    job = res.run.jobs[0]
+    tail = "\n".join(job.text.splitlines()[-40:])
+    assert res.status == "ok", f"{res.reason}\n--- job log (tail) ---\n{tail}"
+    assert job.status == "success" and res.run.exit_code == 0
+
+    # The registry, asked directly: both tags exist and serve the digest the job printed.
+    printed = DIGEST_RE.findall(job.text)
+    assert len(printed) == 1
+    repo = f"e2e/{HELLO.name}-{way}"
+    sha_tag, slug_tag = res.tags
+    assert re.fullmatch(r"[0-9a-f]{8}", sha_tag) and slug_tag == "main"
+    assert {sha_tag, slug_tag} <= set(registry.tags(testbed, repo))
+    assert registry.manifest_digest(testbed, repo, sha_tag) == printed[0]
+    assert registry.manifest_digest(testbed, repo, slug_tag) == printed[0]
+
+    # The image runs: the page renders with the vendored dependencies installed by the build.
+    page = _run_image(cli, testbed, f"{testbed.host}/{repo}:{sha_tag}")
+    assert "<h1>Hello from buildrig</h1>" in page and "bottle 0.13.4, Jinja2 3.1.6" in page
+
+
+def _dind_project(tmp_path: Path, *, tls: bool, privileged: bool) -> Path:
+    scratch = scratch_copy(HELLO, tmp_path, "dind-failure")
+    init_project(InitOptions(strategy="dind", out=scratch, tls=tls))
+    cfg = scratch / "runner" / "config.toml"
+    doc = tomlkit.parse(cfg.read_text())
+    doc["runners"][0]["docker"]["privileged"] = privileged  # type: ignore[index]
+    cfg.write_text(tomlkit.dumps(doc))
+    return scratch
+
+
+def _run(scratch: Path, testbed: RegistryInfo, runs: Any, **variables: str) -> Any:
+    result = run_jobs(RunOptions(project_dir=scratch, runner_config=scratch / "runner" / "config.toml",
+                                 registry=testbed, namespace="e2e", project_name="hello-failure",
+                                 variables=variables))
+    runs.ids.append(result.run_id)
+    return result
+
+
+def test_dind_without_privileged_fails_like_the_runner(testbed: RegistryInfo, tmp_path: Path,
+                                                       runs: Any) -> None:
+    result = _run(_dind_project(tmp_path, tls=True, privileged=False), testbed, runs)
+    job = result.jobs[0]
+    assert job.status == "failed" and result.exit_code != 0
+    text = job.text
+    # The service dies on its first mount, as docker:dind does without --privileged ...
+    assert "mount: permission denied (are you root?)" in text
+    assert "probably didn't start properly" in text
+    # ... and the client cannot reach a daemon.
+    assert re.search(r"Cannot connect to the Docker daemon at tcp://docker:237[56]|error during connect",
+                     text)
+    assert "BUILDRIG_DIGEST=" not in text
+
+
+def test_plain_2375_against_tls_dind_fails_with_the_users_error(testbed: RegistryInfo, tmp_path: Path,
+                                                                runs: Any) -> None:
+    scratch = _dind_project(tmp_path, tls=True, privileged=True)
+    result = _run(scratch, testbed, runs, DOCKER_HOST="tcp://docker:2375")
+    job = result.jobs[0]
+    assert job.status == "failed"
+    users_error = "Cannot connect to the Docker daemon at tcp://docker:2375. Is the docker daemon running?"
+    assert users_error in job.text
+
+
+def test_try_prints_one_line_per_way_with_skips(testbed: RegistryInfo, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from buildrig.cli import main
+
+    code = main(["try", str(HELLO), "--ways", "shell,kaniko,buildkit"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    lines = {line.split()[0]: line for line in out.splitlines() if line.strip()}
+    assert re.search(r"ok\s+[\d.]+ s\s+\S+/buildrig-try/hello-shell@sha256:[0-9a-f]{64}", lines["shell"])
+    assert "skipped kaniko is not packaged by Debian" in lines["kaniko"]
+    assert "skipped BuildKit" in lines["buildkit"]
+    assert "1 ok, 0 failed, 2 skipped" in out
+
+
+def test_trial_rejects_a_project_without_dockerfile(tmp_path: Path) -> None:
+    from buildrig.bench.trial import run_trials
+    from buildrig.errors import InputError
+
+    with pytest.raises(InputError, match="no Dockerfile"):
+        run_trials(TrialOptions(project=tmp_path))
