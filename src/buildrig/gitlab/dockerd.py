@@ -287,9 +287,13 @@ def with_cert_sans(
 
     try:
         cert = x509.load_pem_x509_certificate(data)
+    except ValueError:
+        return cfg
+    not_after = cert.not_valid_after_utc
+    try:
         ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except (ValueError, x509.ExtensionNotFound):
-        return replace(cfg, tlscert_sans=())
+    except x509.ExtensionNotFound:
+        return replace(cfg, tlscert_sans=(), tlscert_not_after=not_after)
     sans = [f"DNS:{n}" for n in ext.get_values_for_type(x509.DNSName)]
     sans += [f"IP:{ip}" for ip in ext.get_values_for_type(x509.IPAddress)]
-    return replace(cfg, tlscert_sans=tuple(sans))
+    return replace(cfg, tlscert_sans=tuple(sans), tlscert_not_after=not_after)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -234,3 +235,4 @@ class DaemonConfig:
     unit_environment: tuple[str, ...] = ()  # Environment= lines of the unit, as written
     # subjectAltNames of the server certificate at ``tlscert`` ("DNS:x", "IP:y"); None: not read
     tlscert_sans: tuple[str, ...] | None = None
+    tlscert_not_after: datetime | None = None  # expiry of that certificate (UTC)
