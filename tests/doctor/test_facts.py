@@ -135,3 +135,22 @@ def test_daemon_wait_loops_are_recognised() -> None:
     assert F.waits_for_daemon(lines("until docker info; do sleep 1; done"))
     assert F.waits_for_daemon(lines("for i in $(seq 1 30); do docker info && break; sleep 1; done"))
     assert not F.waits_for_daemon(lines("docker info"))
+
+
+def test_kubernetes_service_security_context_overrides_privileged() -> None:
+    dind = ServiceSpec(name="docker:29.7.2-dind")
+
+    def kube(privileged: bool, raw: dict[str, object]) -> Runner:
+        return Runner(
+            name="k",
+            executor="kubernetes",
+            loc=Loc("c", 1),
+            kubernetes=KubernetesSection(privileged=privileged, raw=raw),
+        )
+
+    assert F.privileged_for_service(
+        kube(False, {"service_container_security_context": {"privileged": True}}), dind
+    )
+    assert not F.privileged_for_service(
+        kube(True, {"service_container_security_context": {"privileged": False}}), dind
+    )

@@ -319,7 +319,13 @@ def privileged_for_service(r: Runner, svc: ServiceSpec) -> bool | None:
             return any(_image_matches(svc.name, pat) for pat in d.allowed_privileged_services)
         return True
     if is_kubernetes(r):
-        return r.kubernetes is not None and r.kubernetes.privileged
+        k = r.kubernetes
+        if k is None:
+            return False
+        ctx = k.raw.get("service_container_security_context")
+        if isinstance(ctx, Mapping) and isinstance(ctx.get("privileged"), bool):
+            return bool(ctx["privileged"])  # the per-container setting overrides the global one
+        return k.privileged
     if is_docker_executor(r):
         return False
     return None
