@@ -1,0 +1,122 @@
+"""A small real benchmark: examples/hello through the shell way, on the engine, against the test
+bed's registry — over the local socket and over ``DOCKER_HOST=tcp://``.
+
+Needs the test bed (stand-in images + registry): prepared here through the ordinary
+``buildrig.testbed.images.prepare`` (cached by recipe, so fast after scripts/setup.sh did it).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bench_chromium import find_chromium, launch, open_page
+from bench_proxy import tcp_to_unix
+
+from buildrig import engine
+from buildrig.bench.backend import NAMESPACE_PREFIX
+from buildrig.cli import main
+
+pytestmark = [pytest.mark.engine, pytest.mark.slow]
+
+HELLO = Path(__file__).resolve().parents[2] / "examples" / "hello"
+
+
+@pytest.fixture(scope="module")
+def testbed() -> Any:
+    from buildrig.testbed import images, registry
+
+    images.prepare(offline=True)
+    return registry.current()
+
+
+def _bench_images(registry_host: str) -> list[str]:
+    cli = engine.client()
+    prefix = f"{registry_host}/{NAMESPACE_PREFIX}-"
+    return [t for img in cli.images.list() for t in img.tags if t.startswith(prefix)]
+
+
+def test_shell_way_three_scenarios(
+    testbed: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    report = tmp_path / "report"
+    code = main(
+        [
+            "bench",
+            str(HELLO),
+            "--ways",
+            "shell",
+            "--repeat",
+            "1",
+            "--report",
+            str(report),
+            "--format",
+            "json",
+            "--quiet",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    data = json.loads(out)
+    assert data == json.loads((report / "results.json").read_text())
+    runs = {r["scenario"]: r for r in data["runs"]}
+    assert set(runs) == {"cold", "warm", "change"}
+    for r in runs.values():
+        assert r["ok"] is True and r["way"] == "shell" and r["cache"] == "registry"
+        assert r["phases"]["services"] is None  # the shell way has no services
+        assert r["phases"]["login"] > 0 and r["phases"]["build"] > 0 and r["phases"]["push"] > 0
+        assert r["total_s"] >= r["phases"]["login"] + r["phases"]["build"] + r["phases"]["push"]
+    # cold builds the dependency layer, warm takes everything from the layer cache
+    assert runs["cold"]["phases"]["build"] > runs["warm"]["phases"]["build"]
+    assert data["skipped"] == []  # only shell was asked for
+    assert data["machine"]["storage_driver"] and data["machine"]["cpu_count"] >= 1
+    # job logs kept, one per execution; the change run rebuilt only the app layer
+    change_log = (report / "logs" / "shell-registry-r1-change.log").read_text()
+    assert "COPY app/ ./app/" in change_log
+    assert (report / "results.csv").read_text().count("\n") == 4
+    # the benchmark's images are gone from the engine afterwards
+    assert _bench_images(testbed.host) == []
+    # and the report opens in a browser without errors
+    chromium = find_chromium()
+    assert chromium, "Debian's chromium is not installed: `apt-get install chromium`"
+    with launch(chromium, tmp_path / "profile") as browser:
+        page = open_page(
+            browser,
+            (report / "report.html").as_uri(),
+            'document.querySelectorAll("svg.chart rect.seg").length',
+        )
+    assert page.errors == ()
+    assert page.value >= 9  # login, build, push, other × 3 scenarios at least
+
+
+def test_over_docker_host_tcp(
+    testbed: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with tcp_to_unix() as (url, accepted):
+        monkeypatch.setenv("DOCKER_HOST", url)
+        code = main(
+            [
+                "bench",
+                str(HELLO),
+                "--ways",
+                "shell",
+                "--repeat",
+                "1",
+                "--scenarios",
+                "warm",
+                "--report",
+                str(tmp_path / "r"),
+                "--format",
+                "json",
+                "--quiet",
+            ]
+        )
+        out = capsys.readouterr().out
+        assert code == 0, out
+        data = json.loads(out)
+        assert data["machine"]["docker_host"] == url
+        assert [(r["scenario"], r["ok"]) for r in data["runs"]] == [("warm", True)]
+        assert len(accepted) > 0  # the engine really was reached through tcp://
