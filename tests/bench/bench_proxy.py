@@ -23,16 +23,45 @@ def _pump(src: socket.socket, dst: socket.socket) -> None:
             dst.shutdown(socket.SHUT_WR)
 
 
+class Relay:
+    """What :func:`tcp_to_unix` yields: the URL, a count of connections, and a kill switch that
+    makes the engine vanish for its clients (listener and every open connection closed)."""
+
+    def __init__(self, url: str, server: socket.socket) -> None:
+        self.url = url
+        self.accepted: list[int] = []
+        self.sockets: list[socket.socket] = []
+        self.dead = threading.Event()
+        self._server = server
+
+    def kill(self) -> None:
+        self.dead.set()
+        with contextlib.suppress(OSError):
+            self._server.close()
+        for sock in list(self.sockets):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                sock.close()
+
+
 @contextlib.contextmanager
-def tcp_to_unix(unix_path: str = "/var/run/docker.sock") -> Iterator[tuple[str, list[int]]]:
-    """Yields (``tcp://127.0.0.1:PORT``, a list that counts accepted connections)."""
+def relay(unix_path: str = "/var/run/docker.sock") -> Iterator[Relay]:
+    with tcp_to_unix(unix_path) as (_, __, r):
+        yield r
+
+
+@contextlib.contextmanager
+def tcp_to_unix(unix_path: str = "/var/run/docker.sock") -> Iterator[tuple[str, list[int], Relay]]:
+    """Yields (``tcp://127.0.0.1:PORT``, a list that counts accepted connections, the relay)."""
     server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.bind(("127.0.0.1", 0))
     server.listen(64)
     port = server.getsockname()[1]
-    accepted: list[int] = []
-    stop = threading.Event()
+    r = Relay(f"tcp://127.0.0.1:{port}", server)
+    accepted = r.accepted
+    stop = r.dead
 
     def serve() -> None:
         while not stop.is_set():
@@ -40,8 +69,12 @@ def tcp_to_unix(unix_path: str = "/var/run/docker.sock") -> Iterator[tuple[str, 
                 client, _ = server.accept()
             except OSError:
                 return
+            if stop.is_set():
+                client.close()
+                return
             accepted.append(1)
             upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            r.sockets += [client, upstream]
             try:
                 upstream.connect(unix_path)
             except OSError:
@@ -53,7 +86,6 @@ def tcp_to_unix(unix_path: str = "/var/run/docker.sock") -> Iterator[tuple[str, 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
-        yield f"tcp://127.0.0.1:{port}", accepted
+        yield r.url, accepted, r
     finally:
-        stop.set()
-        server.close()
+        r.kill()

@@ -8,12 +8,15 @@ Needs the test bed (stand-in images + registry): prepared here through the ordin
 from __future__ import annotations
 
 import json
+import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from bench_chromium import find_chromium, launch, open_page
-from bench_proxy import tcp_to_unix
+from bench_proxy import relay, tcp_to_unix
 
 from buildrig import engine
 from buildrig.bench.backend import NAMESPACE_PREFIX
@@ -95,7 +98,7 @@ def test_shell_way_three_scenarios(
 def test_over_docker_host_tcp(
     testbed: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with tcp_to_unix() as (url, accepted):
+    with tcp_to_unix() as (url, accepted, _):
         monkeypatch.setenv("DOCKER_HOST", url)
         code = main(
             [
@@ -120,3 +123,51 @@ def test_over_docker_host_tcp(
         assert data["machine"]["docker_host"] == url
         assert [(r["scenario"], r["ok"]) for r in data["runs"]] == [("warm", True)]
         assert len(accepted) > 0  # the engine really was reached through tcp://
+
+
+def test_engine_gone_mid_run_keeps_partial_results(
+    testbed: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine disappears (its only route, a TCP relay, is cut) once the cold run is done:
+    one clear error, exit code 2, the cold run kept in every output, scratch space removed."""
+    report = tmp_path / "r"
+    scratch_before = set(Path(tempfile.gettempdir()).glob("buildrig-bench-*"))
+    with relay() as r:
+        monkeypatch.setenv("DOCKER_HOST", r.url)
+        cold_log = report / "logs" / "shell-registry-r1-cold.log"
+
+        def cut_when_cold_done() -> None:
+            deadline = time.monotonic() + 600
+            while not cold_log.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            r.kill()
+
+        cutter = threading.Thread(target=cut_when_cold_done, daemon=True)
+        cutter.start()
+        code = main(
+            [
+                "bench",
+                str(HELLO),
+                "--ways",
+                "shell",
+                "--repeat",
+                "1",
+                "--report",
+                str(report),
+                "--format",
+                "json",
+                "--quiet",
+            ]
+        )
+        cutter.join(5)
+    captured = capsys.readouterr()
+    assert code == 2, captured.err
+    errors = [line for line in captured.err.splitlines() if line.startswith("buildrig: error:")]
+    assert len(errors) == 1 and "the engine stopped answering" in errors[0], captured.err
+    assert "partial results written to" in errors[0]
+    data = json.loads(captured.out)
+    assert data["aborted"] and data["interrupted"] is False
+    assert (data["runs"][0]["scenario"], data["runs"][0]["ok"]) == ("cold", True)
+    assert json.loads((report / "results.json").read_text())["runs"][0]["ok"] is True
+    assert (report / "report.html").read_text().count("Stopped early") == 1
+    assert set(Path(tempfile.gettempdir()).glob("buildrig-bench-*")) == scratch_before
