@@ -38,9 +38,13 @@ def healthz() -> str:
 def check() -> int:
     """Render ``/`` through the WSGI interface without opening a socket."""
     status: list[str] = []
+
+    def start_response(line: str, headers: list[tuple[str, str]], exc_info: object = None) -> None:
+        status.append(line)
+
     environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "SERVER_NAME": "check", "SERVER_PORT": "0",
                "wsgi.input": io.BytesIO(), "wsgi.errors": sys.stderr, "wsgi.url_scheme": "http"}
-    body = b"".join(app(environ, lambda s, h: status.append(s)))
+    body = b"".join(app(environ, start_response))
     sys.stdout.write(body.decode())
     return 0 if status and status[0].startswith("200") else 1
 

@@ -146,15 +146,14 @@ def try_cmd(
 ) -> None:
     """Build PROJECT through every way that can run here: one line per way (ok / failed / skipped).
 
-    Each way gets a scratch copy, `buildrig init --strategy WAY`, and `buildrig run` of the generated
-    job against the local registry; ok means the job was green and the registry serves the digest
-    the job reported.
+    Each way: a scratch copy, `buildrig init --strategy WAY`, `buildrig run` against the local
+    registry. ok = the job was green and the registry serves the digest the job reported.
     """
     from buildrig.bench.trial import TrialOptions, TrialResult, run_trials
     from buildrig.run.model import LogLine, strip_ansi
 
     def sink(line: LogLine) -> None:
-        err.print(f"[dim]{line.job}[/dim] {strip_ansi(line.text)}", markup=True, highlight=False)
+        err.print(f"{line.job} | {strip_ansi(line.text)}", markup=False, highlight=False)
 
     def show(res: TrialResult) -> None:
         style = {"ok": "green", "failed": "red", "skipped": "yellow"}[res.status]

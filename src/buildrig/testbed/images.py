@@ -15,6 +15,7 @@ no Debian package: they are reported as skipped, never faked.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -293,6 +294,18 @@ def ensure(cli: Any, recipe: Recipe, progress: Progress) -> PreparedImage:
     return PreparedImage(recipe.role, recipe.tag, recipe.replaces, False, secs)
 
 
+def _remove_stale(cli: Any, current: list[Recipe]) -> None:
+    """Drop stand-ins of older recipes (a new CA, a new buildrig); images in use are kept."""
+    from docker.errors import APIError, ImageNotFound
+
+    keep = {r.tag for r in current} | {r.root_tag for r in current}
+    for img in standin_images(cli):
+        for tag in img.tags:
+            if tag.startswith(f"{REPO}/") and tag not in keep:
+                with contextlib.suppress(APIError, ImageNotFound):
+                    cli.images.remove(tag)
+
+
 def registry_image(cli: Any, progress: Progress) -> str:
     """``registry:2`` when the engine has it, else the Debian stand-in (built if needed)."""
     from docker.errors import ImageNotFound
@@ -344,6 +357,7 @@ def prepare(*, offline: bool = True, progress: Progress | None = None, docker_ho
     for p in done:
         for real in p.replaces:
             mapping[real] = p.tag
+    _remove_stale(cli, [*todo, registry_recipe()])
     base = by_role["python-base"]
     _tag_base_on_host(cli, base.tag)
     pushed = registry.push_local_image(cli, base.tag, f"library/{BASE_IMAGE}", info)
