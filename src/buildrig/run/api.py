@@ -311,6 +311,11 @@ def run_jobs(opts: RunOptions) -> RunResult:
                     break
                 if jr.status == "failed" and not allow:
                     failed = True
+        except (KeyboardInterrupt, Terminated) as exc:
+            # Between jobs (or while connecting): nothing is half-run, but the caller gets the same
+            # error type as for an interrupted job.
+            clean_exit = False
+            interrupted = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
         except BaseException:
             clean_exit = False
             raise
