@@ -206,3 +206,19 @@ def test_rules_decide(tmp_path: Path) -> None:
     assert not decide(job(only=["tags"]), env, tmp_path).include
     assert not decide(job(**{"except": ["/^fe/"]}), env, tmp_path).include
     assert decide(job(), env, tmp_path).include
+
+
+def test_parallel_and_matrix_expand() -> None:
+    from buildrig.run.api import expand_parallel
+
+    three = expand_parallel(Job("t", "test", Loc("x", 1), raw={"parallel": 3}))
+    assert [j.name for j in three] == ["t 1/3", "t 2/3", "t 3/3"]
+    assert {(v.name, v.value) for v in three[1].variables} == {("CI_NODE_INDEX", "2"), ("CI_NODE_TOTAL", "3")}
+    matrix = {"parallel": {"matrix": [{"ARCH": ["amd64", "arm64"], "OS": "linux"}, {"ARCH": "s390x"}]}}
+    jobs = expand_parallel(Job("b", "build", Loc("x", 1), raw=matrix, variables=(Variable("K", "v"),)))
+    assert [j.name for j in jobs] == ["b: [amd64, linux]", "b: [arm64, linux]", "b: [s390x]"]
+    assert ("ARCH", "arm64") in {(v.name, v.value) for v in jobs[1].variables}
+    assert jobs[2].variables[0] == Variable("K", "v")
+    p = Pipeline(Path(".gitlab-ci.yml"), ("build",), (), (Job("b", "build", Loc("x", 1), raw=matrix),))
+    assert len(select_jobs(p, ("b",))) == 3
+    assert [j.name for j in select_jobs(p, ("b: [s390x]",))] == ["b: [s390x]"]

@@ -6,7 +6,7 @@ import os
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +74,37 @@ def load_runner(opts: RunOptions) -> Runner | None:
     raise InputError(f"{opts.runner_config}: no runner named {opts.runner_name!r} (have: {names})")
 
 
+def expand_parallel(job: Job) -> list[Job]:
+    """``parallel: N`` → ``name 1/N``…; ``parallel: matrix`` → ``name: [v1, v2]`` per combination,
+    each with its matrix variables and ``CI_NODE_INDEX``/``CI_NODE_TOTAL``, as GitLab names them."""
+    spec = job.raw.get("parallel")
+    combos: list[list[tuple[str, str]]] = []
+    if isinstance(spec, int) and not isinstance(spec, bool) and spec > 1:
+        combos = [[] for _ in range(spec)]
+    elif isinstance(spec, Mapping) and isinstance(spec.get("matrix"), list):
+        for entry in spec["matrix"]:
+            if not isinstance(entry, Mapping):
+                continue
+            rows: list[list[tuple[str, str]]] = [[]]
+            for key, values in entry.items():
+                vals = values if isinstance(values, list) else [values]
+                rows = [[*row, (str(key), str(v))] for row in rows for v in vals]
+            combos += rows
+    if not combos:
+        return [job]
+    total = len(combos)
+    out: list[Job] = []
+    for i, combo in enumerate(combos, 1):
+        name = f"{job.name}: [{', '.join(v for _, v in combo)}]" if combo else f"{job.name} {i}/{total}"
+        extra = (
+            *(Variable(k, v) for k, v in combo),
+            Variable("CI_NODE_INDEX", str(i)),
+            Variable("CI_NODE_TOTAL", str(total)),
+        )
+        out.append(replace(job, name=name, variables=(*job.variables, *extra)))
+    return out
+
+
 def select_jobs(pipeline: Pipeline, names: tuple[str, ...] = (), stages: tuple[str, ...] = ()) -> list[Job]:
     """The jobs to run, in pipeline order (stage order, then file order).
 
@@ -81,17 +112,19 @@ def select_jobs(pipeline: Pipeline, names: tuple[str, ...] = (), stages: tuple[s
     push would start (``when: manual``/``delayed``/``never`` left out).
     """
     order = {s: i for i, s in enumerate(pipeline.stages or DEFAULT_STAGES)}
+    # A parallel job's instances are selected by their own name or by the job's.
+    every = [(j, inst) for j in pipeline.jobs for inst in expand_parallel(j)]
     for name in names:
-        if pipeline.job(name) is None:
+        if not any(name in (j.name, inst.name) for j, inst in every):
             have = ", ".join(j.name for j in pipeline.jobs) or "none"
             raise InputError(f"{pipeline.path}: no job named {name!r} (jobs: {have})")
     for stage in stages:
         if stage not in order:
             raise InputError(f"{pipeline.path}: no stage named {stage!r} (stages: {', '.join(order)})")
     if names or stages:
-        picked = [j for j in pipeline.jobs if j.name in names or j.stage in stages]
+        picked = [i for j, i in every if j.name in names or i.name in names or i.stage in stages]
     else:
-        picked = [j for j in pipeline.jobs if j.when not in ("manual", "delayed", "never")]
+        picked = [i for _, i in every if i.when not in ("manual", "delayed", "never")]
     return sorted(picked, key=lambda j: order.get(j.stage, len(order)))
 
 
