@@ -8,6 +8,7 @@ Needs the test bed (stand-in images + registry): prepared here through the ordin
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 import threading
 import time
@@ -80,6 +81,16 @@ def test_shell_way_three_scenarios(
     change_log = (report / "logs" / "shell-registry-r1-change.log").read_text()
     assert "COPY app/ ./app/" in change_log
     assert (report / "results.csv").read_text().count("\n") == 4
+    # warm runs the same commit again; the change is a new commit (tags are CI_COMMIT_SHORT_SHA)
+    tags = {
+        sc: re.findall(
+            r"^\s*[\d.]+\s+([0-9a-f]{8}): digest: sha256:",
+            (report / "logs" / f"shell-registry-r1-{sc}.log").read_text(),
+            re.M,
+        )
+        for sc in ("cold", "warm", "change")
+    }
+    assert len(tags["cold"]) == 1 and tags["cold"] == tags["warm"] != tags["change"], tags
     # the benchmark's images are gone from the engine afterwards
     assert _bench_images(testbed.host) == []
     # and the report opens in a browser without errors

@@ -41,7 +41,7 @@ _STEP_SCRIPT = re.compile(r'^Executing "step_script"')
 _CACHE_HIT = re.compile(r"^\s*---> Using cache\b|^#\d+ CACHED\b")
 
 
-def _git(cwd: Path, *args: str) -> None:
+def _git(cwd: Path, *args: str) -> str:
     env = {
         **os.environ,
         "GIT_AUTHOR_NAME": "buildrig bench",
@@ -52,6 +52,7 @@ def _git(cwd: Path, *args: str) -> None:
     proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=env, check=False)
     if proc.returncode != 0:
         raise BuildrigError(f"git {' '.join(args)} in {cwd} failed: {proc.stderr.strip()[:200]}")
+    return proc.stdout.strip()
 
 
 def cache_hits(lines: Sequence[LogLine]) -> int:
@@ -89,10 +90,10 @@ class RealWorkspace:
         from buildrig.run.variables import git_info
 
         b = self.backend
-        if self.runs:
-            # Everything bench changed in the scratch copy becomes a commit, as a push would.
+        if self.runs and _git(self.scratch, "status", "--porcelain"):
+            # A change becomes a commit, as a push would; warm runs the same commit again.
             _git(self.scratch, "add", "-A")
-            _git(self.scratch, "commit", "-q", "--allow-empty", "-m", f"buildrig bench run {self.runs + 1}")
+            _git(self.scratch, "commit", "-q", "-m", f"buildrig bench change before run {self.runs + 1}")
         self.runs += 1
         if self.way == "docker_host":
             from buildrig.testbed import dockerhost
