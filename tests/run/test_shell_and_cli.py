@@ -115,3 +115,20 @@ def test_shell_artifacts(run_yaml: Runfn, builds: Path) -> None:
     )
     assert res.exit_code == 0
     assert "made" in res.job("read").text.splitlines()  # type: ignore[union-attr]
+
+
+def test_retry_reruns_a_failed_job(run_yaml: Runfn, builds: Path, tmp_path: Path) -> None:
+    counter = tmp_path / "count"
+    counter.write_text("")
+    # Fails on the first attempt only: the retry must run the script again and succeed.
+    res = run_yaml(
+        f"job:\n  retry: 2\n  script:\n    - echo x >> {counter}\n    - test $(wc -l < {counter}) -ge 2\n"
+        f"no-retry:\n  retry:\n    max: 2\n    exit_codes: [42]\n  script: [exit 1]\n",
+        executor="shell",
+        builds_dir=builds,
+    )
+    job, other = res.job("job"), res.job("no-retry")
+    assert job is not None and other is not None
+    assert job.status == "success" and "Retrying the job (attempt 2 of 3)" in job.text
+    assert counter.read_text().count("x") == 2
+    assert other.status == "failed" and "Retrying" not in other.text

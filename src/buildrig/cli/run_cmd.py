@@ -120,6 +120,10 @@ def run_command(
     network_per_build: Annotated[
         bool, typer.Option("--network-per-build", help="A network even without services.")
     ] = False,
+    docker_host: Annotated[
+        str | None,
+        typer.Option("--docker-host", help="Engine to run on (default: DOCKER_HOST or the local socket)."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary, not the job logs.")] = False,
 ) -> None:
     """Run jobs locally the way GitLab Runner's docker or shell executor would."""
@@ -154,6 +158,7 @@ def run_command(
         network_per_build=network_per_build,
         builds_dir=builds_dir,
         user=user,
+        docker_host=docker_host,
         sink=None if quiet else _Printer(multi=len(job) != 1),
         keep_lines=False,
     )

@@ -337,7 +337,13 @@ def run_jobs(opts: RunOptions) -> RunResult:
                         )
                     )
                     continue
-                jr = _run_one(run, job, index, decision, allow)
+                tries = 1 + _retry_max(job)
+                previous: str | None = None
+                for attempt in range(1, tries + 1):
+                    jr = _run_one(run, job, index, decision, allow, attempt, tries, previous)
+                    if jr.status != "failed" or attempt == tries or not _retryable(job, jr):
+                        break
+                    previous = jr.reason
                 results.append(jr)
                 if jr.status == "canceled":
                     interrupted = jr.reason or "SIGINT"
@@ -380,7 +386,39 @@ def _should_run(when: str, failed: bool) -> bool:
     return when == "on_success" and not failed
 
 
-def _run_one(run: _Run, job: Job, index: int, decision: Decision, allow: bool) -> JobResult:
+def _retry_max(job: Job) -> int:
+    spec = job.raw.get("retry")
+    value = spec.get("max", 0) if isinstance(spec, Mapping) else spec
+    return max(0, min(2, value)) if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _retryable(job: Job, result: JobResult) -> bool:
+    """GitLab's ``retry: when`` / ``exit_codes`` for the failures a local run can have."""
+    spec = job.raw.get("retry")
+    if not isinstance(spec, Mapping):
+        return True
+    codes = spec.get("exit_codes")
+    if codes is not None:
+        wanted = codes if isinstance(codes, list) else [codes]
+        if result.exit_code not in wanted:
+            return False
+    when = spec.get("when", "always")
+    whens = when if isinstance(when, list) else [when]
+    timed_out = (result.reason or "").startswith("execution took longer")
+    kind = "stuck_or_timeout_failure" if timed_out else "script_failure"
+    return "always" in whens or kind in whens
+
+
+def _run_one(
+    run: _Run,
+    job: Job,
+    index: int,
+    decision: Decision,
+    allow: bool,
+    attempt: int = 1,
+    tries: int = 1,
+    previous: str | None = None,
+) -> JobResult:
     opts = run.opts
     jv = job_variables(run, job, index, decision.variables)
     log = JobLog(job.name, Masker(jv.masked), opts.sink, opts.keep_lines)
@@ -389,6 +427,8 @@ def _run_one(run: _Run, job: Job, index: int, decision: Decision, allow: bool) -
         f"Running job {job.name!r} (stage {job.stage}) with buildrig's GitLab Runner emulation "
         f"on {run.ctx.runner_name} [run {run.ctx.run_id}]"
     )
+    if attempt > 1:
+        log.warn(f"Retrying the job (attempt {attempt} of {tries}) after: {previous or 'a failure'}")
     if not decision.include:
         log.warn(f"WARNING: a push pipeline would not run this job ({decision.why}); running it as asked")
     order = {s: i for i, s in enumerate(run.pipeline.stages or DEFAULT_STAGES)}

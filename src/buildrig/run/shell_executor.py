@@ -72,6 +72,10 @@ class ShellExecutor:
         log.section('Preparing the "shell" executor')
         who = self.user or pwd.getpwuid(os.getuid()).pw_name
         log.sys(f"Using Shell executor... (running as {who})")
+        if job.image is not None or job.services:
+            log.warn(
+                "WARNING: the shell executor runs the script on this host: image: and services: are ignored"
+            )
         if project.exists():
             shutil.rmtree(project)
         if tmp.exists():
