@@ -486,6 +486,6 @@ def _run_one(
         time.monotonic(),
         wall,
         tuple(log.lines),
-        outcome.reason,
+        log.mask(outcome.reason) if outcome.reason else None,  # reasons are printed too
         allow,
     )
