@@ -32,7 +32,7 @@ from buildrig.doctor.base import Category, Context, Finding, Severity, finding
 from buildrig.doctor.rules import _b_util as u
 
 ID = "BR601"
-TITLE = "shell/runner: docker commands where no docker client is installed"
+TITLE = "shell/runner: docker commands where no docker client or daemon is available"
 SEVERITY = Severity.ERROR
 CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/ci/docker/using_docker_build/#use-the-shell-executor"
