@@ -598,3 +598,9 @@ def test_br203_compose_is_a_note_and_builds_shared_is_quiet() -> None:
     assert sev(f) == ["info"]
     shared = '["/var/run/docker.sock:/var/run/docker.sock", "/builds:/builds"]'
     assert run("br203_bind_mount_host_path", ctx(job, docker_runner(volumes=shared))) == []
+
+
+def test_br201_docker_section_on_a_kubernetes_runner_is_ignored() -> None:
+    toml = K8S + '  [runners.docker]\n    volumes = ["/var/run/docker.sock:/var/run/docker.sock"]\n'
+    f = run("br201_sock_not_mounted", ctx(SOCK_JOB, toml))
+    assert sev(f) == ["error"] and "ignored by the Kubernetes executor" in f[0].message

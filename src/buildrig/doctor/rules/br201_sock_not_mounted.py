@@ -84,6 +84,8 @@ def check(ctx: Context) -> Iterator[Finding]:
             for r in bad
         )
         some = "" if sev is Severity.ERROR else " (only some of the runners that can take it)"
+        if any(u.is_k8s(r) and u.socket_mount(r) is not None for r in bad):
+            some += "; [runners.docker] volumes are ignored by the Kubernetes executor"
         yield finding(
             _SELF,
             f"{u.jname(job)} runs docker ({lines[0].loc}: `{lines[0].text.strip()[:60]}`) with no "
