@@ -333,3 +333,13 @@ def test_git_strategy_none_starts_empty(run_yaml: Runfn) -> None:
         files={"src.txt": "x"},
     )
     assert "empty-dir" in res.jobs[0].text.splitlines()
+
+
+def test_debug_services_streams_service_output(run_yaml: Runfn) -> None:
+    res = run_yaml(
+        "job:\n  image: <plain>\n  variables:\n    CI_DEBUG_SERVICES: 'true'\n"
+        "  services:\n    - name: <svc>\n      alias: chatty\n"
+        "      command: ['sh', '-c', 'echo hello-from-service; exec nc -ll -p 7777 -e echo ok']\n"
+        "  script:\n    - sleep 1\n",
+    )
+    assert "[service:chatty] hello-from-service" in res.jobs[0].text.splitlines()

@@ -636,6 +636,8 @@ class DockerExecutor:
 
             cid = self._start(log, privileged, create)
             started.append((cid, name, cname, svc_env))
+            if str(lookup.get("CI_DEBUG_SERVICES", "")).lower() == "true":
+                self._stream_service_log(cid, aliases[0], log)
         if started:
             timeout = self.docker.wait_for_services_timeout
             if timeout >= 0:
@@ -643,6 +645,21 @@ class DockerExecutor:
                 for cid, name, cname, env in started:
                     self._wait_service(cid, name, cname, env, network, timeout, log)
         return [s[0] for s in started]
+
+    def _stream_service_log(self, cid: str, alias: str, log: JobLog) -> None:
+        """CI_DEBUG_SERVICES: the service's output joins the job log live, prefixed like the runner's."""
+        from docker.errors import APIError
+
+        def pump() -> None:
+            buf = b""
+            with contextlib.suppress(APIError, OSError, ValueError):
+                for chunk in self.api.logs(cid, stream=True, follow=True):
+                    buf += chunk
+                    *lines, buf = buf.split(b"\n")
+                    for line in lines:
+                        log.service(alias, line.decode("utf-8", "replace"))
+
+        threading.Thread(target=pump, name=f"svc-log-{alias}", daemon=True).start()
 
     def _wait_service(
         self,

@@ -48,6 +48,10 @@ class JobLog:
             self._emit(self._buf, "out")
             self._buf = ""
 
+    def service(self, alias: str, text: str) -> None:
+        """A line of a service's output (CI_DEBUG_SERVICES), emitted from its own thread."""
+        self._emit(f"{YELLOW}[service:{alias}]{RESET} {text.removesuffix(chr(13))}", "service")
+
     def sys(self, text: str) -> None:
         self._emit(text, "sys")
 
