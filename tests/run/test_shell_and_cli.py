@@ -132,3 +132,21 @@ def test_retry_reruns_a_failed_job(run_yaml: Runfn, builds: Path, tmp_path: Path
     assert job.status == "success" and "Retrying the job (attempt 2 of 3)" in job.text
     assert counter.read_text().count("x") == 2
     assert other.status == "failed" and "Retrying" not in other.text
+
+
+def test_cli_value_parsing(tmp_path: Path) -> None:
+    from buildrig.cli.run_cmd import _image_map, _pairs
+    from buildrig.errors import InputError
+
+    assert _pairs(["A=1", "B=x=y", "C="], "--var") == {"A": "1", "B": "x=y", "C": ""}
+    with pytest.raises(InputError, match="expected KEY=VALUE"):
+        _pairs(["novalue"], "--var")
+    lines = tmp_path / "map.txt"
+    lines.write_text("# stand-ins\ndocker:29-cli = local/cli:1\n\n")
+    assert _image_map(lines) == {"docker:29-cli": "local/cli:1"}
+    js = tmp_path / "map.json"
+    js.write_text('{"docker:29-dind": "local/dind:1"}')
+    assert _image_map(js) == {"docker:29-dind": "local/dind:1"}
+    js.write_text('{"a": 1}')
+    with pytest.raises(InputError, match="must map image names"):
+        _image_map(js)
