@@ -150,3 +150,18 @@ def test_cli_value_parsing(tmp_path: Path) -> None:
     js.write_text('{"a": 1}')
     with pytest.raises(InputError, match="must map image names"):
         _image_map(js)
+
+
+def test_dotenv_report_feeds_later_jobs(run_yaml: Runfn, builds: Path) -> None:
+    res = run_yaml(
+        "stages: [a, b]\nvariables:\n  TAG: from-yaml\n"
+        "make:\n  stage: a\n  script: [echo TAG=v1.2.3 > build.env, echo OTHER=x >> build.env]\n"
+        "  artifacts:\n    reports:\n      dotenv: build.env\n"
+        "use:\n  stage: b\n  script: [echo tag=$TAG other=$OTHER, test ! -e build.env && echo no-file]\n",
+        executor="shell",
+        builds_dir=builds,
+    )
+    use = res.job("use")
+    assert use is not None and use.status == "success", use.text if use else res
+    lines = use.text.splitlines()
+    assert "tag=v1.2.3 other=x" in lines and "no-file" in lines

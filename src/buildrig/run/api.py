@@ -12,7 +12,7 @@ from typing import Any
 
 from buildrig.errors import InputError
 from buildrig.gitlab.model import DockerSection, Job, Pipeline, Runner, Variable
-from buildrig.run.artifacts import ArtifactFile, sources
+from buildrig.run.artifacts import ArtifactFile, sources, split_dotenv
 from buildrig.run.cleanup import Terminated, Tracker, signals_deferred, terminate_raises
 from buildrig.run.docker_executor import JobError, Outcome
 from buildrig.run.log import JobLog
@@ -179,6 +179,7 @@ class _Run:
     tracker: Tracker | None = None
     finished: list[Job] = field(default_factory=list)
     artifacts: dict[str, tuple[ArtifactFile, ...]] = field(default_factory=dict)
+    dotenv: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def job_variables(run: _Run, job: Job, index: int, rule_vars: tuple[Variable, ...] = ()) -> JobVariables:
@@ -194,11 +195,21 @@ def job_variables(run: _Run, job: Job, index: int, rule_vars: tuple[Variable, ..
         pre,
         list(yaml_vars(run.pipeline, job).values()),
         list(rule_vars),  # rules:variables override the job's own
+        _dotenv_vars(run, job),  # dotenv reports of the jobs it gets artifacts from: above yml
         [Variable(k, v) for k, v in run.opts.variables.items()],
         run.file_vars,
         list(run.runner.environment) if run.runner else [],
     ]
     return resolve(layers, always_masked=ALWAYS_MASKED, masked_names=run.opts.masked)
+
+
+def _dotenv_vars(run: _Run, job: Job) -> list[Variable]:
+    order = {s: i for i, s in enumerate(run.pipeline.stages or DEFAULT_STAGES)}
+    return [
+        Variable(k, v, expand=False)
+        for name in sources(job, run.finished, order)
+        for k, v in run.dotenv.get(name, {}).items()
+    ]
 
 
 def _prepare(opts: RunOptions) -> _Run:
@@ -468,7 +479,7 @@ def _run_one(
             allow,
         )
     run.finished.append(job)
-    run.artifacts[job.name] = outcome.artifacts
+    run.artifacts[job.name], run.dotenv[job.name] = split_dotenv(job, outcome.artifacts)
     if outcome.status == "success":
         log.ok("Job succeeded")
     else:

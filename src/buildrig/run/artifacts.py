@@ -34,7 +34,39 @@ def spec(job: Job) -> tuple[tuple[str, ...], str]:
     if isinstance(paths, str):
         paths = (paths,)
     when = str(raw.get("when") or "on_success")
-    return tuple(str(p).strip().lstrip("./") or "." for p in paths if str(p).strip()), when
+    globs = tuple(str(p).strip().lstrip("./") or "." for p in paths if str(p).strip())
+    return (*globs, *(d for d in dotenv_paths(job) if d not in globs)), when
+
+
+def dotenv_paths(job: Job) -> tuple[str, ...]:
+    """``artifacts: reports: dotenv`` files (their variables go to later jobs, not their content)."""
+    raw = job.raw.get("artifacts")
+    reports = raw.get("reports") if isinstance(raw, Mapping) else None
+    dot = reports.get("dotenv") if isinstance(reports, Mapping) else None
+    items = [dot] if isinstance(dot, str) else (dot if isinstance(dot, list) else [])
+    return tuple(str(d).strip().lstrip("./") for d in items if str(d).strip())
+
+
+def split_dotenv(job: Job, files: Sequence[ArtifactFile]) -> tuple[tuple[ArtifactFile, ...], dict[str, str]]:
+    """(the files later jobs get, the variables from the job's dotenv reports)."""
+    dots = set(dotenv_paths(job))
+    raw = job.raw.get("artifacts")
+    paths = raw.get("paths") if isinstance(raw, Mapping) else None
+    globs = [
+        str(p).strip().lstrip("./") for p in (paths if isinstance(paths, list) else [paths] if paths else [])
+    ]
+    variables: dict[str, str] = {}
+    kept: list[ArtifactFile] = []
+    for f in files:
+        if f.path in dots:
+            for line in f.content.decode("utf-8", "replace").splitlines():
+                key, sep, value = line.partition("=")
+                if sep and key.strip() and not key.lstrip().startswith("#"):
+                    variables[key.strip()] = value
+            if not any(matches(f.path, g) for g in globs):
+                continue
+        kept.append(f)
+    return tuple(kept), variables
 
 
 def wanted(when: str, success: bool) -> bool:
