@@ -238,14 +238,28 @@ def trial_way(way: Way, opts: TrialOptions, registry: RegistryInfo, scratch_root
     digest = next(
         (m.group(1) for line in reversed(lines) if (m := DIGEST_RE.search(strip_ansi(line.text)))), None
     )
+
     def res(status: str, reason: str | None, registry_digest: str | None = None) -> TrialResult:
-        return TrialResult(way.name, status, reason, seconds, digest, registry_digest, repository, tags,
-                           lines, result, scratch)
+        return TrialResult(
+            way.name,
+            status,
+            reason,
+            seconds,
+            digest,
+            registry_digest,
+            repository,
+            tags,
+            lines,
+            result,
+            scratch,
+        )
 
     if not result.ok:
         failed = next((j for j in result.jobs if j.status != "success"), None)
-        return res("failed", (failed.reason if failed and failed.reason else None)
-                   or f"job exited {result.exit_code}")
+        return res(
+            "failed",
+            (failed.reason if failed and failed.reason else None) or f"job exited {result.exit_code}",
+        )
     try:
         served = {t: reg.manifest_digest(registry, repo_path, t) for t in tags}
     except BuildrigError as exc:
@@ -257,8 +271,9 @@ def trial_way(way: Way, opts: TrialOptions, registry: RegistryInfo, scratch_root
     if digest is None:
         return res("failed", "job green but printed no BUILDRIG_DIGEST line", reg_digest)
     if digest != reg_digest:
-        return res("failed", f"job reported {digest} but the registry serves {reg_digest} for :{tags[0]}",
-                   reg_digest)
+        return res(
+            "failed", f"job reported {digest} but the registry serves {reg_digest} for :{tags[0]}", reg_digest
+        )
     return res("ok", None, reg_digest)
 
 
