@@ -65,11 +65,13 @@ def test_services_span_from_run_log() -> None:
     assert services_from_log(lines[:1] + lines[3:]) == ()
 
 
-def test_cache_hits_classic_and_buildkit() -> None:
+def test_cache_hits_classic_buildkit_and_buildah() -> None:
     lines = [
         LogLine(0, "Step 2/6 : COPY requirements.txt ./"),
         LogLine(0, " ---> Using cache"),
         LogLine(0, "#7 CACHED"),
         LogLine(0, "#8 [3/5] RUN pip install"),
+        LogLine(0, "--> Using cache 51d6520b4356ab83dc7a6a1945cd13d3acaa3f6dc3c2d161f483a5076570bd94"),
+        LogLine(0, "Step 3/6 : RUN echo Using cache"),
     ]
-    assert cache_hits(lines) == 2
+    assert cache_hits(lines) == 3

@@ -38,7 +38,7 @@ HOST_DAEMON_WAYS = ("shell", "docker_sock")
 _SERVICE_START = re.compile(r"^Starting service ")
 _STEP_SCRIPT = re.compile(r'^Executing "step_script"')
 #: Classic builder and BuildKit say so when a step came from the layer cache.
-_CACHE_HIT = re.compile(r"^\s*---> Using cache\b|^#\d+ CACHED\b")
+_CACHE_HIT = re.compile(r"^\s*-{2,3}> Using cache\b|^#\d+ CACHED\b")
 
 
 def _git(cwd: Path, *args: str) -> str:
@@ -125,10 +125,12 @@ class RealWorkspace:
         lines = tuple(LogLine(ln.t, ln.text) for ln in job.lines)
         ok = job.status == "success"
         error = None if ok else (job.reason or f"job {job.name} {job.status} (exit code {job.exit_code})")
-        if self.runs == 1:
-            hits = cache_hits(lines)
-            if hits:
-                b.cold_cache_hits.append((f"{self.way} (cache {self.cache}, {self.project_name})", hits))
+        hits = cache_hits(lines)
+        what = f"{self.way} (cache {self.cache}, {self.project_name})"
+        if self.runs == 1 and hits:
+            b.cold_cache_hits.append((what, hits))
+        elif self.runs > 1 and not hits and job.status == "success":
+            b.rebuild_misses.append(f"{what} run {self.runs}")
         if ok:
             git = git_info(self.scratch)
             repo = f"{b.namespace}/{self.project_name}"
@@ -163,6 +165,7 @@ class RealBackend:
         self._own_root: Path | None = None
         self._registry: Any = None
         self.cold_cache_hits: list[tuple[str, int]] = []
+        self.rebuild_misses: list[str] = []
 
     # -- Backend protocol ---------------------------------------------------------------------------
 
@@ -210,10 +213,20 @@ class RealBackend:
             f"engine drops the images buildrig pushed to its test registry ({NAMESPACE_PREFIX}-*, "
             f"{TRY_NAMESPACE}/*); the user's images and any other cache are left alone.",
         )
-        return how + tuple(
-            f"cold run of {what} reused {n} cached build step(s): a layer cache the benchmark does not "
-            "own (images built from this Dockerfile by something else on this engine) made it less than cold"
-            for what, n in self.cold_cache_hits
+        return (
+            how
+            + tuple(
+                f"cold run of {what} reused {n} cached build step(s): a layer cache the benchmark does "
+                "not own (images built from this Dockerfile by something else on this engine) made it "
+                "less than cold"
+                for what, n in self.cold_cache_hits
+            )
+            + tuple(
+                f"rebuild {what} took no step from a layer cache: whatever cache the way relies on was "
+                "gone (a daemon restarted by something else, an unreachable cache repository); its "
+                "figure is a cold one"
+                for what in self.rebuild_misses
+            )
         )
 
     @contextlib.contextmanager
