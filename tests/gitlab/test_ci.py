@@ -236,3 +236,12 @@ def test_include_globs_diamonds_and_values(tmp_path: Path) -> None:
     assert job.when == "manual" and job.allow_failure is True
     with pytest.raises(InputError, match="matches no file"):
         load_pipeline_text("include: 'nope/*.yml'\n", tmp_path / ".gitlab-ci.yml")
+
+
+def test_pure_python_composer_gives_the_same_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
+    import buildrig.gitlab.yamlnodes as yamlnodes
+
+    fast = load_pipeline(FIX / "includes" / ".gitlab-ci.yml")
+    monkeypatch.setattr(yamlnodes, "_CLoader", None)
+    slow = load_pipeline(FIX / "includes" / ".gitlab-ci.yml")
+    assert slow == fast

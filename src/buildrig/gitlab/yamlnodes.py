@@ -22,9 +22,9 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from buildrig.errors import InputError, Loc
 
 try:  # the C composer; a pure-Python fallback keeps buildrig working without the wheel
-    from ruamel.yaml.cyaml import CSafeLoader as _Loader
+    from ruamel.yaml.cyaml import CSafeLoader as _CLoader
 except ImportError:  # pragma: no cover - depends on the installed wheels
-    from ruamel.yaml.loader import SafeLoader as _Loader  # type: ignore[assignment]
+    _CLoader = None  # type: ignore[assignment,misc]
 
 
 class LMap(dict[str, Any]):
@@ -189,7 +189,12 @@ class _Builder:
 
 
 def _docs(text: str, path: Path) -> Iterator[Node]:
-    loader = _Loader(text)
+    if _CLoader is None:
+        from ruamel.yaml import YAML
+
+        yield from YAML(typ="safe", pure=True).compose_all(text)
+        return
+    loader = _CLoader(text)
     try:
         while loader.check_node():
             node = loader.get_node()
