@@ -400,3 +400,27 @@ def test_findings_without_a_place_still_render_everywhere() -> None:
     assert next(d for d in cq if d["check_name"] == "BR310")["location"]["path"] == ".gitlab-ci.yml"
     assert "live: no engine" in output.render_text(report)
     assert "BR310" in output.render_text(report)
+
+
+def test_units_are_found_in_a_copied_host_layout(tmp_path: Path) -> None:
+    (tmp_path / "lib/systemd/system/docker.service.d").mkdir(parents=True)
+    (tmp_path / "etc/systemd/system/docker.service.d").mkdir(parents=True)
+    (tmp_path / "lib/systemd/system/docker.service").write_text(
+        "[Service]\nExecStart=/usr/bin/dockerd -H fd://\n"
+    )
+    (tmp_path / "lib/systemd/system/docker.service.d/10-a.conf").write_text("[Service]\n")
+    (tmp_path / "lib/systemd/system/docker.service.d/20-b.conf").write_text("[Service]\nExecStart=\n")
+    (tmp_path / "etc/systemd/system/docker.service.d/20-b.conf").write_text(
+        "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd -H tcp://10.0.0.5:2376 --tlsverify\n"
+    )
+    units = engine.find_units(tmp_path)
+    assert [str(u.relative_to(tmp_path)) for u in units] == [
+        "lib/systemd/system/docker.service",
+        "lib/systemd/system/docker.service.d/10-a.conf",
+        "etc/systemd/system/docker.service.d/20-b.conf",
+    ]
+    (tmp_path / "etc/docker").mkdir()
+    (tmp_path / "etc/docker/daemon.json").write_text('{"hosts": ["unix:///var/run/docker.sock"]}\n')
+    report = diagnose(Inputs(directory=tmp_path))
+    assert report.context.daemon is not None and report.context.daemon.hosts_flags == ("tcp://10.0.0.5:2376",)
+    assert "BR305" in {f.rule for f in report.findings}

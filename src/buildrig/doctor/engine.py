@@ -29,10 +29,46 @@ _CONTRACT = ("ID", "TITLE", "SEVERITY", "CATEGORY", "DOCS", "check")
 _SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 # Where doctor looks in DIR when a file is not named on the command line.
-CI_CANDIDATES = (".gitlab-ci.yml", ".gitlab-ci.yaml")
-RUNNER_CANDIDATES = ("config.toml", "runner/config.toml", ".gitlab/runner/config.toml")
+CI_CANDIDATES = (".gitlab-ci.yml", ".gitlab-ci.yaml", "gitlab-ci.yml")
+RUNNER_CANDIDATES = (
+    "config.toml",
+    "runner/config.toml",
+    ".gitlab/runner/config.toml",
+    "gitlab-runner/config.toml",
+    "etc/gitlab-runner/config.toml",
+)
 SYSTEM_RUNNER_CONFIG = Path("/etc/gitlab-runner/config.toml")
-DAEMON_CANDIDATES = ("daemon.json", "runner/host/daemon.json", "runner/host/etc/docker/daemon.json")
+DAEMON_CANDIDATES = (
+    "daemon.json",
+    "runner/host/daemon.json",
+    "runner/host/etc/docker/daemon.json",
+    "etc/docker/daemon.json",
+)
+# where a copy of a host's systemd units may sit in DIR (docker.service and/or docker.service.d/)
+UNIT_DIRS = (
+    "",
+    "etc/systemd/system",
+    "run/systemd/system",
+    "lib/systemd/system",
+    "usr/lib/systemd/system",
+    "runner/host",
+)
+
+
+def find_units(directory: Path) -> tuple[Path, ...]:
+    """docker.service and its drop-ins as systemd would combine them, from copies under DIR:
+    the first unit file found, then every ``docker.service.d/*.conf`` in name order (a drop-in in
+    an earlier directory hides one of the same name in a later one, as /etc hides /lib)."""
+    main: Path | None = None
+    dropins: dict[str, Path] = {}
+    for sub in UNIT_DIRS:
+        unit_dir = directory / sub if sub else directory
+        if main is None and (unit_dir / "docker.service").is_file():
+            main = unit_dir / "docker.service"
+        for conf in (unit_dir / "docker.service.d").glob("*.conf"):
+            dropins.setdefault(conf.name, conf)
+    found = [main] if main is not None else []
+    return tuple(found + [dropins[name] for name in sorted(dropins)])
 
 
 @cache
@@ -125,12 +161,7 @@ def load_inputs(
         if not unit.is_file():
             raise InputError(f"{unit}: file not found")
     if not units:
-        for unit_dir in (directory, directory / "runner" / "host"):
-            dropins = tuple(sorted((unit_dir / "docker.service.d").glob("*.conf")))
-            main_unit = unit_dir / "docker.service"
-            if main_unit.is_file() or dropins:
-                units = ((main_unit,) if main_unit.is_file() else ()) + dropins
-                break
+        units = find_units(directory)
     pipeline = load_pipeline(ci_path) if ci_path is not None else None
     runners = load_runner_config(runner_path) if runner_path is not None else None
     daemon = merge_daemon(
