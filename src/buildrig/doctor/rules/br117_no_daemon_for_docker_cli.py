@@ -49,7 +49,8 @@ def check(ctx: Context) -> Iterator[Finding]:
             sys.modules[__name__],
             f"{label(jv.job)} runs docker commands on {image} with no docker:dind service and no "
             "DOCKER_HOST, so the client goes to tcp://docker:2375, which nothing serves unless the runner "
-            'binds the host socket: "error during connect: ... dial tcp: lookup docker ...: no such host".',
+            'binds the host socket or adds a dind service itself: "error during connect: ... dial tcp: '
+            'lookup docker ...: no such host".',
             f"Add services: [{versions.DOCKER_DIND_IMAGE}] (privileged runner), or bind /var/run/docker.sock "
             "on the runner, or build without a daemon (buildah, BuildKit rootless).",
             loc=key_loc(jv.job, "image", "script"),
