@@ -343,3 +343,18 @@ def test_debug_services_streams_service_output(run_yaml: Runfn) -> None:
         "  script:\n    - sleep 1\n",
     )
     assert "[service:chatty] hello-from-service" in res.jobs[0].text.splitlines()
+
+
+def test_cache_kept_between_runs(run_yaml: Runfn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BUILDRIG_HOME", str(tmp_path / "state"))
+    yaml = (
+        "job:\n  image: <plain>\n  cache:\n    key: deps-$CI_COMMIT_REF_SLUG\n    paths: [.deps/]\n"
+        "  script:\n    - cat .deps/stamp || echo cold\n    - mkdir -p .deps && echo warm > .deps/stamp\n"
+    )
+    first = run_yaml(yaml).jobs[0]
+    assert "cold" in first.text.splitlines() and "Failed to extract cache" in first.text
+    assert "Created cache (1 files)" in first.text
+    second = run_yaml(yaml).jobs[0]
+    assert "Successfully extracted cache (1 files)" in second.text
+    assert "warm" in second.text.splitlines() and "cold" not in second.text.splitlines()
+    assert list((tmp_path / "state" / "cache").rglob("deps-*.tar"))

@@ -12,7 +12,18 @@ from typing import Any
 
 from buildrig.errors import InputError
 from buildrig.gitlab.model import DockerSection, Job, Pipeline, Runner, Variable
-from buildrig.run.artifacts import ArtifactFile, sources, split_dotenv
+from buildrig.run.artifacts import (
+    ArtifactFile,
+    CacheSpec,
+    cache_file,
+    cache_specs,
+    load_cache,
+    matches,
+    save_cache,
+    sources,
+    split_dotenv,
+    wanted,
+)
 from buildrig.run.cleanup import Terminated, Tracker, signals_deferred, terminate_raises
 from buildrig.run.docker_executor import JobError, Outcome
 from buildrig.run.log import JobLog
@@ -23,12 +34,14 @@ from buildrig.run.variables import (
     JobVariables,
     Masker,
     PipelineContext,
+    expand,
     git_info,
     new_context,
     plain,
     predefined,
     project_identity,
     resolve,
+    slug,
 )
 
 DEFAULT_STAGES = (".pre", "build", "test", "deploy", ".post")
@@ -420,6 +433,23 @@ def _retryable(job: Job, result: JobResult) -> bool:
     return "always" in whens or kind in whens
 
 
+def _cache_root(run: _Run) -> Path:
+    from buildrig.paths import state_dir
+
+    return state_dir() / "cache" / slug(run.ctx.project.path)
+
+
+def _restore(root: Path, cache: CacheSpec, log: JobLog) -> list[ArtifactFile]:
+    log.sys(f"Checking cache for {cache.key}...")
+    files = load_cache(cache_file(root, cache.key))
+    if files:
+        log.sys(f"Successfully extracted cache ({len(files)} files)")
+    else:
+        log.warn("WARNING: file does not exist")
+        log.warn("Failed to extract cache")
+    return files
+
+
 def _run_one(
     run: _Run,
     job: Job,
@@ -443,9 +473,15 @@ def _run_one(
     if not decision.include:
         log.warn(f"WARNING: a push pipeline would not run this job ({decision.why}); running it as asked")
     order = {s: i for i, s in enumerate(run.pipeline.stages or DEFAULT_STAGES)}
-    inputs = [f for name in sources(job, run.finished, order) for f in run.artifacts.get(name, ())]
+    env = jv.as_dict()
+    caches = cache_specs(job, lambda v: expand(v, env), run.ctx.project.dir)
+    cache_root = _cache_root(run)
+    # Cache first, then artifacts: what an earlier job of this pipeline made wins, as in GitLab.
+    inputs = [f for c in caches if c.policy in ("pull-push", "pull") for f in _restore(cache_root, c, log)]
+    inputs += [f for name in sources(job, run.finished, order) for f in run.artifacts.get(name, ())]
+    cache_paths = [p for c in caches if c.policy in ("pull-push", "push") for p in c.paths]
     try:
-        outcome: Outcome = run.executor.run(job, index, jv, log, inputs)
+        outcome: Outcome = run.executor.run(job, index, jv, log, inputs, cache_paths)
     except JobError as exc:
         outcome = Outcome("failed", 1, str(exc))
     except KeyboardInterrupt:
@@ -478,6 +514,12 @@ def _run_one(
             "SIGTERM",
             allow,
         )
+    for c in caches:
+        if c.policy in ("pull-push", "push") and wanted(c.when, outcome.status == "success"):
+            files = [f for f in outcome.cache if any(matches(f.path, p) for p in c.paths)]
+            log.sys(f"Creating cache {c.key}...")
+            save_cache(cache_file(cache_root, c.key), files)
+            log.sys(f"Created cache ({len(files)} files)")
     run.finished.append(job)
     run.artifacts[job.name], run.dotenv[job.name] = split_dotenv(job, outcome.artifacts)
     if outcome.status == "success":

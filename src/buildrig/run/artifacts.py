@@ -1,4 +1,5 @@
-"""Job artifacts passed to later stages, as GitLab does between the jobs of one pipeline.
+"""Job artifacts passed to later stages, as GitLab does between the jobs of one pipeline, and the
+job cache (``cache:``) kept between runs in buildrig's state directory, like a runner's local cache.
 
 A job's ``artifacts: paths`` (globs relative to ``CI_PROJECT_DIR``, ``artifacts: when``) are
 collected after its script; a later job gets the artifacts of every job of earlier stages, or only
@@ -9,13 +10,24 @@ of those named in ``dependencies:`` / ``needs:``. Not emulated: ``exclude``, ``u
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import io
+import re
 import tarfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from buildrig.gitlab.model import Job
+
+
+def _rel(path: str) -> str:
+    """A project-relative path as written (``./dist`` → ``dist``; ``.cache`` stays ``.cache``)."""
+    path = path.strip()
+    while path.startswith("./"):
+        path = path[2:]
+    return path.lstrip("/")
 
 
 @dataclass(frozen=True)
@@ -34,7 +46,7 @@ def spec(job: Job) -> tuple[tuple[str, ...], str]:
     if isinstance(paths, str):
         paths = (paths,)
     when = str(raw.get("when") or "on_success")
-    globs = tuple(str(p).strip().lstrip("./") or "." for p in paths if str(p).strip())
+    globs = tuple(_rel(str(p)) or "." for p in paths if str(p).strip())
     return (*globs, *(d for d in dotenv_paths(job) if d not in globs)), when
 
 
@@ -44,7 +56,7 @@ def dotenv_paths(job: Job) -> tuple[str, ...]:
     reports = raw.get("reports") if isinstance(raw, Mapping) else None
     dot = reports.get("dotenv") if isinstance(reports, Mapping) else None
     items = [dot] if isinstance(dot, str) else (dot if isinstance(dot, list) else [])
-    return tuple(str(d).strip().lstrip("./") for d in items if str(d).strip())
+    return tuple(_rel(str(d)) for d in items if str(d).strip())
 
 
 def split_dotenv(job: Job, files: Sequence[ArtifactFile]) -> tuple[tuple[ArtifactFile, ...], dict[str, str]]:
@@ -52,9 +64,7 @@ def split_dotenv(job: Job, files: Sequence[ArtifactFile]) -> tuple[tuple[Artifac
     dots = set(dotenv_paths(job))
     raw = job.raw.get("artifacts")
     paths = raw.get("paths") if isinstance(raw, Mapping) else None
-    globs = [
-        str(p).strip().lstrip("./") for p in (paths if isinstance(paths, list) else [paths] if paths else [])
-    ]
+    globs = [_rel(str(p)) for p in (paths if isinstance(paths, list) else [paths] if paths else [])]
     variables: dict[str, str] = {}
     kept: list[ArtifactFile] = []
     for f in files:
@@ -161,3 +171,77 @@ def _walk(root: Path, start: str) -> Iterator[Path]:
         for path in sorted(base.rglob("*")):
             if path.is_file() and not path.is_symlink():
                 yield path
+
+
+@dataclass(frozen=True)
+class CacheSpec:
+    key: str
+    paths: tuple[str, ...]
+    policy: str  # pull-push | pull | push
+    when: str  # on_success | on_failure | always
+
+
+def cache_specs(job: Job, expand_value: Any, project_dir: Path) -> list[CacheSpec]:
+    """``cache:`` (one mapping or a list of them); ``key`` expanded with the job's variables.
+
+    ``key: files:`` is keyed by the named files' content hash, as GitLab does.
+    """
+    raw = job.raw.get("cache")
+    items = raw if isinstance(raw, list) else [raw] if isinstance(raw, Mapping) else []
+    out: list[CacheSpec] = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            continue
+        paths = item.get("paths") or []
+        paths = [paths] if isinstance(paths, str) else paths
+        key = item.get("key", "default")
+        if isinstance(key, Mapping):
+            files = key.get("files") or []
+            digest = hashlib.sha256()
+            for name in sorted(str(f) for f in files):
+                try:
+                    digest.update(
+                        name.encode() + b"\0" + Path(expand_value("$CI_PROJECT_DIR"), name).read_bytes()
+                    )
+                except OSError:
+                    digest.update(name.encode())
+            key = (str(key.get("prefix")) + "-" if key.get("prefix") else "") + digest.hexdigest()[:16]
+        out.append(
+            CacheSpec(
+                key=re.sub(r"[^A-Za-z0-9._-]", "-", expand_value(str(key))) or "default",
+                paths=tuple(_rel(str(p)) for p in paths if str(p).strip()),
+                policy=str(item.get("policy") or "pull-push"),
+                when=str(item.get("when") or "on_success"),
+            )
+        )
+    return [c for c in out if c.paths]
+
+
+def cache_file(root: Path, key: str) -> Path:
+    return root / f"{key}.tar"
+
+
+def load_cache(path: Path) -> list[ArtifactFile]:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return []
+    out: list[ArtifactFile] = []
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        for member in tar:
+            fh = tar.extractfile(member) if member.isfile() else None
+            if fh is not None:
+                out.append(ArtifactFile(member.name, fh.read(), member.mode & 0o7777))
+    return out
+
+
+def save_cache(path: Path, files: Sequence[ArtifactFile]) -> None:
+    from buildrig.fsutil import atomic_write
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for f in files:
+            info = tarfile.TarInfo(f.path)
+            info.size, info.mode = len(f.content), f.mode
+            tar.addfile(info, io.BytesIO(f.content))
+    atomic_write(path, buf.getvalue(), mode=0o600)

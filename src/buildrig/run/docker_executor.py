@@ -83,6 +83,7 @@ class Outcome:
     exit_code: int
     reason: str | None = None
     artifacts: tuple[ArtifactFile, ...] = ()
+    cache: tuple[ArtifactFile, ...] = ()  # files under the job's cache: paths, for the caller to keep
 
 
 def missing_caps(status_path: str = "/proc/self/status") -> list[str]:
@@ -345,7 +346,13 @@ class DockerExecutor:
     # --- the job -----------------------------------------------------------------------------------
 
     def run(
-        self, job: Job, index: int, jv: JobVariables, log: JobLog, inputs: Sequence[ArtifactFile] = ()
+        self,
+        job: Job,
+        index: int,
+        jv: JobVariables,
+        log: JobLog,
+        inputs: Sequence[ArtifactFile] = (),
+        cache_paths: Sequence[str] = (),
     ) -> Outcome:
         from docker.errors import APIError
 
@@ -447,16 +454,13 @@ class DockerExecutor:
                     log,
                 )
             collected = self._collect(cid, job, code == 0 and not timed_out, log)
+            cached = tuple(f for p in cache_paths for f in self._gather(cid, p))
             if timed_out:
-                return Outcome(
-                    "failed",
-                    1,
-                    f"execution took longer than {duration_text(job_timeout(job))} seconds",
-                    collected,
-                )
+                limit = duration_text(job_timeout(job))
+                return Outcome("failed", 1, f"execution took longer than {limit} seconds", collected, cached)
             if code == 0:
-                return Outcome("success", 0, None, collected)
-            return Outcome("failed", code, f"exit code {code}", collected)
+                return Outcome("success", 0, None, collected, cached)
+            return Outcome("failed", code, f"exit code {code}", collected, cached)
         except JobError as exc:
             return Outcome("failed", 1, str(exc))
         except APIError as exc:
@@ -475,22 +479,25 @@ class DockerExecutor:
                     self.api.remove_volume(builds_volume, force=True)
                     self.tracker.volumes.remove(builds_volume)
 
-    def _collect(self, cid: str, job: Job, success: bool, log: JobLog) -> tuple[ArtifactFile, ...]:
+    def _gather(self, cid: str, pattern: str) -> list[ArtifactFile]:
         from docker.errors import NotFound
 
+        start = arts.prefix(pattern)
+        path = f"{self.ctx.project_dir}/{start}" if start else self.ctx.project_dir
+        try:
+            stream, _ = self.api.get_archive(cid, path)
+        except NotFound:
+            return []
+        return arts.from_tar(stream, start, [pattern])
+
+    def _collect(self, cid: str, job: Job, success: bool, log: JobLog) -> tuple[ArtifactFile, ...]:
         patterns, when = arts.spec(job)
         if not patterns or not arts.wanted(when, success):
             return ()
         log.section("Uploading artifacts for " + ("successful" if success else "failed") + " job")
         found: dict[str, ArtifactFile] = {}
         for pattern in patterns:
-            start = arts.prefix(pattern)
-            path = f"{self.ctx.project_dir}/{start}" if start else self.ctx.project_dir
-            try:
-                stream, _ = self.api.get_archive(cid, path)
-                files = arts.from_tar(stream, start, [pattern])
-            except NotFound:
-                files = []
+            files = self._gather(cid, pattern)
             if not files:
                 log.warn(
                     f"WARNING: {pattern}: no matching files. Ensure that the artifact path is relative "

@@ -64,7 +64,13 @@ class ShellExecutor:
         return ["su", "-s", shell, self.user or "", "-c", f"{shell} {scripts.quote(str(script))}"]
 
     def run(
-        self, job: Job, index: int, jv: JobVariables, log: JobLog, inputs: Sequence[ArtifactFile] = ()
+        self,
+        job: Job,
+        index: int,
+        jv: JobVariables,
+        log: JobLog,
+        inputs: Sequence[ArtifactFile] = (),
+        cache_paths: Sequence[str] = (),
     ) -> Outcome:
         ctx = self.ctx
         project = Path(ctx.project_dir)
@@ -127,13 +133,13 @@ class ShellExecutor:
                 log.warn(f"WARNING: after_script failed, but job will continue unaffected: exit code {acode}")
         shutil.rmtree(tmp, ignore_errors=True)  # file variables must not outlive the job
         collected = self._collect(project, job, code == 0 and not timed_out, log)
+        cached = tuple(arts.from_dir(project, cache_paths)) if cache_paths else ()
         if timed_out:
-            return Outcome(
-                "failed", 1, f"execution took longer than {duration_text(limit)} seconds", collected
-            )
+            limit_text = duration_text(limit)
+            return Outcome("failed", 1, f"execution took longer than {limit_text} seconds", collected, cached)
         if code == 0:
-            return Outcome("success", 0, None, collected)
-        return Outcome("failed", code, f"exit code {code}", collected)
+            return Outcome("success", 0, None, collected, cached)
+        return Outcome("failed", code, f"exit code {code}", collected, cached)
 
     def _collect(self, project: Path, job: Job, success: bool, log: JobLog) -> tuple[ArtifactFile, ...]:
         patterns, when = arts.spec(job)
