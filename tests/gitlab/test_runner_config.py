@@ -62,11 +62,12 @@ def test_wrong_type_names_key_line(tmp_path: Path) -> None:
     assert info.value.loc is not None and info.value.loc.line == 5
 
 
-def test_bad_environment_entry(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="not NAME=value"):
-        load_runner_config_text(
-            '[[runners]]\n  executor = "shell"\n  environment = ["OOPS"]\n', tmp_path / "c.toml"
-        )
+def test_environment_entry_without_equals_is_skipped_like_the_runner_does(tmp_path: Path) -> None:
+    cfg = load_runner_config_text(
+        '[[runners]]\n  executor = "shell"\n  environment = ["OOPS", "A=1"]\n', tmp_path / "c.toml"
+    )
+    assert [(v.name, v.value) for v in cfg.runners[0].environment] == [("A", "1")]
+    assert cfg.runners[0].raw["environment"] == ["OOPS", "A=1"]
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -199,7 +199,8 @@ class _Parser:
         for item in items:
             name, sep, value = item.partition("=")
             if not sep or not name:
-                raise InputError(f'{key}: "{item}" is not NAME=value', loc=base)
+                # GitLab Runner skips entries it cannot split (doctor's BR007 reports them)
+                continue
             out.append(Variable(name=name, value=value, loc=self._item_loc(base, item)))
         return tuple(out)
 
