@@ -156,14 +156,16 @@ def test_services_aliases_variables_and_wait(run_yaml: Runfn) -> None:
         "job:\n  image: <plain>\n  variables:\n    JOBVAR: from-job\n"
         "  services:\n    - name: <svc>\n      alias: pong, other\n"
         "      command: ['sh', '-c',\n"
-        "                'echo booting; sleep 2; exec nc -ll -p 7777 -e echo pong-$JOBVAR']\n"
+        "                'echo booting; sleep 2;\n"
+        "                 exec nc -ll -p 7777 -e echo pong-$JOBVAR-${CI_JOB_TOKEN:-notoken}']\n"
         "  script:\n    - nc -w 2 pong 7777 </dev/null\n    - nc -w 2 other 7777 </dev/null\n"
         "    - nc -w 2 buildrig-test__pong-svc 7777 </dev/null\n"
         "    - nc -w 2 buildrig-test-pong-svc 7777 </dev/null\n"
     )
     job = res.jobs[0]
     assert job.status == "success", job.text
-    assert job.text.splitlines().count("pong-from-job") == 4
+    # Job variables reach the service; masked ones (CI_JOB_TOKEN) don't, as with the runner.
+    assert job.text.splitlines().count("pong-from-job-notoken") == 4
     assert "Waiting for services to be up and running (timeout 30 seconds)..." in job.text
     assert "probably didn't start properly" not in job.text
 

@@ -602,7 +602,8 @@ class DockerExecutor:
     ) -> list[str]:
         ctx = self.ctx
         lookup = jv.as_dict()
-        base_env = [(k, v) for k, v in jv.env if k not in jv.files]
+        # Like the runner (public variables only): no file variables, no masked ones (CI_JOB_TOKEN...).
+        base_env = [(k, v) for k, v in jv.env if k not in jv.files and k not in jv.secret_names]
         privileged = (
             self.docker.privileged
             if self.docker.services_privileged is None

@@ -192,6 +192,7 @@ class JobVariables:
     env: tuple[tuple[str, str], ...]
     files: Mapping[str, bytes]  # file-type variables: name → content (env value is the path)
     masked: tuple[str, ...]  # values, longest first
+    secret_names: frozenset[str] = frozenset()  # masked variables: never handed to services
 
     def get(self, name: str) -> str | None:
         for key, value in reversed(self.env):
@@ -348,17 +349,19 @@ def resolve(
     files: dict[str, bytes] = {}
     mask_names = set(masked_names)
     masked: set[str] = set()
+    secret: set[str] = set()
     for name, var in merged.items():
         value = value_of(name, (name,))
         if var.file:
             files[name] = value.encode()
         env.append((name, value))
         if var.masked or name in mask_names or name in always_masked:
+            secret.add(name)
             masked.add(value)
             if var.file:
                 masked.update(line for line in value.splitlines() if line.strip())
     masked.discard("")
-    return JobVariables(tuple(env), files, tuple(sorted(masked, key=len, reverse=True)))
+    return JobVariables(tuple(env), files, tuple(sorted(masked, key=len, reverse=True)), frozenset(secret))
 
 
 def plain(pairs: Iterable[tuple[str, str]], *, expand_: bool = False) -> list[Variable]:
