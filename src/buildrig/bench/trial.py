@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from buildrig.errors import BuildrigError, InputError
-from buildrig.run.model import LogLine, LogSink, RegistryInfo, RunResult, strip_ansi
+from buildrig.run.model import LogLine, LogSink, RegistryInfo, RunInterrupted, RunResult, strip_ansi
 
 DIGEST_RE = re.compile(r"BUILDRIG_DIGEST=(sha256:[0-9a-f]{64})")
 
@@ -219,6 +219,8 @@ def trial_way(way: Way, opts: TrialOptions, registry: RegistryInfo, scratch_root
                 docker_host=opts.docker_host,
             )
         )
+    except RunInterrupted:
+        raise  # Ctrl-C / SIGTERM ends the whole trial, not just this way
     except BuildrigError as exc:
         return TrialResult(
             way.name,
