@@ -40,7 +40,9 @@ def check(ctx: Context) -> Iterator[Finding]:
             continue
         cert_var = jv.env.get("DOCKER_CERT_PATH")
         cert_path = cert_var.value.rstrip("/") if cert_var is not None and cert_var.value else "~/.docker"
-        if any(F.shares_path(r, cert_path) for r in jv.runners if not cert_path.startswith("~")):
+        # jobs run as root unless the image says otherwise: ~ is /root
+        mounted = cert_path.replace("~", "/root", 1) if cert_path.startswith("~") else cert_path
+        if any(F.shares_path(r, mounted) for r in jv.runners):
             continue
         if any("-----BEGIN" in v.value for v in jv.env.values()):
             continue
