@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from buildrig.cli.app import app, err, out
-from buildrig.init import InitOptions, init_project
 from buildrig.strategies import EXECUTORS, NAMES
 
 
@@ -60,6 +59,10 @@ def init_cmd(
     ),
 ) -> None:
     """Generate the build job, the runner config and the host set-up, matched to each other."""
+    # Imported here: init pulls in cryptography, ruamel and tomlkit, which every other command
+    # would otherwise pay for at start-up.
+    from buildrig.init import InitOptions, init_project
+
     opts = InitOptions(
         strategy=strategy,
         executor=executor or None,
