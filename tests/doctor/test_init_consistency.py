@@ -37,9 +37,6 @@ def _configs() -> list[tuple[str, str, bool]]:
 
 
 CONFIGS = _configs()
-# init's SETUP.md does not (yet) say that dind without TLS on Kubernetes exposes the daemon to
-# every container of the pod, which doctor's BR705 warns about: a known gap, reported.
-KNOWN_GAPS = {("dind", "kubernetes", False)}
 
 
 def _allowed(way: str, executor: str, tls: bool) -> dict[str, tuple[str, ...]]:
@@ -52,15 +49,7 @@ def _allowed(way: str, executor: str, tls: bool) -> dict[str, tuple[str, ...]]:
 
 @pytest.mark.parametrize(
     ("way", "executor", "tls"),
-    [
-        pytest.param(
-            *c,
-            marks=[pytest.mark.xfail(strict=True, reason="SETUP.md does not state the BR705 risk")]
-            if c in KNOWN_GAPS
-            else [],
-        )
-        for c in CONFIGS
-    ],
+    CONFIGS,
     ids=[f"{w}-{e}-{'tls' if t else 'plain'}" for w, e, t in CONFIGS],
 )
 def test_init_output_is_clean_for_doctor(tmp_path: Path, way: str, executor: str, tls: bool) -> None:

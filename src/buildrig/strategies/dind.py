@@ -101,6 +101,12 @@ def setup_steps(p: RenderParams) -> tuple[str, ...]:
             f"TLS: dind writes client certificates to /certs/client at start; {where} shares them "
             "with the job. Keep job and runner in step: port 2376 with the certs, or 2375 without."
         )
+    elif p.kubernetes:
+        steps.append(
+            "WARNING: TLS is disabled for dind on Kubernetes: the daemon listens on plain 2375 and "
+            "every container in the pod (and anything that can reach the pod) can drive it without "
+            "credentials. Prefer the TLS variant (drop `--no-tls`) unless you cannot change it."
+        )
     if p.kubernetes:
         steps.append(
             "Kubernetes: the job sets DOCKER_HOST/DOCKER_TLS_VERIFY/DOCKER_CERT_PATH itself and "
