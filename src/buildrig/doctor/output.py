@@ -264,5 +264,7 @@ def explain(rule_id: str, rules: Sequence[RuleModule] | None = None) -> str | No
         if module.ID.upper() == rule_id.strip().upper():
             doc = (getattr(module, "__doc__", None) or "").strip()
             head = f"{module.ID} ({module.SEVERITY.value}, {module.CATEGORY.value}): {module.TITLE}"
-            return f"{head}\n\n{doc}\n\nDocs: {module.DOCS}\n"
+            # Most docstrings end with their own "Docs:" line; add it only where one doesn't.
+            tail = "" if module.DOCS in doc else f"\n\nDocs: {module.DOCS}"
+            return f"{head}\n\n{doc}{tail}\n"
     return None
