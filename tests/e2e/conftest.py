@@ -87,11 +87,11 @@ def runs(cli: Any) -> Iterator[Runs]:
 
 
 @pytest.fixture
-def trial(testbed: RegistryInfo, tmp_path: Path, runs: Runs) -> Callable[[Way], TrialResult]:
+def trial(testbed: RegistryInfo, tmp_path: Path, runs: Runs) -> Callable[..., TrialResult]:
     """Run one way on a scratch copy of examples/hello (the docker_host daemon stays up for reuse)."""
 
-    def go(way: Way) -> TrialResult:
-        opts = TrialOptions(project=HELLO, namespace="e2e", keep_scratch=True, scratch_root=tmp_path,
+    def go(way: Way, project: Path = HELLO) -> TrialResult:
+        opts = TrialOptions(project=project, namespace="e2e", keep_scratch=True, scratch_root=tmp_path,
                             keep_daemon=True)
         return runs.add(trial_way(way, opts, testbed, tmp_path))
 

@@ -5,6 +5,7 @@ Plus the failures users meet most: dind without privileged, and the 2375-vs-TLS 
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 import tomlkit
 
-from buildrig.bench.trial import DIGEST_RE, TrialOptions, TrialResult, Way, get_way, scratch_copy
+from buildrig.bench.trial import DIGEST_RE, TrialOptions, TrialResult, get_way, scratch_copy
 from buildrig.init import InitOptions, init_project
 from buildrig.run.api import run_jobs
 from buildrig.run.model import RegistryInfo, RunOptions
@@ -37,7 +38,7 @@ def _run_image(cli: Any, info: RegistryInfo, ref: str) -> str:
 
 
 @pytest.mark.parametrize("way", RUNNABLE)
-def test_way_builds_pushes_and_runs(way: str, testbed: RegistryInfo, trial: Callable[[Way], TrialResult],
+def test_way_builds_pushes_and_runs(way: str, testbed: RegistryInfo, trial: Callable[..., TrialResult],
                                     cli: Any) -> None:
     res = trial(get_way(way))
     assert res.run is not None, res.reason
@@ -59,6 +60,23 @@ def test_way_builds_pushes_and_runs(way: str, testbed: RegistryInfo, trial: Call
     # The image runs: the page renders with the vendored dependencies installed by the build.
     page = _run_image(cli, testbed, f"{testbed.host}/{repo}:{sha_tag}")
     assert "<h1>Hello from buildrig</h1>" in page and "bottle 0.13.4, Jinja2 3.1.6" in page
+
+
+def test_a_failing_build_line_fails_the_job_with_its_exit_code(trial: Callable[..., TrialResult],
+                                                              testbed: RegistryInfo, tmp_path: Path) -> None:
+    project = tmp_path / "broken"
+    shutil.copytree(HELLO, project)
+    with (project / "Dockerfile").open("a") as fh:
+        fh.write("RUN echo about to fail && exit 3\n")
+    res = trial(get_way("docker_sock"), project)
+    assert res.status == "failed" and res.run is not None
+    job = res.run.jobs[0]
+    assert job.status == "failed" and res.run.exit_code != 0
+    assert job.text.splitlines()[-1] == f"ERROR: Job failed: exit code {res.run.exit_code}"
+    assert "about to fail" in job.text
+    # nothing after the failing line ran: no push, no digest
+    assert "$ docker push" not in job.text and res.digest is None
+    assert registry.tags(testbed, "e2e/broken-docker_sock") == []
 
 
 def _dind_project(tmp_path: Path, *, tls: bool, privileged: bool) -> Path:
