@@ -84,6 +84,11 @@ class RealWorkspace:
     def project_dir(self) -> Path:
         return self.scratch
 
+    @property
+    def expects_cache(self) -> bool:
+        """A rebuild should find a layer cache: the daemon's, or the registry's when enabled."""
+        return self.way in (*HOST_DAEMON_WAYS, "docker_host") or self.cache == "registry"
+
     def run_job(self) -> JobRun:
         from buildrig.run.api import run_jobs
         from buildrig.run.model import RunOptions
@@ -129,7 +134,7 @@ class RealWorkspace:
         what = f"{self.way} (cache {self.cache}, {self.project_name})"
         if self.runs == 1 and hits:
             b.cold_cache_hits.append((what, hits))
-        elif self.runs > 1 and not hits and job.status == "success":
+        elif self.runs > 1 and not hits and job.status == "success" and self.expects_cache:
             b.rebuild_misses.append(f"{what} run {self.runs}")
         if ok:
             git = git_info(self.scratch)
