@@ -241,8 +241,13 @@ def docker_cli_script(p: RenderParams, *, registry_cache: bool) -> list[str]:
         f"docker push {SHA_TAG}",
         f"docker push {SLUG_TAG}",
         f'if [ -n "$CI_COMMIT_TAG" ]; then docker tag {SHA_TAG} {TAG_TAG} && docker push {TAG_TAG}; fi',
-        f"echo \"{DIGEST_MARKER}$(docker image inspect --format '{{{{index .RepoDigests 0}}}}' "
-        f'{SHA_TAG} | cut -d@ -f2)"',
+        # On a shared daemon the image may also carry digests of other repositories: take the
+        # one of the repository just pushed (the first one only when none matches).
+        f"echo \"{DIGEST_MARKER}$(docker image inspect --format "
+        "'{{range .RepoDigests}}{{println .}}{{end}}' "
+        f"{SHA_TAG} | awk -v r=\"$BUILD_IMAGE@\" "
+        "'index($0, r) == 1 {print; m = 1; exit} NR == 1 {f = $0} END {if (!m) print f}' "
+        '| cut -d@ -f2)"',
     ]
     return lines
 
