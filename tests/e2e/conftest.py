@@ -86,8 +86,27 @@ def runs(cli: Any) -> Iterator[Runs]:
     assert not leftovers, f"left behind: {leftovers}"
 
 
+def _remove_e2e_images(cli: Any, info: RegistryInfo) -> None:
+    """The shell and docker_sock ways build on the host daemon: their tags are this suite's to remove.
+
+    Left behind, they would keep the example's layers in the host's cache and make a later "cold"
+    build (buildrig bench) a cached one.
+    """
+    prefix = f"{info.host}/e2e/"
+    for image in cli.images.list():
+        for ref in image.tags:
+            if ref.startswith(prefix):
+                cli.images.remove(ref, force=True)
+        digests = image.attrs.get("RepoDigests") or []
+        # An image a later build took the tag from keeps only its digest: still ours.
+        if not image.tags and digests and all(d.startswith(prefix) for d in digests):
+            cli.images.remove(image.id, force=True)
+
+
 @pytest.fixture
-def trial(testbed: RegistryInfo, tmp_path: Path, runs: Runs) -> Callable[..., TrialResult]:
+def trial(
+    testbed: RegistryInfo, tmp_path: Path, runs: Runs, cli: Any
+) -> Iterator[Callable[..., TrialResult]]:
     """Run one way on a scratch copy of examples/hello (the docker_host daemon stays up for reuse)."""
 
     def go(way: Way, project: Path = HELLO) -> TrialResult:
@@ -95,4 +114,5 @@ def trial(testbed: RegistryInfo, tmp_path: Path, runs: Runs) -> Callable[..., Tr
                             keep_daemon=True)
         return runs.add(trial_way(way, opts, testbed, tmp_path))
 
-    return go
+    yield go
+    _remove_e2e_images(cli, testbed)
