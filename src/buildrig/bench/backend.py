@@ -9,10 +9,8 @@ Each workspace pushes to a repository of its own, so its registry cache starts e
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import shutil
-import subprocess
 import tempfile
 import time
 import uuid
@@ -26,6 +24,7 @@ from buildrig.bench.machine import machine_facts
 from buildrig.bench.model import CacheMode, Machine, Skipped
 from buildrig.bench.orchestrate import JobRun
 from buildrig.bench.phases import LogLine, ServiceSpan, strip_ansi
+from buildrig.bench.trial import scratch_git
 from buildrig.errors import BuildrigError, EngineError
 
 #: Namespace of every repository the benchmark pushes; also how its images are recognised.
@@ -39,20 +38,6 @@ _SERVICE_START = re.compile(r"^Starting service ")
 _STEP_SCRIPT = re.compile(r'^Executing "step_script"')
 #: Classic builder and BuildKit say so when a step came from the layer cache.
 _CACHE_HIT = re.compile(r"^\s*-{2,3}> Using cache\b|^#\d+ CACHED\b")
-
-
-def _git(cwd: Path, *args: str) -> str:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "buildrig bench",
-        "GIT_AUTHOR_EMAIL": "bench@buildrig.invalid",
-        "GIT_COMMITTER_NAME": "buildrig bench",
-        "GIT_COMMITTER_EMAIL": "bench@buildrig.invalid",
-    }
-    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=env, check=False)
-    if proc.returncode != 0:
-        raise BuildrigError(f"git {' '.join(args)} in {cwd} failed: {proc.stderr.strip()[:200]}")
-    return proc.stdout.strip()
 
 
 def cache_hits(lines: Sequence[LogLine]) -> int:
@@ -95,10 +80,11 @@ class RealWorkspace:
         from buildrig.run.variables import git_info
 
         b = self.backend
-        if self.runs and _git(self.scratch, "status", "--porcelain"):
+        if self.runs and scratch_git(self.scratch, "status", "--porcelain"):
             # A change becomes a commit, as a push would; warm runs the same commit again.
-            _git(self.scratch, "add", "-A")
-            _git(self.scratch, "commit", "-q", "-m", f"buildrig bench change before run {self.runs + 1}")
+            scratch_git(self.scratch, "add", "-A")
+            message = f"buildrig bench change before run {self.runs + 1}"
+            scratch_git(self.scratch, "commit", "-q", "-m", message)
         self.runs += 1
         if self.way == "docker_host":
             from buildrig.testbed import dockerhost
@@ -176,7 +162,7 @@ class RealBackend:
 
     def availability(self, ways: Sequence[str]) -> tuple[tuple[str, ...], tuple[Skipped, ...]]:
         from buildrig import strategies
-        from buildrig.bench.trial import _missing_image
+        from buildrig.bench.trial import missing_image
         from buildrig.testbed import images
 
         overrides = images.overrides()
@@ -188,7 +174,7 @@ class RealBackend:
             except BuildrigError as exc:
                 skipped.append(Skipped(way, str(exc)))
                 continue
-            missing = _missing_image(strategy.images, overrides, self.cli)
+            missing = missing_image(strategy.images, overrides, self.cli)
             if missing:
                 skipped.append(Skipped(way, missing))
             elif way == "shell" and shutil.which("docker") is None:
@@ -254,8 +240,9 @@ class RealBackend:
                     docker_host=dockerhost.address() if spec.strategy == "docker_host" else None,
                 )
             )
-            _git(scratch, "add", "-A")
-            _git(scratch, "commit", "-q", "-m", f"buildrig init --strategy {spec.strategy} --cache {cache}")
+            scratch_git(scratch, "add", "-A")
+            message = f"buildrig init --strategy {spec.strategy} --cache {cache}"
+            scratch_git(scratch, "commit", "-q", "-m", message)
             file_vars: dict[str, Path] = {}
             if spec.strategy == "docker_host":
                 certs = scratch / "runner" / "host" / "certs"

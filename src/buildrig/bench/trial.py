@@ -99,7 +99,8 @@ class TrialResult:
         return f"{self.way:12} failed  {self.seconds:6.1f} s  {self.reason}"
 
 
-def _git(cwd: Path, *args: str) -> str:
+def scratch_git(cwd: Path, *args: str) -> str:
+    """Run git in a scratch copy with a fixed identity (never the user's config); stdout."""
     env = {
         **os.environ,
         "GIT_AUTHOR_NAME": "buildrig",
@@ -127,13 +128,13 @@ def scratch_copy(project: Path, dest_root: Path, way: str) -> Path:
     )
     with contextlib.suppress(FileNotFoundError):
         (dest / ".gitlab-ci.yml").unlink()
-    _git(dest, "init", "-q", "-b", "main")
-    _git(dest, "add", "-A")
-    _git(dest, "commit", "-q", "-m", f"buildrig try: {way}")
+    scratch_git(dest, "init", "-q", "-b", "main")
+    scratch_git(dest, "add", "-A")
+    scratch_git(dest, "commit", "-q", "-m", f"buildrig try: {way}")
     return dest
 
 
-def _missing_image(images: Sequence[str], overrides: dict[str, str], cli: Any) -> str | None:
+def missing_image(images: Sequence[str], overrides: dict[str, str], cli: Any) -> str | None:
     from docker.errors import ImageNotFound
 
     from buildrig.testbed.images import UNOBTAINABLE
@@ -180,7 +181,7 @@ def trial_way(way: Way, opts: TrialOptions, registry: RegistryInfo, scratch_root
 
     strategy = strategies.get(way.strategy)
     cli = engine.client(opts.docker_host)
-    missing = _missing_image(strategy.images, images.overrides(), cli)
+    missing = missing_image(strategy.images, images.overrides(), cli)
     if missing:
         return TrialResult(way.name, "skipped", missing)
     start = time.monotonic()
@@ -197,8 +198,8 @@ def trial_way(way: Way, opts: TrialOptions, registry: RegistryInfo, scratch_root
                 docker_host=dockerhost.address() if way.strategy == "docker_host" else None,
             )
         )
-        _git(scratch, "add", "-A")
-        _git(scratch, "commit", "-q", "-m", f"buildrig init --strategy {way.strategy}")
+        scratch_git(scratch, "add", "-A")
+        scratch_git(scratch, "commit", "-q", "-m", f"buildrig init --strategy {way.strategy}")
         file_vars: dict[str, Path] = {}
         if way.strategy == "docker_host":
             certs = scratch / "runner" / "host" / "certs"
