@@ -104,40 +104,45 @@ def measure_all(cmds: dict[str, list[str]], n: int) -> dict[str, float | str]:
     return out
 
 
+# gitlab-ci-local runs its file-copy steps in this helper image; it is only pulled when absent, so
+# a local tag of the busybox test image stands in for it (removed again at the end).
+GCL_HELPER_IMAGE = "docker.io/firecow/gitlab-ci-local-util:latest"
+
+
+def _npm(prefix: Path, *args: str) -> None:
+    subprocess.run(
+        ["npm", "--prefix", str(prefix), *args, "--no-audit", "--no-fund"], capture_output=True, check=False
+    )
+
+
 def find_gitlab_ci_local(prefix: Path, install: bool) -> tuple[list[str] | None, str]:
-    exe = shutil.which("gitlab-ci-local") or str(prefix / "node_modules" / ".bin" / "gitlab-ci-local")
-    if not Path(exe).exists() and install:
+    """gitlab-ci-local with the Node 22 it needs (npm's ``node`` package), installed under ``prefix``."""
+    bin_dir = prefix / "node_modules" / ".bin"
+    exe = bin_dir / "gitlab-ci-local"
+    if install and not (exe.exists() and (bin_dir / "node").exists()):
         if not shutil.which("npm"):
             return None, "npm not found"
-        subprocess.run(
-            [
-                "npm",
-                "i",
-                "--prefix",
-                str(prefix),
-                f"gitlab-ci-local@{GCL_VERSION}",
-                "--no-audit",
-                "--no-fund",
-            ],
-            capture_output=True,
-            check=False,
-        )
-    if not Path(exe).exists():
-        return (
-            None,
-            f"not installed (run with --install-gitlab-ci-local, or npm i -g gitlab-ci-local@{GCL_VERSION})",
-        )
-    proc = subprocess.run([exe, "--version"], capture_output=True, text=True, check=False)
+        _npm(prefix, "install", "node@22", f"gitlab-ci-local@{GCL_VERSION}")
+        # npm 11 holds back install scripts until approved; node@22 fetches its binary in one.
+        _npm(prefix, "install-scripts", "approve", "node")
+        _npm(prefix, "rebuild", "node")
+    if not exe.exists():
+        hint = f"npm i node@22 gitlab-ci-local@{GCL_VERSION}"
+        return None, f"not installed (run with --install-gitlab-ci-local: {hint})"
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}"}
+    proc = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=False, env=env)
     if proc.returncode != 0:
         node = subprocess.run(
-            ["node", "--version"], capture_output=True, text=True, check=False
+            ["node", "--version"], capture_output=True, text=True, check=False, env=env
         ).stdout.strip()
         last = (proc.stderr or proc.stdout).strip().splitlines()
         return None, (
             f"cannot run on node {node or '?'} (it needs Node 22): "
             f"{last[-1][:120] if last else 'exit ' + str(proc.returncode)}"
         )
-    return [exe], proc.stdout.strip()
+    if not shutil.which("rsync"):
+        return None, "needs rsync (apt-get install rsync)"
+    return ["env", f"PATH={env['PATH']}", str(exe)], proc.stdout.strip()  # run with env -C PROJECT
 
 
 def main() -> int:
@@ -156,6 +161,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="buildrig-bench-") as tmp:
         proj = Path(tmp)
         (proj / ".gitlab-ci.yml").write_text(f"{JOB}:\n  image: {IMAGE}\n  script:\n    - echo hello\n")
+        # gitlab-ci-local wants a git checkout with a remote (it derives CI_PROJECT_* from it).
+        for git_args in (
+            ["init", "-q", "-b", "main"],
+            ["remote", "add", "origin", "https://gitlab.example.com/bench/echo.git"],
+            ["add", "-A"],
+            ["-c", "user.name=bench", "-c", "user.email=bench@buildrig.invalid", "commit", "-q", "-m", "x"],
+        ):
+            subprocess.run(["git", "-C", str(proj), *git_args], capture_output=True, check=False)
         from buildrig.paths import state_dir
 
         cmds = {
@@ -169,8 +182,19 @@ def main() -> int:
         )
         gcl_name = f"gitlab-ci-local {info if gcl else GCL_VERSION}"
         if gcl is not None:
-            cmds[gcl_name] = [*gcl, "--cwd", str(proj), JOB]
-        measured = measure_all(cmds, n)
+            # It takes only a relative --cwd: start it in the project instead.
+            cmds[gcl_name] = [gcl[0], "-C", str(proj), *gcl[1:], JOB]
+        tagged_helper = False
+        if gcl is not None:
+            probe = subprocess.run([docker_cli, "image", "inspect", GCL_HELPER_IMAGE], capture_output=True)
+            if probe.returncode != 0:
+                subprocess.run([docker_cli, "tag", IMAGE, GCL_HELPER_IMAGE], capture_output=True, check=True)
+                tagged_helper = True
+        try:
+            measured = measure_all(cmds, n)
+        finally:
+            if tagged_helper:
+                subprocess.run([docker_cli, "rmi", GCL_HELPER_IMAGE], capture_output=True, check=False)
         if gcl is None:
             measured[gcl_name] = info
         results = list(measured.items())

@@ -63,7 +63,9 @@ def test_way_builds_pushes_and_runs(way: str, testbed: RegistryInfo, trial: Call
 
 
 def test_a_failing_build_line_fails_the_job_with_its_exit_code(trial: Callable[..., TrialResult],
-                                                              testbed: RegistryInfo, tmp_path: Path) -> None:
+                                                              testbed: RegistryInfo, tmp_path: Path,
+                                                              cli: Any) -> None:
+    before = {c.id for c in cli.containers.list(all=True)}
     project = tmp_path / "broken"
     shutil.copytree(HELLO, project)
     with (project / "Dockerfile").open("a") as fh:
@@ -77,6 +79,10 @@ def test_a_failing_build_line_fails_the_job_with_its_exit_code(trial: Callable[.
     # nothing after the failing line ran: no push, no digest
     assert "$ docker push" not in job.text and res.digest is None
     assert registry.tags(testbed, "e2e/broken-docker_sock") == []
+    # the host daemon keeps no container of the failed build step (the job builds with --force-rm)
+    failed_steps = [c.name for c in cli.containers.list(all=True)
+                    if c.id not in before and "about to fail" in " ".join(c.attrs["Config"]["Cmd"] or [])]
+    assert failed_steps == []
 
 
 def _dind_project(tmp_path: Path, *, tls: bool, privileged: bool) -> Path:

@@ -229,12 +229,17 @@ DOCKER_CONFIG_JSON = (
 def docker_cli_script(p: RenderParams, *, registry_cache: bool) -> list[str]:
     """build, push both tags (and the git tag), print the pushed digest."""
     lines: list[str] = []
+    # --force-rm: the classic builder otherwise leaves a failed step's container on the (often
+    # shared) daemon for good; BuildKit ignores the flag.
     if registry_cache:
         # A fresh daemon has no layers; BuildKit can reuse them only from an image it pulled.
         lines.append(f"docker pull {SLUG_TAG} || true")
-        build = f"DOCKER_BUILDKIT=1 docker build --build-arg BUILDKIT_INLINE_CACHE=1 --cache-from {SLUG_TAG} "
+        build = (
+            "DOCKER_BUILDKIT=1 docker build --force-rm --build-arg BUILDKIT_INLINE_CACHE=1 "
+            f"--cache-from {SLUG_TAG} "
+        )
     else:
-        build = "docker build "
+        build = "docker build --force-rm "
     build += f'-f "$BUILD_DOCKERFILE" -t {SHA_TAG} -t {SLUG_TAG} "$BUILD_CONTEXT"'
     lines += [
         build,
