@@ -54,23 +54,50 @@ def image_name(job: Job, runners: Sequence[Runner]) -> str | None:
     return next(iter(names)) if len(names) == 1 else None
 
 
+def _defaults(env: Mapping[str, str]) -> Env:
+    return {k: _var(k, v) for k, v in env.items()}
+
+
+# Variables are frozen values: one set per image family serves every job (callers get a copy).
+_DOCKER_DEFAULTS = _defaults(F.DOCKER_IMAGE_ENV)
+_KANIKO_DEFAULTS = _defaults(F.KANIKO_IMAGE_ENV)
+_BUILDAH_DEFAULTS = _defaults(F.BUILDAH_IMAGE_ENV)
+
+
 def image_defaults(name: str | None) -> Env:
     if name is None:
         return {}
     ref = F.parse_image(name)
     if ref.last == "docker":
-        return {k: _var(k, v) for k, v in F.DOCKER_IMAGE_ENV.items()}
+        return dict(_DOCKER_DEFAULTS)
     if "kaniko" in ref.path:
-        return {k: _var(k, v) for k, v in F.KANIKO_IMAGE_ENV.items()}
+        return dict(_KANIKO_DEFAULTS)
     if "buildah" in ref.path:
-        return {k: _var(k, v) for k, v in F.BUILDAH_IMAGE_ENV.items()}
+        return dict(_BUILDAH_DEFAULTS)
     return {}
+
+
+# Per-runner-set answers, asked once per job and rule: runners are frozen and live as long as
+# their config, so the identities of the set are a safe key while the entry keeps them alive.
+_AGREED: dict[tuple[int, ...], tuple[Sequence[Runner], Env]] = {}
+_RUNNER_SERVICES: dict[tuple[int, ...], tuple[Sequence[Runner], tuple[ServiceSpec, ...]]] = {}
+_MEMO_MAX = 10_000
 
 
 def agreed_runner_env(runners: Sequence[Runner]) -> Env:
     """Runner ``environment`` entries every candidate runner sets to the same value."""
     if not runners:
         return {}
+    key = tuple(map(id, runners))
+    hit = _AGREED.get(key)
+    if hit is None:
+        if len(_AGREED) > _MEMO_MAX:
+            _AGREED.clear()
+        hit = _AGREED[key] = (tuple(runners), _agreed_runner_env(runners))
+    return dict(hit[1])  # callers own their copy
+
+
+def _agreed_runner_env(runners: Sequence[Runner]) -> Env:
     first = F.runner_env(runners[0])
     out: Env = {}
     for name, var in first.items():
@@ -127,7 +154,7 @@ def base_env(pipeline: Pipeline | None, job: Job, runners: Sequence[Runner], ima
 def service_env(base: Env, svc: ServiceSpec, runners: Sequence[Runner], pipeline_env: Env) -> Env:
     env: Env = {}
     if F.is_docker_image(svc.name):
-        env.update({k: _var(k, v) for k, v in F.DOCKER_IMAGE_ENV.items()})
+        env.update(_DOCKER_DEFAULTS)
     env.update(agreed_runner_env(runners))
     env.update(pipeline_env)
     env.update({v.name: v for v in svc.variables})
@@ -170,7 +197,16 @@ def runner_services(runners: Sequence[Runner]) -> tuple[ServiceSpec, ...]:
     every job (only those all candidate runners define, by image name)."""
     if not runners:
         return ()
+    key = tuple(map(id, runners))
+    hit = _RUNNER_SERVICES.get(key)
+    if hit is None:
+        if len(_RUNNER_SERVICES) > _MEMO_MAX:
+            _RUNNER_SERVICES.clear()
+        hit = _RUNNER_SERVICES[key] = (tuple(runners), _runner_services(runners))
+    return hit[1]
 
+
+def _runner_services(runners: Sequence[Runner]) -> tuple[ServiceSpec, ...]:
     def of(r: Runner) -> tuple[ServiceSpec, ...]:
         if r.docker is not None and F.is_docker_executor(r):
             return r.docker.services
@@ -189,7 +225,10 @@ def job_services(job: Job, runners: Sequence[Runner] = ()) -> tuple[ServiceSpec,
 
 
 def dind_services(job: Job, runners: Sequence[Runner] = ()) -> tuple[ServiceSpec, ...]:
-    return tuple(s for s in job_services(job, runners) if F.is_dind_service(s))
+    services = job_services(job, runners)
+    if not services:
+        return ()
+    return tuple(s for s in services if F.is_dind_service(s))
 
 
 def certs_available(env: Env, job: Job, runners: Sequence[Runner], pipeline_env: Env) -> bool:

@@ -22,8 +22,35 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from buildrig.errors import InputError, Loc
 
 try:  # the C composer; a pure-Python fallback keeps buildrig working without the wheel
-    from ruamel.yaml.cyaml import CSafeLoader as _CLoader
+    from ruamel.yaml.cyaml import CSafeLoader as _CSafeLoader
 except ImportError:  # pragma: no cover - depends on the installed wheels
+    _CSafeLoader = None  # type: ignore[assignment,misc]
+
+if _CSafeLoader is not None:
+
+    class _CLoader(_CSafeLoader):
+        """The C composer with its tag resolution remembered per (kind, value, implicit).
+
+        The composer asks the Python resolver for every node; a pipeline repeats the same keys
+        and values thousands of times and, with no path resolvers registered, the answer depends
+        only on those three arguments. Tags are never mutated, so nodes may share one.
+        """
+
+        def __init__(self, stream: str) -> None:
+            super().__init__(stream)
+            self._resolved: dict[tuple[Any, Any, Any], Any] = {}
+
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+            key = (kind, value, implicit)
+            try:
+                return self._resolved[key]
+            except KeyError:
+                tag = super().resolve(kind, value, implicit)
+                if not self.yaml_path_resolvers:
+                    self._resolved[key] = tag
+                return tag
+
+else:  # pragma: no cover - depends on the installed wheels
     _CLoader = None  # type: ignore[assignment,misc]
 
 
@@ -81,7 +108,11 @@ def _tag(node: Node) -> str:
 
 
 def _scalar(node: ScalarNode) -> Any:
-    tag, text = _tag(node), node.value
+    return _scalar_tagged(node, _tag(node))
+
+
+def _scalar_tagged(node: ScalarNode, tag: str) -> Any:
+    text = node.value
     if tag == _STR or node.style in ("'", '"', "|", ">"):
         return text
     if tag == _NULL:
@@ -122,9 +153,15 @@ class _Builder:
     def __init__(self, path: Path) -> None:
         self.file = str(path)
         self.memo: dict[int, Any] = {}
+        # Locs are frozen values: one per line serves every node written on it
+        self.locs: dict[int, Loc] = {}
 
     def loc(self, node: Node) -> Loc:
-        return Loc(self.file, node.start_mark.line + 1)
+        line = node.start_mark.line + 1
+        found = self.locs.get(line)
+        if found is None:
+            found = self.locs[line] = Loc(self.file, line)
+        return found
 
     def build(self, node: Node) -> Any:
         key = id(node)
@@ -135,7 +172,8 @@ class _Builder:
         return value
 
     def _build(self, node: Node) -> Any:
-        if _tag(node) == _REFERENCE:
+        tag = _tag(node)
+        if tag == _REFERENCE:
             if not isinstance(node, SequenceNode):
                 raise InputError(
                     "!reference needs a list, e.g. !reference [.job, script]", loc=self.loc(node)
@@ -145,23 +183,27 @@ class _Builder:
                 raise InputError("!reference needs a non-empty list of names", loc=self.loc(node))
             return Ref(parts, self.loc(node))
         if isinstance(node, ScalarNode):
-            return _scalar(node)
+            return _scalar_tagged(node, tag)
         if isinstance(node, SequenceNode):
             seq = LList(self.loc(node))
+            append, locs_append, build, loc = seq.append, seq.locs.append, self.build, self.loc
             for item in node.value:
-                seq.append(self.build(item))
-                seq.locs.append(self.loc(item))
+                append(build(item))
+                locs_append(loc(item))
             return seq
         if isinstance(node, MappingNode):
             return self._mapping(node)
-        raise InputError(f"unsupported YAML node {_tag(node)}", loc=self.loc(node))  # pragma: no cover
+        raise InputError(f"unsupported YAML node {tag}", loc=self.loc(node))  # pragma: no cover
 
     def _mapping(self, node: MappingNode) -> LMap:
         out = LMap(self.loc(node))
+        locs = out.locs
         merges: list[LMap] = []
+        build, loc = self.build, self.loc
         for knode, vnode in node.value:
-            if _tag(knode) == _MERGE:
-                src = self.build(vnode)
+            ktag = _tag(knode)
+            if ktag == _MERGE:
+                src = build(vnode)
                 items = src if isinstance(src, list) else [src]
                 for item in items:
                     if not isinstance(item, LMap):
@@ -170,21 +212,21 @@ class _Builder:
                 continue
             if not isinstance(knode, ScalarNode):
                 raise InputError("mapping keys must be plain scalars", loc=self.loc(knode))
-            raw_key = _scalar(knode)
-            key = "" if raw_key is None else _key_str(raw_key)
+            raw_key = _scalar_tagged(knode, ktag)
+            key = raw_key if type(raw_key) is str else "" if raw_key is None else _key_str(raw_key)
             if key in out:
-                first = out.locs[key].line
+                first = locs[key].line
                 raise InputError(
                     f'duplicate key "{key}" (first defined on line {first})', loc=self.loc(knode)
                 )
-            out[key] = self.build(vnode)
-            out.locs[key] = self.loc(knode)
+            out[key] = build(vnode)
+            locs[key] = loc(knode)
         # YAML merge keys: explicit keys win; among merged maps the first one listed wins.
         for src in merges:
             for key, value in src.items():
                 if key not in out:
                     out[key] = value
-                    out.locs[key] = src.key_loc(key)
+                    locs[key] = src.key_loc(key)
         return out
 
 
