@@ -196,22 +196,40 @@ def _resolve_references(top: LMap, loader: _Loader) -> LMap:
             node = node[part]
         return walk(node, depth + 1)
 
+    # One pass: a subtree without a !reference comes back as the same object, so a container
+    # is copied only when something below it changed.
     def walk(value: Any, depth: int) -> Any:
         if isinstance(value, Ref):
             return lookup(value, depth)
         if isinstance(value, LMap):
-            if not _has_ref(value):
+            changed: dict[str, Any] | None = None
+            for k, v in value.items():
+                if isinstance(v, (LMap, LList, Ref)):
+                    w = walk(v, depth)
+                    if w is not v:
+                        if changed is None:
+                            changed = {}
+                        changed[k] = w
+            if changed is None:
                 return value
             out = LMap(value.loc)
             for k, v in value.items():
-                out[k] = walk(v, depth)
+                out[k] = changed.get(k, v)
                 out.locs[k] = value.key_loc(k)
             return out
         if isinstance(value, LList):
-            if not _has_ref(value):
+            items: list[Any] | None = None
+            for i, v in enumerate(value):
+                if isinstance(v, (LMap, LList, Ref)):
+                    w = walk(v, depth)
+                    if w is not v:
+                        if items is None:
+                            items = list(value)
+                        items[i] = w
+            if items is None:
                 return value
             seq = LList(value.loc)
-            seq.extend(walk(v, depth) for v in value)
+            seq.extend(items)
             seq.locs = list(value.locs)
             return seq
         return value
@@ -219,16 +237,6 @@ def _resolve_references(top: LMap, loader: _Loader) -> LMap:
     result = walk(top, 0)
     assert isinstance(result, LMap)
     return result
-
-
-def _has_ref(value: Any) -> bool:
-    if isinstance(value, Ref):
-        return True
-    if isinstance(value, dict):
-        return any(_has_ref(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_ref(v) for v in value)
-    return False
 
 
 # --- extends, default, jobs --------------------------------------------------------------------
