@@ -224,11 +224,19 @@ def job_services(job: Job, runners: Sequence[Runner] = ()) -> tuple[ServiceSpec,
     return job.services + extra if extra else job.services
 
 
+_DIND: dict[tuple[int, ...], tuple[Job, Sequence[Runner], tuple[ServiceSpec, ...]]] = {}
+
+
 def dind_services(job: Job, runners: Sequence[Runner] = ()) -> tuple[ServiceSpec, ...]:
-    services = job_services(job, runners)
-    if not services:
-        return ()
-    return tuple(s for s in services if F.is_dind_service(s))
+    key = (id(job), *map(id, runners))
+    hit = _DIND.get(key)
+    if hit is not None and hit[0] is job:
+        return hit[2]
+    if len(_DIND) > _MEMO_MAX:
+        _DIND.clear()
+    found = tuple(s for s in job_services(job, runners) if F.is_dind_service(s))
+    _DIND[key] = (job, tuple(runners), found)
+    return found
 
 
 def certs_available(env: Env, job: Job, runners: Sequence[Runner], pipeline_env: Env) -> bool:

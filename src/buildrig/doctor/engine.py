@@ -269,9 +269,13 @@ def release_caches() -> None:
 
     for memo in (
         rulekit._VIEWS,
+        rulekit._SIGNATURES,
+        facts._PATHS,
+        _b_util._MOUNTS_CACHE,
         derive._AGREED,
         derive._RUNNER_SERVICES,
         derive._BY_TAGS,
+        derive._DIND,
         facts._LINES,
         _b_util._LINES_CACHE,
         _b_util._DOCKER_LINES_CACHE,

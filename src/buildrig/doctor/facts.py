@@ -287,8 +287,24 @@ def honors_entrypoint(r: Runner, env: Mapping[str, Variable] | None = None) -> b
     return is_kubernetes(r) and flag_on(r, HONOR_ENTRYPOINT_FF, env)
 
 
+# Asked per job for each runner; runners are frozen, so the answer is remembered by identity
+# (the entry keeps its runner alive, so the id is not reused while cached).
+_PATHS: dict[int, tuple[Runner, tuple[str, ...]]] = {}
+
+
 def container_paths(r: Runner) -> tuple[str, ...]:
     """Container paths the runner mounts into the job and its services (volumes, k8s volumes)."""
+    hit = _PATHS.get(id(r))
+    if hit is not None and hit[0] is r:
+        return hit[1]
+    if len(_PATHS) > 10_000:
+        _PATHS.clear()
+    paths = _container_paths(r)
+    _PATHS[id(r)] = (r, paths)
+    return paths
+
+
+def _container_paths(r: Runner) -> tuple[str, ...]:
     out: list[str] = []
     if r.docker is not None:
         for vol in r.docker.volumes:

@@ -48,8 +48,22 @@ def per_runner(ctx: Context, jv: JobView) -> list[RunnerView]:
     return views
 
 
+_SIGNATURES: dict[int, tuple[Runner, tuple[object, ...]]] = {}
+
+
 def _signature(r: Runner) -> tuple[object, ...]:
-    """What of a runner the job's effective environment depends on."""
+    """What of a runner the job's effective environment depends on (remembered per runner)."""
+    hit = _SIGNATURES.get(id(r))
+    if hit is not None and hit[0] is r:
+        return hit[1]
+    if len(_SIGNATURES) > 10_000:
+        _SIGNATURES.clear()
+    sig = _compute_signature(r)
+    _SIGNATURES[id(r)] = (r, sig)
+    return sig
+
+
+def _compute_signature(r: Runner) -> tuple[object, ...]:
     d, k = r.docker, r.kubernetes
     return (
         r.executor,

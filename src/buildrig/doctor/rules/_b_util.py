@@ -276,7 +276,25 @@ class Mount:
     mode: str = ""
 
 
+# Asked per job for each runner; runners are frozen, so remember the answer by identity (the
+# entry keeps its runner alive, so the id is not reused while cached).
+_MOUNTS_CACHE: dict[int, tuple[Runner, tuple[Mount, ...]]] = {}
+
+
 def docker_mounts(r: Runner) -> tuple[Mount, ...]:
+    if r.docker is None:
+        return ()
+    hit = _MOUNTS_CACHE.get(id(r))
+    if hit is not None and hit[0] is r:
+        return hit[1]
+    if len(_MOUNTS_CACHE) >= _CACHE_MAX:
+        _MOUNTS_CACHE.clear()
+    mounts = _docker_mounts(r)
+    _MOUNTS_CACHE[id(r)] = (r, mounts)
+    return mounts
+
+
+def _docker_mounts(r: Runner) -> tuple[Mount, ...]:
     if r.docker is None:
         return ()
     out: list[Mount] = []
