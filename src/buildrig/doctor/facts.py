@@ -211,14 +211,18 @@ def script_lines(job: Job, *, after: bool = False) -> tuple[Line, ...]:
 
 
 def _script_lines(job: Job, after: bool) -> tuple[Line, ...]:
-    keys = ["before_script", "script"] + (["after_script"] if after else [])
+    if after:  # the main lines are the same either way: reuse them and add after_script's
+        return script_lines(job) + _key_lines(job, "after_script", job.after_script)
+    return _key_lines(job, "before_script", job.before_script) + _key_lines(job, "script", job.script)
+
+
+def _key_lines(job: Job, key: str, entries: tuple[str, ...]) -> tuple[Line, ...]:
+    loc = job.key_locs.get(key, job.loc)
     out = []
-    for key in keys:
-        loc = job.key_locs.get(key, job.loc)
-        for entry in getattr(job, key):
-            for text in entry.splitlines() or [entry]:
-                if text.strip() and not text.lstrip().startswith("#"):
-                    out.append(Line(key, text, loc))
+    for entry in entries:
+        for text in entry.splitlines() or [entry]:
+            if text.strip() and not text.lstrip().startswith("#"):
+                out.append(Line(key, text, loc))
     return tuple(out)
 
 

@@ -150,25 +150,32 @@ def script_lines(job: Job, *, with_after: bool = False) -> tuple[ScriptLine, ...
     hit = _LINES_CACHE.get(key)
     if hit is not None and hit[0] is job:
         return hit[1]
-    keys: tuple[tuple[str, tuple[str, ...]], ...] = (
-        ("before_script", job.before_script),
-        ("script", job.script),
-    )
     if with_after:
-        keys += (("after_script", job.after_script),)
-    out: list[ScriptLine] = []
-    for name, entries in keys:
-        loc = job.key_locs.get(name, job.loc)
-        for entry in entries:
-            # A backslash-newline continues the command on the next line, as in the shell.
-            joined = re.sub(r"\\\r?\n", " ", entry)
-            for line in joined.splitlines() or [joined]:
-                if line.strip() and not line.lstrip().startswith("#"):
-                    out.append(ScriptLine(name, line, loc))
+        # the main lines are the same either way: reuse them and add after_script's
+        lines = script_lines(job) + _key_lines(job, "after_script", job.after_script)
+    else:
+        lines = _key_lines(job, "before_script", job.before_script) + _key_lines(
+            job, "script", job.script
+        )
     if len(_LINES_CACHE) >= _CACHE_MAX:
         _LINES_CACHE.clear()
-    _LINES_CACHE[key] = (job, tuple(out))
-    return _LINES_CACHE[key][1]
+    _LINES_CACHE[key] = (job, lines)
+    return lines
+
+
+_CONTINUATION = re.compile(r"\\\r?\n")
+
+
+def _key_lines(job: Job, name: str, entries: tuple[str, ...]) -> tuple[ScriptLine, ...]:
+    loc = job.key_locs.get(name, job.loc)
+    out: list[ScriptLine] = []
+    for entry in entries:
+        # A backslash-newline continues the command on the next line, as in the shell.
+        joined = _CONTINUATION.sub(" ", entry) if "\\" in entry else entry
+        for line in joined.splitlines() or [joined]:
+            if line.strip() and not line.lstrip().startswith("#"):
+                out.append(ScriptLine(name, line, loc))
+    return tuple(out)
 
 
 # docker in command position: line start, after ; && || | ( $( ` or a shell keyword / wrapper, with
