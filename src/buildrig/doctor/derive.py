@@ -224,11 +224,15 @@ def job_services(job: Job, runners: Sequence[Runner] = ()) -> tuple[ServiceSpec,
     return job.services + extra if extra else job.services
 
 
-_DIND: dict[tuple[int, ...], tuple[Job, Sequence[Runner], tuple[ServiceSpec, ...]]] = {}
+_DIND: dict[tuple[object, ...], tuple[Job, Sequence[Runner], tuple[ServiceSpec, ...]]] = {}
 
 
 def dind_services(job: Job, runners: Sequence[Runner] = ()) -> tuple[ServiceSpec, ...]:
-    key = (id(job), *map(id, runners))
+    # a tuple (a JobView's runners) is its own key while the entry keeps it alive; other
+    # sequences are keyed by their runners
+    key: tuple[object, ...] = (
+        (id(job), id(runners)) if type(runners) is tuple else (id(job), "each", *map(id, runners))
+    )
     hit = _DIND.get(key)
     if hit is not None and hit[0] is job:
         return hit[2]

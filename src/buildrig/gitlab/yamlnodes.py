@@ -50,6 +50,15 @@ if _CSafeLoader is not None:
                     self._resolved[key] = tag
                 return tag
 
+        # path resolvers are what these track; with none registered they have nothing to do
+        def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+            if self.yaml_path_resolvers:
+                super().descend_resolver(current_node, current_index)
+
+        def ascend_resolver(self) -> None:
+            if self.yaml_path_resolvers:
+                super().ascend_resolver()
+
 else:  # pragma: no cover - depends on the installed wheels
     _CLoader = None  # type: ignore[assignment,misc]
 
@@ -164,6 +173,11 @@ class _Builder:
         return found
 
     def build(self, node: Node) -> Any:
+        if type(node) is ScalarNode:
+            # most nodes: a scalar's value is immutable, so an alias may rebuild it unmemoized
+            tag = _tag(node)
+            if tag != _REFERENCE:
+                return _scalar_tagged(node, tag)
         key = id(node)
         if key in self.memo:  # an alias: the same node object as its anchor
             return self.memo[key]
@@ -189,7 +203,8 @@ class _Builder:
             append, locs_append, build, loc = seq.append, seq.locs.append, self.build, self.loc
             for item in node.value:
                 append(build(item))
-                locs_append(loc(item))
+                iloc = self.locs.get(item.start_mark.line + 1)
+                locs_append(iloc if iloc is not None else loc(item))
             return seq
         if isinstance(node, MappingNode):
             return self._mapping(node)
@@ -220,7 +235,9 @@ class _Builder:
                     f'duplicate key "{key}" (first defined on line {first})', loc=self.loc(knode)
                 )
             out[key] = build(vnode)
-            locs[key] = loc(knode)
+            line = knode.start_mark.line + 1
+            kloc = self.locs.get(line)
+            locs[key] = kloc if kloc is not None else loc(knode)
         # YAML merge keys: explicit keys win; among merged maps the first one listed wins.
         for src in merges:
             for key, value in src.items():
