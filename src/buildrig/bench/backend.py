@@ -306,6 +306,12 @@ class RealBackend:
                     with contextlib.suppress(NotFound, APIError):
                         self.cli.api.remove_image(ref, noprune=False)
                         removed += 1
+            digests = image.attrs.get("RepoDigests") or []
+            # A rebuild that took over the tags leaves the older image with only its digest.
+            if not image.tags and digests and all(d.startswith(prefixes) for d in digests):
+                with contextlib.suppress(NotFound, APIError):
+                    self.cli.api.remove_image(image.id, noprune=False)
+                    removed += 1
         return removed
 
     def close(self) -> None:
