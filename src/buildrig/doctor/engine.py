@@ -270,6 +270,7 @@ def release_caches() -> None:
     for memo in (
         rulekit._VIEWS,
         rulekit._SIGNATURES,
+        rulekit._BY_WAY,
         facts._PATHS,
         _b_util._MOUNTS_CACHE,
         derive._AGREED,

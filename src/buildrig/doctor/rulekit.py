@@ -88,10 +88,27 @@ def _per_runner(ctx: Context, jv: JobView) -> list[RunnerView]:
     return out
 
 
+# The jobs of each way, in pipeline order, indexed once per Context for all rules (the entry
+# keeps its Context alive, so the id is not reused while cached).
+_BY_WAY: dict[int, tuple[Context, dict[str | None, tuple[JobView, ...]]]] = {}
+
+
 def jobs(ctx: Context, *ways: str) -> Iterator[JobView]:
-    for jv in ctx.jobs:
-        if not ways or jv.way in ways:
-            yield jv
+    if not ways:
+        return iter(ctx.jobs)
+    hit = _BY_WAY.get(id(ctx))
+    if hit is None or hit[0] is not ctx:
+        if len(_BY_WAY) > 64:
+            _BY_WAY.clear()
+        index: dict[str | None, list[JobView]] = {}
+        for jv in ctx.jobs:
+            index.setdefault(jv.way, []).append(jv)
+        hit = _BY_WAY[id(ctx)] = (ctx, {w: tuple(v) for w, v in index.items()})
+    by_way = hit[1]
+    if len(ways) == 1:
+        return iter(by_way.get(ways[0], ()))
+    wanted = set(ways)
+    return (jv for jv in ctx.jobs if jv.way in wanted)
 
 
 def label(job: Job) -> str:
