@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from buildrig.doctor import facts as F
 from buildrig.gitlab.ci import job_variables
@@ -265,16 +266,29 @@ def certs_available(env: Env, job: Job, runners: Sequence[Runner], pipeline_env:
     return all(F.shares_path(r, client_dir) for r in runners)
 
 
+_BIND_TARGETS: dict[int, tuple[Runner, tuple[str, ...]]] = {}
+
+
+def _bind_targets(r: Runner) -> tuple[str, ...]:
+    """Container paths of the runner's host bind mounts (remembered per runner for the run)."""
+    hit = _BIND_TARGETS.get(id(r))
+    if hit is not None and hit[0] is r:
+        return hit[1]
+    out: list[str] = []
+    if r.docker is not None:
+        for vol in r.docker.volumes:
+            parts = vol.split(":")
+            if len(parts) >= 2 and parts[1] not in ("ro", "rw") and parts[0].startswith("/"):
+                out.append(parts[1].rstrip("/"))
+    if len(_BIND_TARGETS) > _MEMO_MAX:
+        _BIND_TARGETS.clear()
+    targets = tuple(out)
+    _BIND_TARGETS[id(r)] = (r, targets)
+    return targets
+
+
 def _bind_mounted(r: Runner, path: str) -> bool:
-    if r.docker is None:
-        return False
-    for vol in r.docker.volumes:
-        parts = vol.split(":")
-        if len(parts) >= 2 and parts[1] not in ("ro", "rw") and parts[0].startswith("/"):
-            target = parts[1].rstrip("/")
-            if path == target or path.startswith(target + "/"):
-                return True
-    return False
+    return any(path == target or path.startswith(target + "/") for target in _bind_targets(r))
 
 
 def entrypoint_runs(job: Job, runners: Sequence[Runner], env: Env) -> bool:
@@ -304,22 +318,31 @@ def effective_env(
     return env, services
 
 
+_UNSET = _var("", "")
+
+
+@lru_cache(maxsize=1024)
+def _entrypoint_var(name: str, value: str) -> Variable:
+    # what the entrypoint sets has no place in the pipeline: one frozen value serves every job
+    return _var(name, value)
+
+
 def _apply_docker_entrypoint(env: Env, job: Job, runners: Sequence[Runner], pipeline_env: Env) -> None:
     certs = certs_available(env, job, runners, pipeline_env)
     if "DOCKER_HOST" not in env or not env["DOCKER_HOST"].value:
         if runners and all(_socket_mounted(r) for r in runners):
-            env["DOCKER_HOST"] = _var("DOCKER_HOST", "unix:///var/run/docker.sock")
+            env["DOCKER_HOST"] = _entrypoint_var("DOCKER_HOST", "unix:///var/run/docker.sock")
         else:
-            env["DOCKER_HOST"] = _var("DOCKER_HOST", "tcp://docker:2376" if certs else "tcp://docker:2375")
+            env["DOCKER_HOST"] = _entrypoint_var("DOCKER_HOST", "tcp://docker:2376" if certs else "tcp://docker:2375")
     host = env["DOCKER_HOST"].value
     if (
         host.startswith("tcp:")
-        and not env.get("DOCKER_TLS_VERIFY", _var("", "")).value
-        and not env.get("DOCKER_CERT_PATH", _var("", "")).value
+        and not env.get("DOCKER_TLS_VERIFY", _UNSET).value
+        and not env.get("DOCKER_CERT_PATH", _UNSET).value
         and certs
     ):
-        env["DOCKER_TLS_VERIFY"] = _var("DOCKER_TLS_VERIFY", "1")
-        env["DOCKER_CERT_PATH"] = _var(
+        env["DOCKER_TLS_VERIFY"] = _entrypoint_var("DOCKER_TLS_VERIFY", "1")
+        env["DOCKER_CERT_PATH"] = _entrypoint_var(
             "DOCKER_CERT_PATH", env["DOCKER_TLS_CERTDIR"].value.rstrip("/") + "/client"
         )
 

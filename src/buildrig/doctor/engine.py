@@ -277,6 +277,7 @@ def release_caches() -> None:
         derive._RUNNER_SERVICES,
         derive._BY_TAGS,
         derive._DIND,
+        derive._BIND_TARGETS,
         facts._LINES,
         _b_util._LINES_CACHE,
         _b_util._DOCKER_LINES_CACHE,
