@@ -216,6 +216,19 @@ class _Builder:
         merges: list[LMap] = []
         build, loc = self.build, self.loc
         for knode, vnode in node.value:
+            ctag = knode.ctag
+            if type(knode) is ScalarNode and ctag.suffix == _STR and ctag.handle is None:
+                # the usual key: a plain string (the general path below gives the same)
+                key = knode.value
+                if key in out:
+                    first = locs[key].line
+                    raise InputError(
+                        f'duplicate key "{key}" (first defined on line {first})', loc=self.loc(knode)
+                    )
+                out[key] = build(vnode)
+                kloc = self.locs.get(knode.start_mark.line + 1)
+                locs[key] = kloc if kloc is not None else loc(knode)
+                continue
             ktag = _tag(knode)
             if ktag == _MERGE:
                 src = build(vnode)
