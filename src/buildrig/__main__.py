@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import sys
+from buildrig.cli import entry
 
-from buildrig.cli import main
-
-sys.exit(main())
+entry()
