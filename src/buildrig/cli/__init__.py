@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -68,6 +69,8 @@ def entry() -> NoReturn:
     would only add time: ~0.1 s after a large doctor run. Tests call :func:`main` instead.
     """
     code = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        # A reader that went away (`buildrig doctor | head`) is not an error worth a traceback.
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
     os._exit(code)
