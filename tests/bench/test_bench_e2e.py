@@ -7,6 +7,7 @@ Needs the test bed (stand-in images + registry): prepared here through the ordin
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import tempfile
@@ -187,3 +188,43 @@ def test_engine_gone_mid_run_keeps_partial_results(
     assert json.loads((report / "results.json").read_text())["runs"][0]["ok"] is True
     assert (report / "report.html").read_text().count("Stopped early") == 1
     assert set(Path(tempfile.gettempdir()).glob("buildrig-bench-*")) == scratch_before
+
+
+def _import_image(cli: Any, repo: str, tag: str, content: bytes) -> str:
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("payload")
+        info.size = len(content)
+        tar.addfile(info, io.BytesIO(content))
+    cli.api.import_image_from_data(buf.getvalue(), repository=repo, tag=tag)
+    return str(cli.images.get(f"{repo}:{tag}").id)
+
+
+def test_cold_pruning_removes_digest_only_bench_images_and_nothing_else(testbed: Any) -> None:
+    """A rebuild that takes a bench tag leaves the older image with only its digest: it still holds
+    the project's layers, so "cold" must remove it; a user's image stays."""
+    from buildrig.bench.backend import RealBackend
+
+    cli = engine.client()
+    auth = {"username": testbed.user, "password": testbed.password}
+    stamp = str(time.time_ns())
+    repo = f"{testbed.host}/{NAMESPACE_PREFIX}-prune{stamp[-8:]}/x"
+    old = _import_image(cli, repo, "main", f"old {stamp}".encode())
+    cli.images.push(repo, "main", auth_config=auth)
+    new = _import_image(cli, repo, "main", f"new {stamp}".encode())  # takes the tag over
+    user = _import_image(cli, "buildrig-test/user-owned", stamp, f"user {stamp}".encode())
+    try:
+        orphan = cli.images.get(old)
+        assert orphan.tags == [] and orphan.attrs["RepoDigests"], "the old image kept only its digest"
+        backend = RealBackend(HELLO)
+        assert backend.remove_bench_images() >= 2
+        ids = {img.id for img in cli.images.list()}
+        assert old not in ids and new not in ids
+        assert user in ids
+    finally:
+        for ref in (user, new, old):
+            with contextlib.suppress(Exception):
+                cli.images.remove(ref, force=True)
