@@ -5,13 +5,15 @@ Not a rule (leading underscore). Everything here is pure: it reads the models it
 
 from __future__ import annotations
 
-import functools
 import re
 import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from buildrig.doctor.base import JobView, Severity
+
+# One image-reference parser for the engine and every rule (re-exported for the B rules).
+from buildrig.doctor.facts import parse_image as parse_image
 from buildrig.errors import Loc
 from buildrig.gitlab.model import Job, Runner, RunnerConfig, ServiceSpec, Variable
 
@@ -28,42 +30,6 @@ _HONOR_ENTRYPOINT_FF = "FF_KUBERNETES_HONOR_ENTRYPOINT"
 
 
 # --- images -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ImageRef:
-    """An image reference split the way the Docker CLI splits it."""
-
-    registry: str | None  # None: Docker Hub
-    path: str  # repository path without registry; Docker Hub "library/" removed
-    tag: str | None
-    digest: str | None
-
-    @property
-    def last(self) -> str:
-        return self.path.rsplit("/", 1)[-1]
-
-
-@functools.lru_cache(maxsize=4096)
-def parse_image(name: str) -> ImageRef:
-    ref = name.strip()
-    digest: str | None = None
-    if "@" in ref:
-        ref, digest = ref.split("@", 1)
-    tag: str | None = None
-    slash = ref.rfind("/")
-    colon = ref.rfind(":")
-    if colon > slash:
-        ref, tag = ref[:colon], ref[colon + 1 :]
-    registry: str | None = None
-    first, _, rest = ref.partition("/")
-    if rest and ("." in first or ":" in first or first == "localhost" or first.startswith("$")):
-        registry, ref = first, rest
-    if registry in ("docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"):
-        registry = None
-    if registry is None and ref.startswith("library/"):
-        ref = ref[len("library/") :]
-    return ImageRef(registry=registry, path=ref.lower(), tag=tag, digest=digest)
 
 
 def image_name(job: Job, runners: Iterable[Runner] = ()) -> str | None:
