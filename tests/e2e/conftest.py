@@ -92,15 +92,7 @@ def _remove_e2e_images(cli: Any, info: RegistryInfo) -> None:
     Left behind, they would keep the example's layers in the host's cache and make a later "cold"
     build (buildrig bench) a cached one.
     """
-    prefix = f"{info.host}/e2e/"
-    for image in cli.images.list():
-        for ref in image.tags:
-            if ref.startswith(prefix):
-                cli.images.remove(ref, force=True)
-        digests = image.attrs.get("RepoDigests") or []
-        # An image a later build took the tag from keeps only its digest: still ours.
-        if not image.tags and digests and all(d.startswith(prefix) for d in digests):
-            cli.images.remove(image.id, force=True)
+    registry.remove_local_images(cli, (f"{info.host}/e2e/",))
 
 
 @pytest.fixture

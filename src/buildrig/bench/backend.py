@@ -25,7 +25,7 @@ from buildrig.bench.model import CacheMode, Machine, Skipped
 from buildrig.bench.orchestrate import JobRun
 from buildrig.bench.phases import LogLine, ServiceSpan, strip_ansi
 from buildrig.bench.trial import scratch_git
-from buildrig.errors import BuildrigError, EngineError
+from buildrig.errors import BuildrigError
 
 #: Namespace of every repository the benchmark pushes; also how its images are recognised.
 NAMESPACE_PREFIX = "buildrig-bench"
@@ -291,28 +291,10 @@ class RealBackend:
         untagged layers only they used. They hold this Dockerfile's layers, so leaving them would
         make a "cold" build on a host daemon a cached one. Nothing else is touched: the base
         image, the user's images, images in use by a container and other registries' images stay."""
-        from docker.errors import APIError, NotFound
+        from buildrig.testbed.registry import remove_local_images
 
         host = str(self.registry.host)
-        prefixes = (f"{host}/{NAMESPACE_PREFIX}-", f"{host}/{TRY_NAMESPACE}/")
-        removed = 0
-        try:
-            listed = self.cli.images.list()
-        except APIError as exc:
-            raise EngineError(f"cannot list images: {exc}") from exc
-        for image in listed:
-            for ref in image.tags:
-                if ref.startswith(prefixes):
-                    with contextlib.suppress(NotFound, APIError):
-                        self.cli.api.remove_image(ref, noprune=False)
-                        removed += 1
-            digests = image.attrs.get("RepoDigests") or []
-            # A rebuild that took over the tags leaves the older image with only its digest.
-            if not image.tags and digests and all(d.startswith(prefixes) for d in digests):
-                with contextlib.suppress(NotFound, APIError):
-                    self.cli.api.remove_image(image.id, noprune=False)
-                    removed += 1
-        return removed
+        return remove_local_images(self.cli, (f"{host}/{NAMESPACE_PREFIX}-", f"{host}/{TRY_NAMESPACE}/"))
 
     def close(self) -> None:
         """End of the benchmark: the engine keeps none of its images; scratch space is removed."""

@@ -378,3 +378,30 @@ def push_local_image(cli: Any, local: str, repo_tag: str, info: RegistryInfo) ->
     if digest is None:
         raise BuildrigError(f"pushed {target}:{ref} but the registry does not list it")
     return digest
+
+
+def remove_local_images(cli: Any, prefixes: tuple[str, ...]) -> int:
+    """Remove from the engine every image tagged under one of ``prefixes`` (repositories of the
+    test registry that buildrig itself pushes to), and the ones a rebuild left with only a digest
+    there; returns how many removals were made. Images with any other tag or digest stay.
+    """
+    from docker.errors import APIError, NotFound
+
+    removed = 0
+    try:
+        listed = cli.images.list()
+    except APIError as exc:
+        raise EngineError(f"cannot list images: {exc}") from exc
+    for image in listed:
+        for ref in image.tags:
+            if ref.startswith(prefixes):
+                with contextlib.suppress(NotFound, APIError):
+                    cli.api.remove_image(ref, noprune=False)
+                    removed += 1
+        digests = image.attrs.get("RepoDigests") or []
+        # A rebuild that took over the tags leaves the older image with only its digest.
+        if not image.tags and digests and all(d.startswith(prefixes) for d in digests):
+            with contextlib.suppress(NotFound, APIError):
+                cli.api.remove_image(image.id, noprune=False)
+                removed += 1
+    return removed
