@@ -204,7 +204,12 @@ def test_way_specific_job_details() -> None:
     assert '--dockerfile "$CI_PROJECT_DIR/$BUILD_DOCKERFILE"' in "\n".join(kaniko["script"])
     assert "/kaniko/.docker/config.json" in "\n".join(kaniko["script"])
     buildah = get("buildah").render_job(RenderParams(executor="docker"))
-    assert buildah["variables"]["STORAGE_DRIVER"] == "vfs"
+    # fuse-overlayfs where the runner passes /dev/fuse; vfs on Kubernetes, where it cannot.
+    assert buildah["variables"]["STORAGE_DRIVER"] == "overlay"
+    assert get("buildah").render_runner(RenderParams(executor="docker")).devices == ("/dev/fuse",)
+    k8s_buildah = RenderParams(executor="kubernetes")
+    assert get("buildah").render_job(k8s_buildah)["variables"]["STORAGE_DRIVER"] == "vfs"
+    assert get("buildah").render_runner(k8s_buildah).devices == ()
     assert "--digestfile" in "\n".join(buildah["script"])
     buildkit = get("buildkit").render_job(RenderParams(executor="docker"))
     assert buildkit["variables"]["BUILDKITD_FLAGS"] == "--oci-worker-no-process-sandbox"

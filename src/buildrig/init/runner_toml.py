@@ -52,6 +52,8 @@ def _section_table(spec: RunnerSpec) -> Table:
         t.add("volumes", _array(spec.volumes))
     if spec.security_opt:
         t.add("security_opt", _array(spec.security_opt))
+    if spec.devices:
+        t.add("devices", _array(spec.devices))
     if spec.empty_dirs or spec.host_paths:
         vols = tomlkit.table()
         if spec.empty_dirs:
@@ -208,6 +210,7 @@ def merge(
                 )
             _merge_list(section, "volumes", spec.volumes, added)
             _merge_list(section, "security_opt", spec.security_opt, added)
+            _merge_list(section, "devices", spec.devices, added)
             if spec.empty_dirs or spec.host_paths:
                 vols = section.get("volumes")
                 if vols is None:

@@ -93,6 +93,7 @@ class RunnerSpec:
     privileged: bool = False
     volumes: tuple[str, ...] = ()
     security_opt: tuple[str, ...] = ()
+    devices: tuple[str, ...] = ()
     empty_dirs: tuple[EmptyDir, ...] = ()
     host_paths: tuple[HostPath, ...] = ()
     pod_annotations: tuple[tuple[str, str], ...] = ()

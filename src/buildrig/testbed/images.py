@@ -172,8 +172,11 @@ def recipes(ca: bytes) -> tuple[Recipe, ...]:
         '[[registry]]\nprefix = "docker.io"\nlocation = "docker.io"\n\n'
         f'[[registry.mirror]]\nlocation = "{gw}:{net.MIRROR_PORT}"\n'
     ).encode()
-    storage_conf = (b'[storage]\ndriver = "vfs"\nrunroot = "/run/containers/storage"\n'
-                    b'graphroot = "/var/lib/containers/storage"\n')
+    # Like quay.io/buildah/stable: overlay through fuse-overlayfs (needs /dev/fuse); jobs that
+    # cannot get the device choose vfs with STORAGE_DRIVER.
+    storage_conf = (b'[storage]\ndriver = "overlay"\nrunroot = "/run/containers/storage"\n'
+                    b'graphroot = "/var/lib/containers/storage"\n\n[storage.options.overlay]\n'
+                    b'mount_program = "/usr/bin/fuse-overlayfs"\nmountopt = "nodev,fsync=0"\n')
     buildah_files = {
         "etc/containers/registries.conf": registries_conf,
         "etc/containers/storage.conf": storage_conf,
@@ -181,12 +184,13 @@ def recipes(ca: bytes) -> tuple[Recipe, ...]:
     }
     buildah = Recipe(
         role="buildah",
-        title="buildah (Debian buildah, vfs, chroot isolation)",
-        root=RootSpec("debootstrap", packages=("buildah", "containernetworking-plugins", "ca-certificates")),
+        title="buildah (Debian buildah, fuse-overlayfs, chroot isolation)",
+        root=RootSpec("debootstrap", packages=("buildah", "fuse-overlayfs", "containernetworking-plugins",
+                                               "ca-certificates")),
         files=buildah_files,
         dockerfile=(
             _copy_lines(buildah_files)
-            + "ENV BUILDAH_ISOLATION=chroot STORAGE_DRIVER=vfs\n"
+            + "ENV BUILDAH_ISOLATION=chroot\n"
             + 'CMD ["/bin/sh"]\n'
         ),
         replaces=(versions.BUILDAH_IMAGE, "quay.io/buildah/stable"),
