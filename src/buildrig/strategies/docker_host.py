@@ -61,8 +61,8 @@ def render_job(p: RenderParams) -> Job:
         "before_script": before,
         "script": docker_cli_script(p, registry_cache=False),
     }
-    if p.host_tls:
-        job["after_script"] = ['rm -rf "$DOCKER_CERT_PATH"']
+    # No after_script to delete the client key: /tmp of the job container ends with the job on
+    # every executor this way supports, and on docker the after_script container never had it.
     return job
 
 
