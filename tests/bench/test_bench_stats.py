@@ -82,3 +82,19 @@ def test_targets() -> None:
     assert ("shell", "warm") not in checks
     assert ("dind", "cold") not in checks
     assert check_targets(summarize(results([run("dind", "warm", 1, 1.0)]).runs))[0].met is None
+
+
+def test_build_push_ratio_leaves_out_per_job_costs() -> None:
+    # dind's total carries service start and clean-up; build + push compares the image work alone.
+    runs = [
+        run("shell", "warm", 1, 0.2, push=1.0, other=0.2),
+        run("dind", "warm", 1, 1.0, push=1.4, services=2.0, other=4.0),
+        run("dind", "warm", 2, 3.0, push=1.0, services=2.0, other=4.0, ok=False),
+    ]
+    sums = summarize(runs)
+    dind = _by(sums, "dind", "warm")
+    assert dind.build_push_s == pytest.approx(2.4)  # the failed repeat is left out
+    assert dind.build_ratio_to_shell == pytest.approx(2.4 / 1.2)
+    assert dind.ratio_to_shell == pytest.approx((2.0 + 0.5 + 2.4 + 4.0) / (0.5 + 1.2 + 0.2))
+    check = next(c for c in check_targets(sums) if c.way == "dind")
+    assert check.met is False and check.build_ratio == pytest.approx(2.0)

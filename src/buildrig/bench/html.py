@@ -260,6 +260,8 @@ def _summary_table(summaries: Sequence[Summary]) -> str:
                 _td(_fmt_s(s.max_s), num=True),
                 *(_td(_fmt_s(s.phase(p)), num=True) for p in STACK),
                 _td(_fmt_ratio(s.ratio_to_shell), num=True),
+                _td(_fmt_s(s.build_push_s), num=True),
+                _td(_fmt_ratio(s.build_ratio_to_shell), num=True),
                 verdict,
             ]
         )
@@ -272,7 +274,9 @@ def _summary_table(summaries: Sequence[Summary]) -> str:
         "max s",
         *(f"{p} s" for p in STACK),
         f"× {BASELINE_WAY}",
-        "target",
+        "build+push s",
+        f"build+push × {BASELINE_WAY}",
+        "target (total)",
     ]
     return _table(head, rows, raw=True)
 

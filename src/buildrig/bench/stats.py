@@ -3,6 +3,7 @@ the measured ranking beside the seed's theoretical one."""
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -37,6 +38,11 @@ class Summary:
     phase_medians: tuple[tuple[str, float | None], ...]
     #: median / shell's median for the same scenario (and cache mode when shell ran in it).
     ratio_to_shell: float | None = None
+    #: Median of build + push per run: the image work alone, without the per-job costs (service
+    #: start, login, containers, clean-up) that the total carries.
+    build_push_s: float | None = None
+    #: build_push_s / shell's, like ratio_to_shell.
+    build_ratio_to_shell: float | None = None
 
     def phase(self, name: str) -> float | None:
         for key, value in self.phase_medians:
@@ -71,6 +77,11 @@ def summarize_group(runs: Sequence[Execution]) -> Summary:
         values = [v for v in (r.phases.get(name) for r in good) if v is not None]
         medians.append((name, _median(values)))
     medians.append(("other", _median([r.other_s for r in good])))
+    image_work = [
+        (r.phases.get("build") or 0.0) + (r.phases.get("push") or 0.0)
+        for r in good
+        if r.phases.get("build") is not None
+    ]
     return Summary(
         way=first.way,
         scenario=first.scenario,
@@ -81,6 +92,7 @@ def summarize_group(runs: Sequence[Execution]) -> Summary:
         min_s=min(totals) if totals else None,
         max_s=max(totals) if totals else None,
         phase_medians=tuple(medians),
+        build_push_s=_median(image_work),
     )
 
 
@@ -103,27 +115,14 @@ def summarize(runs: Iterable[Execution]) -> tuple[Summary, ...]:
         shell = base.get((BASELINE_WAY, scenario, cache)) or next(
             (s for (w, sc, _), s in sorted(base.items()) if w == BASELINE_WAY and sc == scenario), None
         )
-        ratio = None
+        ratio = build_ratio = None
         if shell is not None and shell.median_s and summary.median_s is not None:
             ratio = summary.median_s / shell.median_s
-        out.append(_with_ratio(summary, ratio))
+        if shell is not None and shell.build_push_s and summary.build_push_s is not None:
+            build_ratio = summary.build_push_s / shell.build_push_s
+        out.append(dataclasses.replace(summary, ratio_to_shell=ratio, build_ratio_to_shell=build_ratio))
     out.sort(key=lambda s: (s.cache != "registry", _way_order(s.way), SCENARIOS.index(s.scenario)))
     return tuple(out)
-
-
-def _with_ratio(summary: Summary, ratio: float | None) -> Summary:
-    return Summary(
-        way=summary.way,
-        scenario=summary.scenario,
-        cache=summary.cache,
-        runs=summary.runs,
-        ok=summary.ok,
-        median_s=summary.median_s,
-        min_s=summary.min_s,
-        max_s=summary.max_s,
-        phase_medians=summary.phase_medians,
-        ratio_to_shell=ratio,
-    )
 
 
 def ranking(summaries: Iterable[Summary], scenario: Scenario, cache: CacheMode) -> tuple[Rank, ...]:
@@ -155,13 +154,18 @@ def ranking(summaries: Iterable[Summary], scenario: Scenario, cache: CacheMode) 
 
 @dataclass(frozen=True)
 class TargetCheck:
-    """A target from the issue: way's median ≤ limit × shell's, same scenario."""
+    """A target from the issue: way's median total ≤ limit × shell's, same scenario.
+
+    Judged on the whole job (``ratio``); ``build_ratio`` (build + push alone) is reported beside
+    it to show how much of the gap is per-job cost rather than image work.
+    """
 
     way: str
     scenario: Scenario
     cache: CacheMode
     limit: float
     ratio: float | None
+    build_ratio: float | None = None
 
     @property
     def met(self) -> bool | None:
@@ -174,7 +178,8 @@ TARGETS: dict[Scenario, float] = {"warm": 1.5, "change": 2.0}
 
 def check_targets(summaries: Iterable[Summary]) -> tuple[TargetCheck, ...]:
     return tuple(
-        TargetCheck(s.way, s.scenario, s.cache, TARGETS[s.scenario], s.ratio_to_shell)
+        TargetCheck(s.way, s.scenario, s.cache, TARGETS[s.scenario], s.ratio_to_shell,
+                    s.build_ratio_to_shell)
         for s in summaries
         if s.scenario in TARGETS and s.way != BASELINE_WAY
     )

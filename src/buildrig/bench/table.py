@@ -14,6 +14,10 @@ def _s(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}"
 
 
+def _x(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}×"
+
+
 def _cell(summary: Summary | None, target: bool | None, rank: int | None) -> Text:
     """Two lines: ``median (min–max)``, then ``×ratio #rank`` (and failures)."""
     if summary is None:
@@ -54,7 +58,7 @@ def results_table(results: BenchResults) -> RenderableType:
         for scenario in scenarios:
             table.add_column(scenario, justify="right")
         phases = Table(title=f"median phases, seconds (cache: {cache})", title_justify="left")
-        for name in ("way", "scenario", *STACK, "total"):
+        for name in ("way", "scenario", *STACK, "total", "build+push", f"× {BASELINE_WAY}"):
             phases.add_column(name, justify="left" if name in ("way", "scenario") else "right")
         for way in results.ways_measured():
             by = {s.scenario: s for s in chosen if s.way == way}
@@ -70,7 +74,8 @@ def results_table(results: BenchResults) -> RenderableType:
             for scenario in scenarios:
                 s = by.get(scenario)
                 if s is not None:
-                    phases.add_row(way, scenario, *(_s(s.phase(p)) for p in STACK), _s(s.median_s))
+                    phases.add_row(way, scenario, *(_s(s.phase(p)) for p in STACK), _s(s.median_s),
+                                   _s(s.build_push_s), _x(s.build_ratio_to_shell))
         parts += [table, phases]
     if results.skipped:
         skipped = Table(title="not run here", title_justify="left")
@@ -84,7 +89,7 @@ def results_table(results: BenchResults) -> RenderableType:
         parts.append(
             Text(
                 f"target missed: {c.way} {c.scenario} (cache {c.cache}) is {c.ratio:.2f}× shell's, "
-                f"target ≤ {c.limit:g}×",
+                f"target ≤ {c.limit:g}× (build+push alone: {_x(c.build_ratio)})",
                 style="red",
             )
         )
