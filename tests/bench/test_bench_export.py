@@ -69,3 +69,17 @@ def test_write_all_writes_three_files(tmp_path: Path) -> None:
     paths = write_all(sample(), tmp_path / "report")
     assert sorted(p.name for p in paths) == ["report.html", "results.csv", "results.json"]
     assert json.loads((tmp_path / "report" / "results.json").read_text())["version"] == 1
+
+
+def test_results_are_kept_when_the_html_report_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import buildrig.bench.html as html
+
+    def broken(_: object) -> str:
+        raise RuntimeError("chart failed")
+
+    monkeypatch.setattr(html, "render_html", broken)
+    with pytest.raises(RuntimeError):
+        write_all(sample(), tmp_path / "report")
+    assert json.loads((tmp_path / "report" / "results.json").read_text())["runs"]
+    assert (tmp_path / "report" / "results.csv").read_text().startswith("way,")
+    assert not (tmp_path / "report" / "report.html").exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -119,12 +120,15 @@ def write_all(results: BenchResults, report_dir: Path) -> tuple[Path, ...]:
 
     report_dir = Path(report_dir)
     written = []
-    for name, text in (
-        ("results.json", to_json(results)),
-        ("results.csv", to_csv(results)),
-        ("report.html", render_html(results)),
-    ):
+    # One file at a time, data first: measurements that took minutes survive a report that fails
+    # to render.
+    renderers: tuple[tuple[str, Callable[[BenchResults], str]], ...] = (
+        ("results.json", to_json),
+        ("results.csv", to_csv),
+        ("report.html", render_html),
+    )
+    for name, render in renderers:
         path = report_dir / name
-        atomic_write(path, text)
+        atomic_write(path, render(results))
         written.append(path)
     return tuple(written)
