@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from buildrig.doctor import facts as F
+
+# the image every rule means by "the job's image" (re-exported for the engine and the rules)
+from buildrig.doctor.facts import image_name as image_name
 from buildrig.gitlab.ci import job_variables
 from buildrig.gitlab.model import Job, Pipeline, Runner, RunnerConfig, ServiceSpec, Variable
 
@@ -42,17 +45,6 @@ def expand(value: str, env: Mapping[str, Variable], depth: int = 0) -> str:
         return expand(var.value, env, depth + 1) if var.expand else var.value
 
     return _VAR_REF.sub(one, value)
-
-
-def image_name(job: Job, runners: Sequence[Runner]) -> str | None:
-    if job.image is not None and job.image.name:
-        return job.image.name
-    names = {
-        (r.docker.image if r.docker is not None else r.kubernetes.image if r.kubernetes is not None else None)
-        for r in runners
-    }
-    names.discard(None)
-    return next(iter(names)) if len(names) == 1 else None
 
 
 def _defaults(env: Mapping[str, str]) -> Env:

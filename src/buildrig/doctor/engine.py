@@ -279,7 +279,6 @@ def release_caches() -> None:
         derive._DIND,
         derive._BIND_TARGETS,
         facts._LINES,
-        _b_util._LINES_CACHE,
         _b_util._DOCKER_LINES_CACHE,
         _b_util._KANIKO_CACHE,
     ):

@@ -1,7 +1,8 @@
 """What the well-known images and GitLab Runner do on their own, as pure functions.
 
-The engine uses these to derive each job's way and effective environment; the dind and
-docker_host rules use them to reason per runner. Sources: docker-library/docker's
+The one definition of each such fact: the engine uses these to derive each job's way and
+effective environment, the dind and docker_host rules to reason per runner, and rules/_b_util.py
+re-exports them for the other rules. Sources: docker-library/docker's
 ``docker-entrypoint.sh``/``dockerd-entrypoint.sh`` and Dockerfiles, GitLab Runner's service alias
 and privileged rules.
 """
@@ -76,9 +77,12 @@ def is_docker_image(name: str | None) -> bool:
 def is_dind_image(name: str) -> bool:
     ref = parse_image(name)
     if ref.last == "docker":
-        tag = ref.tag or "latest"
-        # bare version tags and "latest"/"stable" are the dind variant; "-cli" ones are not
-        return "dind" in tag or (not tag.endswith("cli") and "cli" not in tag.split("-"))
+        parts = (ref.tag or "latest").lower().split("-")
+        # Only the "cli" and the Windows variants ship no daemon (the Windows Dockerfiles delete
+        # dockerd.exe); bare versions, "latest"/"stable" and "git" (FROM docker:<v>-dind) are dind.
+        return "dind" in parts or not any(
+            p == "cli" or p.startswith(("windowsservercore", "nanoserver")) for p in parts
+        )
     return "dind" in ref.last
 
 
@@ -123,6 +127,24 @@ def is_floating_docker_tag(name: str) -> bool:
         and re.match(r"^\d+(\.\d+)?(-|$)", tag) is not None
         and not re.match(r"^\d+\.\d+\.\d+", tag)
     )
+
+
+def image_name(job: Job, runners: Iterable[Runner] = ()) -> str | None:
+    """The job's image; without one, the runners' default image when every candidate runner that
+    names one names the same (otherwise which one runs the job is not known)."""
+    if job.image is not None and job.image.name:
+        return job.image.name
+    names = {_default_image(r) for r in runners}
+    names.discard(None)
+    return next(iter(names)) if len(names) == 1 else None
+
+
+def _default_image(r: Runner) -> str | None:
+    if r.docker is not None and r.docker.image:
+        return r.docker.image
+    if r.kubernetes is not None and r.kubernetes.image:
+        return r.kubernetes.image
+    return None
 
 
 def service_aliases(svc: ServiceSpec) -> tuple[str, ...]:
@@ -190,15 +212,16 @@ def parse_endpoint(value: str) -> Endpoint | None:
 
 @dataclass(frozen=True)
 class Line:
-    key: str
+    key: str  # before_script, script or after_script
     text: str
-    loc: Loc
+    loc: Loc  # the key's line: entries carry no line of their own
 
 
 _LINES: dict[tuple[int, bool], tuple[Job, tuple[Line, ...]]] = {}
 
 
 def script_lines(job: Job, *, after: bool = False) -> tuple[Line, ...]:
+    """Every command line the job's shell runs (``after``: with after_script's), comments dropped."""
     # many rules read the same job's lines; jobs are frozen, so identity is a safe cache key
     hit = _LINES.get((id(job), after))
     if hit is not None and hit[0] is job:
@@ -216,11 +239,17 @@ def _script_lines(job: Job, after: bool) -> tuple[Line, ...]:
     return _key_lines(job, "before_script", job.before_script) + _key_lines(job, "script", job.script)
 
 
+_CONTINUATION = re.compile(r"\\\r?\n")
+
+
 def _key_lines(job: Job, key: str, entries: tuple[str, ...]) -> tuple[Line, ...]:
     loc = job.key_locs.get(key, job.loc)
     out = []
     for entry in entries:
-        for text in entry.splitlines() or [entry]:
+        # a backslash-newline continues the command, as in the shell: `docker build \` + `-t x .`
+        # is one docker command
+        joined = _CONTINUATION.sub(" ", entry) if "\\" in entry else entry
+        for text in joined.splitlines() or [joined]:
             if text.strip() and not text.lstrip().startswith("#"):
                 out.append(Line(key, text, loc))
     return tuple(out)
@@ -273,19 +302,42 @@ def is_kubernetes(r: Runner) -> bool:
     return r.executor == "kubernetes"
 
 
+#: Executors that run the script straight on a machine (the runner host, an SSH host, a VM) with
+#: no job container: image, services and ENTRYPOINT do not apply there.
+CONTAINERLESS_EXECUTORS = frozenset({"shell", "ssh", "parallels", "virtualbox", "custom", "instance"})
+
+
 def is_shell(r: Runner) -> bool:
-    return r.executor in ("shell", "ssh", "parallels", "virtualbox", "custom", "instance")
+    """The job gets no container (see CONTAINERLESS_EXECUTORS), whatever machine runs it."""
+    return r.executor in CONTAINERLESS_EXECUTORS
+
+
+def is_shell_executor(r: Runner) -> bool:
+    """The shell executor proper: jobs run as the runner's user on this runner host."""
+    return r.executor == "shell"
+
+
+# Go's strconv.ParseBool, which GitLab Runner parses feature-flag values with; anything else
+# leaves the flag at its default value (off for every flag asked about here).
+_GO_TRUE = frozenset({"1", "t", "T", "true", "TRUE", "True"})
 
 
 def flag_on(r: Runner, flag: str, env: Mapping[str, Variable] | None = None) -> bool:
-    # GitLab Runner resolves feature flags with config.toml taking precedence over job variables
+    """Whether a feature flag is on for a job on ``r``, resolved as GitLab Runner does
+    (common/build_settings.go populateFeatureFlags): ``[runners.feature_flags]`` wins when it names
+    the flag, true or false; otherwise the job's variables (``env``: job variables over the runner
+    ``environment`` entries all candidates share), then this runner's own ``environment``."""
     if flag in r.feature_flags:
         return r.feature_flags[flag]
     v = (env or {}).get(flag)
-    return v is not None and v.value.strip().lower() in ("true", "1")
+    if v is None:
+        v = next((e for e in r.environment if e.name == flag), None)
+    return v is not None and v.value in _GO_TRUE
 
 
 def honors_entrypoint(r: Runner, env: Mapping[str, Variable] | None = None) -> bool:
+    """Whether the executor starts the job image through its ENTRYPOINT: the Docker executors do;
+    Kubernetes replaces it with its own command unless FF_KUBERNETES_HONOR_ENTRYPOINT is on."""
     if is_docker_executor(r):
         return True
     return is_kubernetes(r) and flag_on(r, HONOR_ENTRYPOINT_FF, env)

@@ -7,55 +7,32 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from buildrig.doctor.base import JobView, Severity
 
-# One image-reference parser for the engine and every rule (re-exported for the B rules).
+# What GitLab Runner and the well-known images do is decided once, in facts.py, for the engine and
+# every rule; these names are re-exported for the B rules.
+from buildrig.doctor.facts import DOCKER_EXECUTORS as DOCKER_EXECUTORS
+from buildrig.doctor.facts import Line as Line
+from buildrig.doctor.facts import honors_entrypoint as honors_entrypoint
+from buildrig.doctor.facts import image_name as image_name
+from buildrig.doctor.facts import is_dind_service as is_dind_service
+from buildrig.doctor.facts import is_docker_executor as is_docker_executor
+from buildrig.doctor.facts import is_docker_image as is_docker_image
+from buildrig.doctor.facts import is_kubernetes as is_kubernetes
+from buildrig.doctor.facts import is_shell as is_shell
+from buildrig.doctor.facts import is_shell_executor as is_shell_executor
 from buildrig.doctor.facts import parse_image as parse_image
+from buildrig.doctor.facts import script_lines as script_lines
 from buildrig.errors import Loc
 from buildrig.gitlab.model import Job, Runner, RunnerConfig, ServiceSpec, Variable
 
-#: Executors that run jobs in containers of a Docker Engine and read ``[runners.docker]``.
-DOCKER_EXECUTORS = frozenset(
-    {"docker", "docker+machine", "docker-autoscaler", "docker-ssh", "docker-ssh+machine"}
-)
 SOCKET_PATHS = ("/var/run/docker.sock", "/run/docker.sock")
 SOCKET_DIRS = ("/var/run", "/run")
 
-# Executors that ignore the image's ENTRYPOINT unless told otherwise: the Kubernetes executor
-# starts the build container with its own command (FF_KUBERNETES_HONOR_ENTRYPOINT changes that).
-_HONOR_ENTRYPOINT_FF = "FF_KUBERNETES_HONOR_ENTRYPOINT"
-
 
 # --- images -------------------------------------------------------------------------------------
-
-
-def image_name(job: Job, runners: Iterable[Runner] = ()) -> str | None:
-    """The job's image, or the runners' default image when the job names none."""
-    if job.image is not None and job.image.name:
-        return job.image.name
-    for r in runners:
-        if r.docker is not None and r.docker.image:
-            return r.docker.image
-        if r.kubernetes is not None and r.kubernetes.image:
-            return r.kubernetes.image
-    return None
-
-
-def is_docker_cli_image(name: str) -> bool:
-    return parse_image(name).last == "docker"
-
-
-def is_dind_service(svc: ServiceSpec) -> bool:
-    ref = parse_image(svc.name)
-    tag = ref.tag or ""
-    if ref.last == "docker" and "cli" not in tag and (
-        not tag or "dind" in tag or tag[:1].isdigit() or tag in ("latest", "stable", "edge", "test", "rc")
-    ):
-        return True  # docker:<version> and docker:latest are the dind image
-    return "dind" in ref.last
 
 
 def dind_services(job: Job) -> tuple[ServiceSpec, ...]:
@@ -97,51 +74,9 @@ def is_rootless_buildkit_image(name: str) -> bool:
 # --- scripts ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ScriptLine:
-    key: str  # before_script, script or after_script
-    text: str
-    loc: Loc
-
-
-# Rules ask for the same job's lines many times; jobs are frozen, so remember them by identity
-# (the cached entry keeps its job alive, which keeps ids from being reused while cached).
-_LINES_CACHE: dict[tuple[int, bool], tuple[Job, tuple[ScriptLine, ...]]] = {}
+# Rules ask for the same job's lines many times; jobs and runners are frozen, so the memos below
+# key them by identity (each entry keeps its object alive, so the id is not reused while cached).
 _CACHE_MAX = 8192
-
-
-def script_lines(job: Job, *, with_after: bool = False) -> tuple[ScriptLine, ...]:
-    """Every line the job's shell runs, each with the best place we know (the key's line)."""
-    key = (id(job), with_after)
-    hit = _LINES_CACHE.get(key)
-    if hit is not None and hit[0] is job:
-        return hit[1]
-    if with_after:
-        # the main lines are the same either way: reuse them and add after_script's
-        lines = script_lines(job) + _key_lines(job, "after_script", job.after_script)
-    else:
-        lines = _key_lines(job, "before_script", job.before_script) + _key_lines(
-            job, "script", job.script
-        )
-    if len(_LINES_CACHE) >= _CACHE_MAX:
-        _LINES_CACHE.clear()
-    _LINES_CACHE[key] = (job, lines)
-    return lines
-
-
-_CONTINUATION = re.compile(r"\\\r?\n")
-
-
-def _key_lines(job: Job, name: str, entries: tuple[str, ...]) -> tuple[ScriptLine, ...]:
-    loc = job.key_locs.get(name, job.loc)
-    out: list[ScriptLine] = []
-    for entry in entries:
-        # A backslash-newline continues the command on the next line, as in the shell.
-        joined = _CONTINUATION.sub(" ", entry) if "\\" in entry else entry
-        for line in joined.splitlines() or [joined]:
-            if line.strip() and not line.lstrip().startswith("#"):
-                out.append(ScriptLine(name, line, loc))
-    return tuple(out)
 
 
 # docker in command position: line start, after ; && || | ( $( ` or a shell keyword / wrapper, with
@@ -156,10 +91,10 @@ _INSTALLS_DOCKER = re.compile(
 )
 
 
-_DOCKER_LINES_CACHE: dict[int, tuple[Job, tuple[ScriptLine, ...]]] = {}
+_DOCKER_LINES_CACHE: dict[int, tuple[Job, tuple[Line, ...]]] = {}
 
 
-def docker_command_lines(job: Job) -> tuple[ScriptLine, ...]:
+def docker_command_lines(job: Job) -> tuple[Line, ...]:
     hit = _DOCKER_LINES_CACHE.get(id(job))
     if hit is not None and hit[0] is job:
         return hit[1]
@@ -181,7 +116,7 @@ _SETS_DOCKER_HOST = re.compile(
 )
 
 
-def daemon_docker_lines(job: Job) -> tuple[ScriptLine, ...]:
+def daemon_docker_lines(job: Job) -> tuple[Line, ...]:
     """Lines whose docker command needs a daemon."""
     return tuple(sl for sl in docker_command_lines(job) if not _DAEMONLESS_DOCKER.search(sl.text))
 
@@ -215,30 +150,6 @@ def option_values(words: list[str], *names: str) -> list[str]:
 
 
 # --- runners ------------------------------------------------------------------------------------
-
-
-def is_docker_executor(r: Runner) -> bool:
-    return r.executor in DOCKER_EXECUTORS
-
-
-def is_k8s(r: Runner) -> bool:
-    return r.executor == "kubernetes"
-
-
-def is_shell(r: Runner) -> bool:
-    return r.executor == "shell"
-
-
-def honors_entrypoint(r: Runner, env: Mapping[str, Variable] | None = None) -> bool:
-    """Whether the executor starts the job image through its ENTRYPOINT."""
-    if is_docker_executor(r):
-        return True
-    if is_k8s(r):
-        if r.feature_flags.get(_HONOR_ENTRYPOINT_FF):
-            return True
-        v = (env or {}).get(_HONOR_ENTRYPOINT_FF)
-        return v is not None and v.value.strip().lower() in ("true", "1")
-    return False
 
 
 @dataclass(frozen=True)
@@ -472,10 +383,10 @@ def api_tuple(api: str) -> tuple[int, int]:
 # --- kaniko ---------------------------------------------------------------------------------------
 
 
-_KANIKO_CACHE: dict[int, tuple[Job, tuple[tuple[ScriptLine, list[str]], ...]]] = {}
+_KANIKO_CACHE: dict[int, tuple[Job, tuple[tuple[Line, list[str]], ...]]] = {}
 
 
-def kaniko_commands(job: Job) -> tuple[tuple[ScriptLine, list[str]], ...]:
+def kaniko_commands(job: Job) -> tuple[tuple[Line, list[str]], ...]:
     """Lines that run the kaniko executor, with their words from the executor on."""
     hit = _KANIKO_CACHE.get(id(job))
     if hit is not None and hit[0] is job:
@@ -487,8 +398,8 @@ def kaniko_commands(job: Job) -> tuple[tuple[ScriptLine, list[str]], ...]:
     return tuple((sl, list(words)) for sl, words in found)
 
 
-def _kaniko_commands(job: Job) -> tuple[tuple[ScriptLine, list[str]], ...]:
-    out: list[tuple[ScriptLine, list[str]]] = []
+def _kaniko_commands(job: Job) -> tuple[tuple[Line, list[str]], ...]:
+    out: list[tuple[Line, list[str]]] = []
     for sl in script_lines(job):
         if "executor" not in sl.text:
             continue  # cheap filter before the shell-word split
@@ -515,7 +426,7 @@ _BUILDAH_CMD = re.compile(r"(?<![\w./$-])buildah\s+(?:bud|build|from|run|commit|
 _DAEMONLESS = re.compile(r"buildctl-daemonless\.sh|(?<![\w./$-])buildkitd(?=\s|$)|rootlesskit")
 
 
-def buildah_lines(job: Job) -> tuple[ScriptLine, ...]:
+def buildah_lines(job: Job) -> tuple[Line, ...]:
     return tuple(sl for sl in script_lines(job) if _BUILDAH_CMD.search(sl.text))
 
 
@@ -526,7 +437,7 @@ def is_buildah_job(jv: JobView) -> bool:
     return bool(buildah_lines(jv.job)) and jv.way not in ("shell",)
 
 
-def daemonless_buildkit_lines(job: Job) -> tuple[ScriptLine, ...]:
+def daemonless_buildkit_lines(job: Job) -> tuple[Line, ...]:
     return tuple(sl for sl in script_lines(job) if _DAEMONLESS.search(sl.text))
 
 

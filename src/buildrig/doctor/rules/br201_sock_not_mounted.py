@@ -42,7 +42,7 @@ _SELF = sys.modules[__name__]
 
 
 def _provides(r: Runner, sock: str) -> bool:
-    if u.is_k8s(r):
+    if u.is_kubernetes(r):
         return u.kube_socket_volume(r) is not None
     m = u.socket_mount(r)
     if m is None:
@@ -72,19 +72,19 @@ def check(ctx: Context) -> Iterator[Finding]:
             sock = dh.value[len("unix://") :]
             if sock.startswith("/run/user/"):
                 continue  # BR604 names the rootless socket case
-        candidates = [r for r in jv.runners if u.is_docker_executor(r) or u.is_k8s(r)]
+        candidates = [r for r in jv.runners if u.is_docker_executor(r) or u.is_kubernetes(r)]
         bad = [r for r in candidates if not _provides(r, sock)]
         if not bad:
             continue
         sev = u.severity_for(len(bad), len(jv.runners))
         where = ", ".join(
             f"{u.rname(r)}, whose "
-            + (f"[runners.kubernetes] volumes ({u.kube_loc(r, 'volumes')})" if u.is_k8s(r)
+            + (f"[runners.kubernetes] volumes ({u.kube_loc(r, 'volumes')})" if u.is_kubernetes(r)
                else f"[runners.docker] volumes ({u.docker_loc(r, 'volumes')})")
             for r in bad
         )
         some = "" if sev is Severity.ERROR else " (only some of the runners that can take it)"
-        if any(u.is_k8s(r) and u.socket_mount(r) is not None for r in bad):
+        if any(u.is_kubernetes(r) and u.socket_mount(r) is not None for r in bad):
             some += "; [runners.docker] volumes are ignored by the Kubernetes executor"
         yield finding(
             _SELF,

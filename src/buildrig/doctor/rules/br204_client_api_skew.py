@@ -54,7 +54,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         if not any(u.mounts_socket(r) for r in jv.runners):
             continue
         name = u.job_image(jv) or u.image_name(jv.job, jv.runners)
-        if name is None or not u.is_docker_cli_image(name) or not u.daemon_docker_lines(jv.job):
+        if name is None or not u.is_docker_image(name) or not u.daemon_docker_lines(jv.job):
             continue
         rel = u.docker_release_of_tag(u.parse_image(name).tag)
         if rel is None:

@@ -48,7 +48,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     for jv in ctx.jobs:
         if u.dind_services(jv.job):
             continue
-        shared = [r for r in jv.runners if u.is_shell(r) or u.mounts_socket(r)]
+        shared = [r for r in jv.runners if u.is_shell_executor(r) or u.mounts_socket(r)]
         if not shared:
             continue
         for sl in u.docker_command_lines(jv.job):

@@ -53,7 +53,7 @@ def _blocked(r: Runner) -> str | None:
             return (f"[runners.docker] security_opt ({u.docker_loc(r, 'security_opt')}) lacks "
                     f"{' and '.join(missing)}")
     elif (
-        u.is_k8s(r)
+        u.is_kubernetes(r)
         and r.kubernetes is not None
         and r.kubernetes.pod_annotations.get(_ANNOTATION, "").lower() != "unconfined"
     ):

@@ -54,7 +54,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         lines = u.daemon_docker_lines(jv.job) or u.docker_command_lines(jv.job)
         if not lines or u.installs_docker(jv.job):
             continue
-        shells = [r for r in jv.runners if u.is_shell(r)]
+        shells = [r for r in jv.runners if u.is_shell_executor(r)]
         if shells and live is not None and live.docker_cli_present is False:
             yield finding(
                 _SELF,

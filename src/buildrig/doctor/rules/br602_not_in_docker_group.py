@@ -37,7 +37,7 @@ _SELF = sys.modules[__name__]
 
 def _unknown(ctx: Context) -> Iterator[Finding]:
     for jv in ctx.jobs:
-        shells = [r for r in jv.runners if u.is_shell(r)]
+        shells = [r for r in jv.runners if u.is_shell_executor(r)]
         # remind only where the job surely runs on the shell executor: keeps mixed fleets quiet
         if not shells or len(shells) != len(jv.runners):
             continue
@@ -71,7 +71,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     if live.socket_mode is not None and live.socket_mode & 0o006 == 0o006:
         return  # world read/write socket: anyone may connect
     for jv in ctx.jobs:
-        shells = [r for r in jv.runners if u.is_shell(r)]
+        shells = [r for r in jv.runners if u.is_shell_executor(r)]
         lines = u.daemon_docker_lines(jv.job)
         if not shells or not lines:
             continue

@@ -36,7 +36,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     for jv in ctx.jobs:
         if not jv.job.services:
             continue
-        shells = [r for r in jv.runners if u.is_shell(r)]
+        shells = [r for r in jv.runners if u.is_shell_executor(r)]
         if not shells:
             continue
         svc = jv.job.services[0]

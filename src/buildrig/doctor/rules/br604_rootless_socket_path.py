@@ -69,7 +69,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             path = dh.value[len("unix://") :]
             bad = [
                 r for r in jv.runners
-                if (u.is_docker_executor(r) or u.is_k8s(r))
+                if (u.is_docker_executor(r) or u.is_kubernetes(r))
                 and not any(mm.target == path for mm in u.docker_mounts(r))
             ]
             if bad:
@@ -86,7 +86,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                 )
             continue
         live = ctx.live
-        shells = [r for r in jv.runners if u.is_shell(r)]
+        shells = [r for r in jv.runners if u.is_shell_executor(r)]
         if (
             shells
             and dh is None

@@ -40,7 +40,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     if ctx.runner_config is None:
         return
     for r in ctx.runner_config.runners:
-        if not u.is_k8s(r) or r.kubernetes is None:
+        if not u.is_kubernetes(r) or r.kubernetes is None:
             continue
         vol = next(
             (v for v in r.kubernetes.volumes if v.kind == "host_path"

@@ -48,7 +48,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             elif r.docker.services_privileged:
                 what = "[runners.docker] services_privileged = true"
                 loc = u.docker_loc(r, "services_privileged")
-        elif r.kubernetes is not None and u.is_k8s(r) and r.kubernetes.privileged:
+        elif r.kubernetes is not None and u.is_kubernetes(r) and r.kubernetes.privileged:
             what, loc = "[runners.kubernetes] privileged = true", u.kube_loc(r, "privileged")
         if what is None or not u.is_shared(r, ctx.runner_config):
             continue

@@ -40,7 +40,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         if not u.is_shared(r, ctx.runner_config):
             continue
         m = u.socket_mount(r) if u.is_docker_executor(r) else None
-        kube = u.kube_socket_volume(r) if u.is_k8s(r) else None
+        kube = u.kube_socket_volume(r) if u.is_kubernetes(r) else None
         if m is None and kube is None:
             continue
         what = f"volume \"{m.raw}\"" if m is not None else f"host_path {kube}"

@@ -41,7 +41,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         return
     live = ctx.live
     for r in ctx.runner_config.runners:
-        if not u.is_shell(r):
+        if not u.is_shell_executor(r):
             continue
         if live is not None and live.runner_user == "root":
             yield finding(

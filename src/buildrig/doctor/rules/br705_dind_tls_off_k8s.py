@@ -37,7 +37,7 @@ _SELF = sys.modules[__name__]
 def check(ctx: Context) -> Iterator[Finding]:
     for jv in ctx.jobs:
         svcs = u.dind_services(jv.job)
-        kube = [r for r in jv.runners if u.is_k8s(r)]
+        kube = [r for r in jv.runners if u.is_kubernetes(r)]
         if not svcs or not kube:
             continue
         reason: str | None = None

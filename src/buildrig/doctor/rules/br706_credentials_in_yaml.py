@@ -135,7 +135,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             for v in svc.variables:
                 if _secret_var(v):
                     yield from var_finding(v, f"{u.jname(job)} service '{svc.name}'", job.name)
-        for sl in u.script_lines(job, with_after=True):
+        for sl in u.script_lines(job, after=True):
             text = " " + sl.text
             what: str | None = None
             if _LOGIN.search(text):

@@ -37,9 +37,9 @@ _LOGOUT = re.compile(r"(?<![\w./$-])(docker|buildah|podman)\s+logout\b")
 
 def check(ctx: Context) -> Iterator[Finding]:
     for jv in ctx.jobs:
-        if not jv.runners or not all(u.is_shell(r) for r in jv.runners):
+        if not jv.runners or not all(u.is_shell_executor(r) for r in jv.runners):
             continue
-        lines = u.script_lines(jv.job, with_after=True)
+        lines = u.script_lines(jv.job, after=True)
         login = next((sl for sl in lines if _LOGIN.search(sl.text) and sl.key != "after_script"), None)
         if login is None:
             continue
