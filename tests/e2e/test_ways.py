@@ -4,6 +4,7 @@ Plus the failures users meet most: dind without privileged, and the 2375-vs-TLS 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 from collections.abc import Callable
@@ -62,6 +63,20 @@ def test_way_builds_pushes_and_runs(way: str, testbed: RegistryInfo, trial: Call
     assert "<h1>Hello from buildrig</h1>" in page and "bottle 0.13.4, Jinja2 3.1.6" in page
 
 
+def _remove_failed_build_image(cli: Any, res: TrialResult) -> None:
+    """A failed classic build leaves its last good step as an untagged image (Docker does that for
+    users too). Here it is the suite's own: left on the host daemon, it would keep the example's
+    layers cached and make a later "cold" build (buildrig bench) a cached one."""
+    from docker.errors import APIError
+
+    text = res.run.jobs[0].text if res.run is not None and res.run.jobs else ""
+    steps = re.findall(r"---> ([0-9a-f]{12})\b", text)
+    if steps:
+        with contextlib.suppress(APIError):
+            if not cli.images.get(steps[-1]).tags:
+                cli.api.remove_image(steps[-1], noprune=False)
+
+
 def test_a_failing_build_line_fails_the_job_with_its_exit_code(trial: Callable[..., TrialResult],
                                                               testbed: RegistryInfo, tmp_path: Path,
                                                               cli: Any) -> None:
@@ -71,6 +86,7 @@ def test_a_failing_build_line_fails_the_job_with_its_exit_code(trial: Callable[.
     with (project / "Dockerfile").open("a") as fh:
         fh.write("RUN echo about to fail && exit 3\n")
     res = trial(get_way("docker_sock"), project)
+    _remove_failed_build_image(cli, res)
     assert res.status == "failed" and res.run is not None
     job = res.run.jobs[0]
     assert job.status == "failed" and res.run.exit_code != 0
@@ -128,11 +144,16 @@ def test_plain_2375_against_tls_dind_fails_with_the_users_error(testbed: Registr
     assert users_error in job.text
 
 
-def test_try_prints_one_line_per_way_with_skips(testbed: RegistryInfo, tmp_path: Path,
+def test_try_prints_one_line_per_way_with_skips(testbed: RegistryInfo, tmp_path: Path, cli: Any,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     from buildrig.cli import main
 
-    code = main(["try", str(HELLO), "--ways", "shell,kaniko,buildkit"])
+    try:
+        code = main(["try", str(HELLO), "--ways", "shell,kaniko,buildkit"])
+    finally:
+        # The shell way built on the host daemon; its tags are this test's to remove.
+        registry.remove_local_images(cli, (f"{testbed.host}/buildrig-try/hello-shell:",
+                                           f"{testbed.host}/buildrig-try/hello-shell@"))
     out = capsys.readouterr().out
     assert code == 0, out
     lines = {line.split()[0]: line for line in out.splitlines() if line.strip()}
