@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -29,18 +30,43 @@ def client(base_url: str | None = None, timeout: int = 120) -> Any:
 
     Raises :class:`EngineError` with one clear line when the engine does not answer.
     """
-    import docker
     from docker.errors import DockerException
 
+    cls = _client_class()
     where = base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
     try:
-        cli = docker.DockerClient(base_url=base_url, timeout=timeout) if base_url else docker.from_env(
-            timeout=timeout
-        )
+        cli = cls(base_url=base_url, timeout=timeout) if base_url else cls.from_env(timeout=timeout)
         cli.ping()
     except DockerException as exc:
         raise EngineError(f"Docker Engine at {where} does not answer: {_short(exc)}") from exc
     return cli
+
+
+@functools.cache
+def _client_class() -> Any:
+    """The SDK's client, verifying a TLS engine against its own CA (``DOCKER_CERT_PATH/ca.pem``)
+    even when ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` is set.
+
+    requests lets those variables replace a session's CA for every request, so the plain SDK checks
+    the engine's certificate against the system bundle and refuses it. Proxy settings from the
+    environment still apply, as they do for the docker CLI. Built on first use: importing the SDK
+    costs start-up time that commands without an engine should not pay.
+    """
+    import docker
+
+    class EngineAPI(docker.APIClient):  # type: ignore[misc]
+        def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any,
+                                       cert: Any) -> Any:
+            settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            if isinstance(self.verify, str) and (verify is None or verify is True):
+                settings["verify"] = self.verify
+            return settings
+
+    class Client(docker.DockerClient):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self.api = EngineAPI(*args, **kwargs)
+
+    return Client
 
 
 def _short(exc: BaseException) -> str:
