@@ -60,6 +60,22 @@ def test_after_script_failure_keeps_success_and_sees_build_dir(run_yaml: Runfn) 
     assert "built" in lines and "status=success" in lines
 
 
+def test_after_script_runs_in_the_job_container_and_sees_its_tmp(run_yaml: Runfn) -> None:
+    # GitLab Runner starts the job container again for after_script: files the script left
+    # outside the build directory are still there, and the after_script output comes once.
+    res = run_yaml(
+        "job:\n  image: <plain>\n  script:\n    - echo from-script > /tmp/left-by-script\n"
+        "    - echo script-line\n"
+        "  after_script:\n    - cat /tmp/left-by-script\n    - echo after=$CI_JOB_STATUS\n"
+    )
+    job = res.jobs[0]
+    assert job.status == "success"
+    lines = job.text.splitlines()
+    assert "from-script" in lines and "after=success" in lines
+    assert lines.count("script-line") == 1 and lines.count("after=success") == 1
+    assert lines.index("script-line") < lines.index("Running after script...") < lines.index("from-script")
+
+
 def test_pipefail_when_the_shell_has_it(run_yaml: Runfn) -> None:
     # bash (detected like the runner does) gets pipefail: a failing left side fails the job.
     res = run_yaml("job:\n  image: <bash>\n  script:\n    - echo shell=$BUILDRIG_TEST_SHELL\n")

@@ -3,8 +3,9 @@
 What the runner does and this mirrors: a network per job when there are services (aliases from the
 image name), services get the job's variables, their exposed TCP ports are waited for (a warning
 plus their log on timeout, then the job goes on), the job's image runs the script through its own
-entrypoint with the shell it has (bash, else sh), ``after_script`` runs in a fresh container of the
-same image that sees the same build directory, and everything is removed when the job ends.
+entrypoint with the shell it has (bash, else sh), ``after_script`` runs in the same job container
+started again (what the script left outside the build directory, in ``/tmp`` say, is still there),
+and everything is removed when the job ends.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -360,7 +361,6 @@ class DockerExecutor:
         created: list[str] = []
         network: str | None = self.docker.network_mode
         own_network: str | None = None
-        builds_volume: str | None = None
         try:
             lookup = jv.as_dict()
             image_spec = job.image
@@ -383,13 +383,6 @@ class DockerExecutor:
                 self.tracker.networks.append(own_network)
                 network = own_network
             binds = self._binds()
-            if job.after_script:
-                # after_script runs in a fresh container that must see the same build directory.
-                builds_volume = f"buildrig-{ctx.run_id}-{index}-builds"
-                self.api.create_volume(
-                    builds_volume, labels=engine.labels(ctx.run_id, "volume", path=ctx.builds_dir)
-                )
-                self.tracker.volumes.append(builds_volume)
 
             services = (*self.docker.services, *job.services)
             if services:
@@ -400,13 +393,14 @@ class DockerExecutor:
                 log.sys(f"Downloading artifacts ({len(inputs)} files from earlier jobs)...")
             files.update({f"{ctx.project_dir}/{f.path}": (f.content, f.mode) for f in inputs})
             env = [f"{k}={(ctx.project_dir + '.tmp/' + k) if k in jv.files else v}" for k, v in jv.env]
-            job_binds = [*binds, *([f"{builds_volume}:{ctx.builds_dir}"] if builds_volume else [])]
+            job_binds = binds
             entry = list(image_spec.entrypoint) if image_spec and image_spec.entrypoint is not None else None
             user = (image_spec.user if image_spec else None) or self.docker.user
             privileged = self.docker.privileged
 
             log.section('Executing "step_script" stage of the job script')
-            script_path = f"{ctx.project_dir}.tmp/step_script.sh"
+            # One path for every stage: the container runs it on each start (after_script restarts it).
+            script_path = f"{ctx.project_dir}.tmp/stage_script.sh"
             main = scripts.render([*self.pre_build, *job.before_script, *job.script], workdir=ctx.project_dir)
             # GIT_STRATEGY: none — the runner fetches nothing; the job starts in an empty directory.
             source = None if lookup.get("GIT_STRATEGY") == "none" else ctx.project.dir
@@ -440,19 +434,7 @@ class DockerExecutor:
                 log.flush()
 
             if job.after_script:
-                created += self._after_script(
-                    job,
-                    index,
-                    image,
-                    entry,
-                    env,
-                    privileged,
-                    job_binds,
-                    network,
-                    user,
-                    "success" if code == 0 else "failed",
-                    log,
-                )
+                self._after_script(cid, script_path, job, "success" if code == 0 else "failed", log)
             collected = self._collect(cid, job, code == 0 and not timed_out, log)
             cached = tuple(f for p in cache_paths for f in self._gather(cid, p))
             if timed_out:
@@ -474,10 +456,6 @@ class DockerExecutor:
                 with contextlib.suppress(APIError):
                     self.api.remove_network(own_network)
                     self.tracker.networks.remove(own_network)
-            if builds_volume:
-                with contextlib.suppress(APIError):
-                    self.api.remove_volume(builds_volume, force=True)
-                    self.tracker.volumes.remove(builds_volume)
 
     def _gather(self, cid: str, pattern: str) -> list[ArtifactFile]:
         from docker.errors import NotFound
@@ -509,8 +487,10 @@ class DockerExecutor:
                 found.setdefault(f.path, f)
         return tuple(found.values())
 
-    def _follow(self, cid: str, log: JobLog, timeout: float | None = None) -> tuple[int, bool]:
-        """Stream the container's output until it exits; kill it after ``timeout`` seconds.
+    def _follow(self, cid: str, log: JobLog, timeout: float | None = None,
+                stream: Iterable[bytes] | None = None) -> tuple[int, bool]:
+        """Stream the container's output (or ``stream``, attached before a restart) until it
+        exits; kill it after ``timeout`` seconds.
 
         Returns (exit code, whether the timeout killed it).
         """
@@ -528,7 +508,7 @@ class DockerExecutor:
             timer.daemon = True
             timer.start()
         try:
-            for chunk in self.api.logs(cid, stream=True, follow=True):
+            for chunk in stream if stream is not None else self.api.logs(cid, stream=True, follow=True):
                 log.feed(chunk)
             log.flush()
             res = self.api.wait(cid)
@@ -537,56 +517,24 @@ class DockerExecutor:
                 timer.cancel()
         return int(res.get("StatusCode", 1)), fired.is_set()
 
-    def _after_script(
-        self,
-        job: Job,
-        index: int,
-        image: str,
-        entry: list[str] | None,
-        env: list[str],
-        privileged: bool,
-        binds: list[str],
-        network: str | None,
-        user: str | None,
-        status: str,
-        log: JobLog,
-    ) -> list[str]:
-        ctx = self.ctx
+    def _after_script(self, cid: str, script_path: str, job: Job, status: str, log: JobLog) -> None:
+        """Start the stopped job container again with the after_script stage, as GitLab Runner
+        does: files the script left in the container are still there. Its outcome never changes
+        the job's."""
         log.section("Running after_script")
         log.sys("Running after script...")
-        path = f"{ctx.project_dir}.tmp/after_script.sh"
-        text = scripts.render(job.after_script, workdir=ctx.project_dir)
-        tar = scripts.build_tar(None, f"{ctx.project_dir}.tmp", {path: (text.encode(), 0o755)})
-        env2 = [e for e in env if not e.startswith("CI_JOB_STATUS=")] + [f"CI_JOB_STATUS={status}"]
-
-        def create(fallback: bool) -> str:
-            return self._container(
-                fallback,
-                image=image,
-                name=f"buildrig-{ctx.run_id}-{index}-{slug(job.name)[:40]}-after",
-                role="job",
-                command=scripts.shell_detect_command(path),
-                entrypoint=entry,
-                env=env2,
-                privileged=privileged,
-                binds=binds,
-                network=network,
-                aliases=None,
-                workdir=ctx.project_dir,
-                user=user,
-            )
-
-        def put(cid: str) -> None:
-            tar.seek(0)
-            self.api.put_archive(cid, "/", tar)
-
-        cid = self._start(log, privileged, create, put)
-        code, timed_out = self._follow(cid, log, timeout=AFTER_SCRIPT_TIMEOUT)
+        text = scripts.render(job.after_script, workdir=self.ctx.project_dir,
+                              exports=(("CI_JOB_STATUS", status),))
+        tar = scripts.build_tar(None, script_path.rsplit("/", 1)[0], {script_path: (text.encode(), 0o755)})
+        self.api.put_archive(cid, "/", tar)
+        # Attached before the start, so the stream holds this stage's output only.
+        stream = self.api.attach(cid, stdout=True, stderr=True, stream=True, logs=False)
+        self.api.start(cid)
+        code, timed_out = self._follow(cid, log, timeout=AFTER_SCRIPT_TIMEOUT, stream=stream)
         if timed_out:
             log.warn(f"WARNING: after_script timed out after {AFTER_SCRIPT_TIMEOUT}s")
         elif code != 0:
             log.warn(f"WARNING: after_script failed, but job will continue unaffected: exit code {code}")
-        return [cid]
 
     # --- services ----------------------------------------------------------------------------------
 

@@ -40,12 +40,14 @@ def shell_detect_command(script_path: str) -> list[str]:
     return ["sh", "-c", detect, "sh", script_path]
 
 
-def render(commands: Sequence[str], *, workdir: str) -> str:
+def render(commands: Sequence[str], *, workdir: str, exports: Sequence[tuple[str, str]] = ()) -> str:
+    """The stage script; ``exports`` are variables set for this stage only (not echoed)."""
     lines = [
         "# written by buildrig: the job's commands, as GitLab Runner runs them",
         "if (set -o pipefail) 2>/dev/null; then set -o pipefail; fi",
         "set -e",
         "set +o noclobber 2>/dev/null || :",
+        *(f"export {name}={quote(value)}" for name, value in exports),
         f"cd {quote(workdir)}",
     ]
     for cmd in commands:

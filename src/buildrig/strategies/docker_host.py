@@ -61,8 +61,8 @@ def render_job(p: RenderParams) -> Job:
         "before_script": before,
         "script": docker_cli_script(p, registry_cache=False),
     }
-    # No after_script to delete the client key: /tmp of the job container ends with the job on
-    # every executor this way supports, and on docker the after_script container never had it.
+    # No after_script to delete the client key: it lives in the job container's /tmp, which the
+    # runner deletes with the container (docker) or the pod (Kubernetes) when the job ends.
     return job
 
 
