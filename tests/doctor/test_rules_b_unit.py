@@ -302,6 +302,17 @@ def test_br502_fuse_device_keeps_overlay() -> None:
     assert run("br502_overlay_on_overlay", ctx(flag, docker_runner())) == []
 
 
+def test_br502_without_runners_trusts_an_explicit_overlay_but_reminds_the_image_default() -> None:
+    # buildrig init's docker job sets STORAGE_DRIVER: overlay and puts /dev/fuse in config.toml;
+    # a doctor run on .gitlab-ci.yml alone must not warn about that choice
+    overlay = BUILDAH.replace("STORAGE_DRIVER: vfs", "STORAGE_DRIVER: overlay")
+    assert run("br502_overlay_on_overlay", ctx(overlay)) == []
+    assert len(run("br502_overlay_on_overlay", ctx(overlay, docker_runner()))) == 1
+    default = BUILDAH.replace("    STORAGE_DRIVER: vfs\n", "    BUILDAH_FORMAT: docker\n")
+    found = run("br502_overlay_on_overlay", ctx(default))
+    assert len(found) == 1 and found[0].fix.startswith("Give the runner devices")
+
+
 def test_br504_flag_on_the_command_line_or_privileged_runner() -> None:
     job = """
     build:

@@ -1,8 +1,11 @@
-"""BR502 — buildah: container storage is overlay on top of the job's overlay filesystem.
+"""BR502 — buildah: overlay storage in a container that has no /dev/fuse.
 
 What it checks: a Buildah job that does not select the ``vfs`` storage driver (``STORAGE_DRIVER:
-vfs`` or ``--storage-driver vfs``) on a runner that gives the job no ``/dev/fuse`` and is not
-privileged.
+vfs`` or ``--storage-driver vfs``) on a container runner that gives the job no ``/dev/fuse`` and is
+not privileged. With no runner known, it reminds only when the job leaves the driver to the
+image; a job that sets ``STORAGE_DRIVER: overlay`` itself (as ``buildrig init`` generates, with
+``devices = ["/dev/fuse"]`` on the runner) is taken as set up. Runners without containers (shell,
+SSH, VMs) have neither problem.
 
 Why it fails: the job's root filesystem is itself overlayfs; the kernel refuses overlay on
 overlay, and the ``quay.io/buildah/stable`` default (``fuse-overlayfs``) needs ``/dev/fuse``::
@@ -11,8 +14,9 @@ overlay, and the ``quay.io/buildah/stable`` default (``fuse-overlayfs``) needs `
     system is unsupported for this graph driver
     fuse: device not found, try 'modprobe fuse' first
 
-Fix: ``variables: STORAGE_DRIVER: vfs`` (GitLab's Buildah example does this; ``BUILDAH_FORMAT:
-docker`` too), or give the runner ``devices = ["/dev/fuse"]`` to keep fuse-overlayfs.
+Fix: give the runner ``devices = ["/dev/fuse"]`` (fuse-overlayfs stores layers as diffs), or set
+``variables: STORAGE_DRIVER: vfs`` where the device cannot be had (GitLab's Buildah example does
+this; vfs copies every layer in full).
 
 Docs: https://docs.gitlab.com/ci/docker/using_docker_build/#buildah-example
 """
@@ -28,7 +32,7 @@ from buildrig.doctor.rules import _b_util as u
 from buildrig.gitlab.model import Runner
 
 ID = "BR502"
-TITLE = "buildah: overlay storage on overlay (STORAGE_DRIVER is not vfs)"
+TITLE = "buildah: overlay storage without /dev/fuse (and not vfs)"
 SEVERITY = Severity.WARNING
 CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/ci/docker/using_docker_build/#buildah-example"
@@ -51,11 +55,15 @@ def check(ctx: Context) -> Iterator[Finding]:
         driver = (u.env_value(jv, "STORAGE_DRIVER") or "").strip()
         if driver == "vfs" or any(_VFS_FLAG.search(sl.text) for sl in u.script_lines(jv.job)):
             continue
+        var = u.explicit_env(jv, "STORAGE_DRIVER")
         runners = [r for r in jv.runners if not u.is_shell(r)]
+        if jv.runners and not runners:
+            continue  # no container: no overlay root to stack on, no device to pass
         bad = [r for r in runners if not _has_fuse(r)]
         if runners and not bad:
             continue
-        var = u.explicit_env(jv, "STORAGE_DRIVER")
+        if not runners and var is not None and driver == "overlay":
+            continue  # chosen on purpose; whether the runner passes /dev/fuse is unknown here
         loc = var.loc if var is not None and var.loc else u.job_loc(jv.job, "variables", "image")
         what = (f"STORAGE_DRIVER={driver}" if var is not None and driver
                 else "no STORAGE_DRIVER: vfs (the image's storage.conf uses overlay)")
@@ -65,8 +73,8 @@ def check(ctx: Context) -> Iterator[Finding]:
             f"{u.jname(jv.job)} runs Buildah with {what}{on}: overlay cannot stack on the job's "
             "overlay root and fuse-overlayfs needs /dev/fuse, so storage fails with \"'overlay' "
             "is not supported over overlayfs\" or \"fuse: device not found\".",
-            "Set variables: STORAGE_DRIVER: vfs for the job (or give the runner devices = "
-            "[\"/dev/fuse\"]).",
+            "Give the runner devices = [\"/dev/fuse\"] (fuse-overlayfs), or set variables: "
+            "STORAGE_DRIVER: vfs for the job where the device cannot be had.",
             loc=loc,
             job=jv.job.name,
         )
