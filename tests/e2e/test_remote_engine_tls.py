@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from buildrig import engine
+from buildrig.doctor.live import gather
 from buildrig.init import InitOptions, init_project
 from buildrig.run.model import RegistryInfo
 from buildrig.testbed import dockerhost
@@ -40,3 +41,7 @@ def test_tls_engine_is_verified_with_its_own_ca_when_requests_ca_bundle_is_set(
         assert remote.info()["Name"] != cli.info()["Name"]
     finally:
         remote.close()
+    # doctor --live asks the same engine the same way
+    facts = gather(timeout=10)
+    assert facts.engine_version is not None
+    assert not [n for n in facts.notes if "does not answer" in n or "did not answer" in n]

@@ -43,21 +43,23 @@ def gather(config: RunnerConfig | None = None, *, timeout: float = 2.0) -> LiveF
         notes.append(f"{socket_path}: cannot stat: {exc.strerror or exc}")
 
     version = api = min_api = None
-    try:
-        import docker
-        from docker.errors import DockerException
+    from docker.errors import DockerException
 
-        try:
-            client = docker.from_env(timeout=int(timeout) or 1)
-            info = client.version()
-            version = str(info.get("Version")) if info.get("Version") else None
-            api = str(info.get("ApiVersion")) if info.get("ApiVersion") else None
-            min_api = str(info.get("MinAPIVersion")) if info.get("MinAPIVersion") else None
-            client.close()
-        except DockerException as exc:
-            notes.append(f"Docker Engine did not answer: {str(exc).splitlines()[0][:200]}")
-    except ImportError:  # pragma: no cover - docker is a dependency
-        notes.append("the Docker SDK is not installed")
+    from buildrig.engine import client as engine_client
+    from buildrig.errors import EngineError
+
+    try:
+        # engine.client: a TLS engine is checked against its own CA even with REQUESTS_CA_BUNDLE set
+        client = engine_client(timeout=int(timeout) or 1)
+        info = client.version()
+        version = str(info.get("Version")) if info.get("Version") else None
+        api = str(info.get("ApiVersion")) if info.get("ApiVersion") else None
+        min_api = str(info.get("MinAPIVersion")) if info.get("MinAPIVersion") else None
+        client.close()
+    except EngineError as exc:
+        notes.append(str(exc)[:300])
+    except DockerException as exc:
+        notes.append(f"Docker Engine did not answer: {str(exc).splitlines()[0][:200]}")
 
     docker_host = os.environ.get("DOCKER_HOST") or None
     reachable: bool | None = None
