@@ -28,6 +28,8 @@ NETWORK_PER_BUILD_FF = "FF_NETWORK_PER_BUILD"
 # The image ENV each well-known image sets (Dockerfile ENV, so even Kubernetes sees them).
 DOCKER_IMAGE_ENV = {"DOCKER_TLS_CERTDIR": "/certs"}
 KANIKO_IMAGE_ENV = {"DOCKER_CONFIG": "/kaniko/.docker/", "SSL_CERT_DIR": "/kaniko/ssl/certs"}
+# buildah's STORAGE_DRIVER is not an ENV of quay.io/buildah/stable: overlay is its storage.conf
+# default, which the rules read as if it were the variable.
 BUILDAH_IMAGE_ENV = {"BUILDAH_ISOLATION": "chroot", "STORAGE_DRIVER": "overlay"}
 BUILDKIT_ROOTLESS_ENV = {"BUILDKITD_FLAGS": ""}
 

@@ -92,8 +92,11 @@ def storage_step(p: RenderParams) -> str:
                 "root is overlayfs. vfs copies every layer, so large images build slowly.")
     return (
         '`devices = ["/dev/fuse"]` gives the job fuse-overlayfs, the image\'s storage driver: '
-        "layers are stored as diffs instead of vfs's full copies. The host needs the fuse module "
-        "(`modprobe fuse`; `/dev/fuse` must exist). Without it, set `STORAGE_DRIVER: vfs` in the job."
+        "layers are stored as diffs instead of vfs's full copies. The host (for docker-autoscaler: "
+        "the instance image) needs the fuse module (`modprobe fuse`; `/dev/fuse` must exist) and "
+        "Linux 4.18 or later (FUSE mounts in a user namespace); on SELinux-enforcing hosts allow "
+        "the device with `setsebool -P container_use_devices 1`. Where that cannot be had, set "
+        "`STORAGE_DRIVER: vfs` in the job."
     )
 
 
@@ -134,8 +137,9 @@ STRATEGY = Strategy(
     seed_rank=None,
     security_notes=(
         "Needs seccomp/AppArmor unconfined for user namespaces, not privileged mode.",
-        "Passes /dev/fuse into the job for fuse-overlayfs (a FUSE mount, not privileged mode).",
-        "On Kubernetes vfs storage copies every layer: slower on large images.",
+        "Docker executors pass /dev/fuse into the job for fuse-overlayfs (a FUSE mount, not "
+        "privileged mode); on Kubernetes storage is vfs, which copies every layer (slower on large "
+        "images).",
     ),
     images=(versions.BUILDAH_IMAGE,),
     render_job=render_job,

@@ -173,7 +173,8 @@ def recipes(ca: bytes) -> tuple[Recipe, ...]:
         f'[[registry.mirror]]\nlocation = "{gw}:{net.MIRROR_PORT}"\n'
     ).encode()
     # Like quay.io/buildah/stable: overlay through fuse-overlayfs (needs /dev/fuse); jobs that
-    # cannot get the device choose vfs with STORAGE_DRIVER.
+    # cannot get the device choose vfs with STORAGE_DRIVER. Unlike it: no additional image store
+    # (/var/lib/shared), which the stand-in has nothing to put in.
     storage_conf = (b'[storage]\ndriver = "overlay"\nrunroot = "/run/containers/storage"\n'
                     b'graphroot = "/var/lib/containers/storage"\n\n[storage.options.overlay]\n'
                     b'mount_program = "/usr/bin/fuse-overlayfs"\nmountopt = "nodev,fsync=0"\n')
@@ -191,6 +192,8 @@ def recipes(ca: bytes) -> tuple[Recipe, ...]:
         dockerfile=(
             _copy_lines(buildah_files)
             + "ENV BUILDAH_ISOLATION=chroot\n"
+            # As upstream: on Docker the store is an anonymous volume, not the container's overlay root.
+            + "VOLUME /var/lib/containers\n"
             + 'CMD ["/bin/sh"]\n'
         ),
         replaces=(versions.BUILDAH_IMAGE, "quay.io/buildah/stable"),
