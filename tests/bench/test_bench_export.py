@@ -78,6 +78,8 @@ def test_results_are_kept_when_the_html_report_fails(tmp_path: Path, monkeypatch
         raise RuntimeError("chart failed")
 
     monkeypatch.setattr(html, "render_html", broken)
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "report.html").write_text("<p>an earlier run</p>")
     with pytest.raises(RuntimeError):
         write_all(sample(), tmp_path / "report")
     assert json.loads((tmp_path / "report" / "results.json").read_text())["runs"]

@@ -98,3 +98,6 @@ def test_build_push_ratio_leaves_out_per_job_costs() -> None:
     assert dind.ratio_to_shell == pytest.approx((2.0 + 0.5 + 2.4 + 4.0) / (0.5 + 1.2 + 0.2))
     check = next(c for c in check_targets(sums) if c.way == "dind")
     assert check.met is False and check.build_ratio == pytest.approx(2.0)
+    # a run that logged no push phase has no build+push figure (rather than a build-only one)
+    no_push = summarize([run("shell", "warm", 1, 0.2), run("dind", "warm", 1, 1.0, push=None)])
+    assert _by(no_push, "dind", "warm").build_push_s is None

@@ -120,6 +120,8 @@ def write_all(results: BenchResults, report_dir: Path) -> tuple[Path, ...]:
 
     report_dir = Path(report_dir)
     written = []
+    # A report from an earlier run must not sit beside these results if this one fails to render.
+    (report_dir / "report.html").unlink(missing_ok=True)
     # One file at a time, data first: measurements that took minutes survive a report that fails
     # to render.
     renderers: tuple[tuple[str, Callable[[BenchResults], str]], ...] = (

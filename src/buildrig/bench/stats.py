@@ -78,9 +78,9 @@ def summarize_group(runs: Sequence[Execution]) -> Summary:
         medians.append((name, _median(values)))
     medians.append(("other", _median([r.other_s for r in good])))
     image_work = [
-        (r.phases.get("build") or 0.0) + (r.phases.get("push") or 0.0)
+        build + push
         for r in good
-        if r.phases.get("build") is not None
+        if (build := r.phases.get("build")) is not None and (push := r.phases.get("push")) is not None
     ]
     return Summary(
         way=first.way,
