@@ -122,6 +122,20 @@ def test_merge_into_matching_runner_changes_only_that_runner(tmp_path: Path) -> 
     assert "# default image" in toml and "# two cores" in toml
 
 
+def test_buildah_merge_adds_fuse_device_and_keeps_the_users_devices(tmp_path: Path) -> None:
+    out, cfg = _project(tmp_path)
+    ours = '    shm_size = 0\n    devices = ["/dev/kvm"]  # ours\n'
+    cfg.write_text(TOML.replace("    shm_size = 0\n", ours))
+    init_project(
+        InitOptions(strategy="buildah", executor="docker", job_name="bah", out=out, runner_config=cfg)
+    )
+    toml = cfg.read_text()
+    runner = tomlkit.parse(toml)["runners"][1]["docker"]
+    assert list(runner["devices"]) == ["/dev/kvm", "/dev/fuse"]
+    assert list(runner["security_opt"]) == ["seccomp:unconfined", "apparmor:unconfined"]
+    assert "# ours" in toml
+
+
 def test_force_replaces_only_the_old_job(tmp_path: Path) -> None:
     out, _ = _project(tmp_path)
     assert main(["init", "--strategy", "buildah", "--executor", "docker", "--out", str(out)]) != 0
