@@ -59,7 +59,8 @@ def main() -> int:
     for cache in results.cache_modes_measured():
         print(f"\n== cache: {cache} ==")
         print(
-            f"{'way':12} {'scenario':8} {'ok':>5} {'median':>7} {'min':>6} {'max':>6} {'× shell':>8}  target"
+            f"{'way':12} {'scenario':8} {'ok':>5} {'median':>7} {'min':>6} {'max':>6} {'× shell':>8} "
+            f"{'b+p ×':>7}  target (whole job)"
         )
         checks = {(c.way, c.scenario): c for c in check_targets(summaries) if c.cache == cache}
         for s in (x for x in summaries if x.cache == cache):
@@ -71,8 +72,10 @@ def main() -> int:
             lo = "—" if s.min_s is None else f"{s.min_s:.1f}"
             hi = "—" if s.max_s is None else f"{s.max_s:.1f}"
             ratio = "—" if s.ratio_to_shell is None else f"{s.ratio_to_shell:.2f}×"
+            # build + push alone against shell's: the image work without per-job container costs
+            bp = "—" if s.build_ratio_to_shell is None else f"{s.build_ratio_to_shell:.2f}×"
             ok = f"{s.ok}/{s.runs}"
-            print(f"{s.way:12} {s.scenario:8} {ok:>5} {med:>7} {lo:>6} {hi:>6} {ratio:>8}  {verdict}")
+            print(f"{s.way:12} {s.scenario:8} {ok:>5} {med:>7} {lo:>6} {hi:>6} {ratio:>8} {bp:>7}  {verdict}")
         for scenario in ("cold",):
             ranks = ranking([s for s in summaries if s.cache == cache], scenario, cache)
             print(f"\n{scenario} ranking (seed → measured):")
