@@ -393,7 +393,6 @@ class DockerExecutor:
                 log.sys(f"Downloading artifacts ({len(inputs)} files from earlier jobs)...")
             files.update({f"{ctx.project_dir}/{f.path}": (f.content, f.mode) for f in inputs})
             env = [f"{k}={(ctx.project_dir + '.tmp/' + k) if k in jv.files else v}" for k, v in jv.env]
-            job_binds = binds
             entry = list(image_spec.entrypoint) if image_spec and image_spec.entrypoint is not None else None
             user = (image_spec.user if image_spec else None) or self.docker.user
             privileged = self.docker.privileged
@@ -416,7 +415,7 @@ class DockerExecutor:
                     entrypoint=entry,
                     env=env,
                     privileged=privileged,
-                    binds=job_binds,
+                    binds=binds,
                     network=network,
                     aliases=None,
                     workdir=ctx.project_dir,
