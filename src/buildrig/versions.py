@@ -11,7 +11,16 @@ Where each pin was checked (2026-11):
   (Google's GoogleContainerTools/kaniko was archived 2025-06-03).
 - buildah v1.45.0: containers/buildah.io PR #129 "Buildah v1.45.0 Release Announcement"
   (2026-08-04), images on quay.io/buildah/stable.
-- BuildKit v0.33.0: moby/moby PR #53554 "vendor: update buildkit to v0.33.0" (2026-09-02).
+- BuildKit v0.34.2: the newest moby/buildkit tag the Go module proxy served on 2026-12-06 (v0.33.0
+  was pinned before; v0.34.2 builds here with Go 1.26.8, which its go.mod requires).
+- buildx v0.38.2: the newest docker/buildx tag the Go module proxy served on 2026-12-06.
+
+The offline test bed builds kaniko, BuildKit and buildx from these Go modules
+(``testbed/gotools.py``). The kaniko fork is the exception: the Go module proxy reachable from the
+project's machines refuses every version of ``github.com/osscontainertools/kaniko`` (403 "This
+module version is not available", for .info, .mod and .zip alike, 2026-12-06), so its stand-in runs
+the last release of the archived upstream module, ``github.com/GoogleContainerTools/kaniko``
+v1.24.0, and says so. The generated jobs keep the maintained fork's image.
 """
 
 from __future__ import annotations
@@ -28,8 +37,17 @@ KANIKO_IMAGE = f"ghcr.io/osscontainertools/kaniko:{KANIKO_VERSION}-debug"
 BUILDAH_VERSION = "v1.45.0"
 BUILDAH_IMAGE = f"quay.io/buildah/stable:{BUILDAH_VERSION}"
 
-BUILDKIT_VERSION = "v0.33.0"
+# The module the kaniko stand-in is built from (see above for why it is not the fork).
+KANIKO_STANDIN_MODULE = "github.com/GoogleContainerTools/kaniko"
+KANIKO_STANDIN_VERSION = "v1.24.0"
+#: The image without a shell (a job cannot run in it); the stand-in exists for doctor's twin.
+KANIKO_PLAIN_IMAGE = f"ghcr.io/osscontainertools/kaniko:{KANIKO_VERSION}"
+
+BUILDKIT_VERSION = "v0.34.2"
 BUILDKIT_IMAGE = f"moby/buildkit:{BUILDKIT_VERSION}-rootless"
+
+#: The docker CLI plugin the docker:29 CLI image ships (BuildKit for ``docker build``).
+BUILDX_VERSION = "v0.38.2"
 
 ALL_IMAGES: tuple[str, ...] = (
     DOCKER_CLI_IMAGE,

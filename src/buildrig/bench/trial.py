@@ -6,7 +6,7 @@ This is the README's main job (``buildrig try examples/hello``) and the building
 log lines, so a benchmark can time phases from the same execution users get.
 
 A way is *skipped* (never faked) when an image it needs is neither in the engine nor in the test
-bed's stand-in map — kaniko and BuildKit on a machine without a registry.
+bed's stand-in map — kaniko and BuildKit on a machine without a registry and without Go.
 """
 
 from __future__ import annotations
@@ -137,9 +137,9 @@ def scratch_copy(project: Path, dest_root: Path, way: str) -> Path:
 def missing_image(images: Sequence[str], overrides: dict[str, str], cli: Any) -> str | None:
     from docker.errors import ImageNotFound
 
-    from buildrig.testbed.images import UNOBTAINABLE
+    from buildrig.testbed.images import skipped
 
-    why = dict(UNOBTAINABLE)
+    why = skipped()
     for name in images:
         if name in overrides:
             continue
@@ -175,6 +175,7 @@ def trial_way(way: Way, opts: TrialOptions, registry: RegistryInfo, scratch_root
     from buildrig.run.api import run_jobs
     from buildrig.run.model import RunOptions
     from buildrig.run.variables import git_info, slug
+    from buildrig.strategies.base import REGISTRY_CA_VARIABLE
     from buildrig.strategies.docker_host import CERT_VARIABLES
     from buildrig.testbed import dockerhost, images
     from buildrig.testbed import registry as reg
@@ -205,6 +206,10 @@ def trial_way(way: Way, opts: TrialOptions, registry: RegistryInfo, scratch_root
             certs = scratch / "runner" / "host" / "certs"
             dockerhost.start(certs, docker_host=opts.docker_host)
             file_vars = {var: certs / src.rsplit("/", 1)[-1] for var, _, src in CERT_VARIABLES}
+        if registry.ca_path is not None:
+            # The project-level File variable a user of a private-CA registry sets for the
+            # daemonless builders (kaniko, BuildKit); the others ignore it.
+            file_vars[REGISTRY_CA_VARIABLE] = registry.ca_path
         git = git_info(scratch)
         tags = (git.sha[:8], slug(git.ref_name))
         runner_cfg = scratch / "runner" / "config.toml"

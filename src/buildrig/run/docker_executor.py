@@ -388,7 +388,10 @@ class DockerExecutor:
             if services:
                 created += self._start_services(services, job, index, jv, log, network, binds)
 
-            files = {f"{ctx.project_dir}.tmp/{k}": (v, 0o600) for k, v in jv.files.items()}
+            # GitLab Runner's docker executor runs the job under `umask 0000` (unless
+            # FF_DISABLE_UMASK_FOR_DOCKER_EXECUTOR), so the script writes File variables 0666 and
+            # an image whose user is not root (BuildKit rootless: uid 1000) can read them.
+            files = {f"{ctx.project_dir}.tmp/{k}": (v, 0o666) for k, v in jv.files.items()}
             if inputs:
                 log.sys(f"Downloading artifacts ({len(inputs)} files from earlier jobs)...")
             files.update({f"{ctx.project_dir}/{f.path}": (f.content, f.mode) for f in inputs})

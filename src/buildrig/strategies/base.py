@@ -258,6 +258,20 @@ def docker_cli_script(p: RenderParams, *, registry_cache: bool) -> list[str]:
     return lines
 
 
+#: The optional File variable holding a private registry CA, for builders without a daemon whose
+#: certs.d the runner administrator could fill (kaniko, BuildKit).
+REGISTRY_CA_VARIABLE = "BUILD_REGISTRY_CA"
+
+
+def registry_ca_step() -> str:
+    return (
+        f"If the registry's certificate is signed by a private CA, add the CA certificate as a "
+        f"File-type CI/CD variable `{REGISTRY_CA_VARIABLE}` (Settings > CI/CD > Variables); the job "
+        "adds it to the builder's trust store. Without it the push fails with "
+        "`x509: certificate signed by unknown authority`."
+    )
+
+
 def registry_step() -> str:
     return (
         "Give the job push rights: the generated job logs in with the predefined "

@@ -6,6 +6,7 @@ from buildrig import versions
 from buildrig.strategies.base import (
     DIGEST_MARKER,
     DOCKER_CONFIG_JSON,
+    REGISTRY_CA_VARIABLE,
     Job,
     RenderParams,
     RunnerSpec,
@@ -14,6 +15,7 @@ from buildrig.strategies.base import (
     merge_step,
     mirror_image,
     register_step,
+    registry_ca_step,
     registry_step,
     restart_step,
     verify_step,
@@ -49,6 +51,10 @@ def render_job(p: RenderParams) -> Job:
         "before_script": [
             'mkdir -p "$HOME/.docker"',
             f'{DOCKER_CONFIG_JSON} > "$HOME/.docker/config.json"',
+            # buildkitd's per-registry CA list (buildkitd.toml), read by the daemon the script starts.
+            f'if [ -n "${REGISTRY_CA_VARIABLE}" ]; then mkdir -p "$HOME/.config/buildkit" && '
+            "printf '[registry.\"%s\"]\\n  ca = [\"%s\"]\\n' "
+            f'"$CI_REGISTRY" "${REGISTRY_CA_VARIABLE}" >> "$HOME/.config/buildkit/buildkitd.toml"; fi',
         ],
         "script": [
             'names="$BUILD_IMAGE:$CI_COMMIT_SHORT_SHA,$BUILD_IMAGE:$CI_COMMIT_REF_SLUG"',
@@ -77,6 +83,7 @@ def setup_steps(p: RenderParams) -> tuple[str, ...]:
         "privileged mode: build steps share the daemon's PID namespace.",
         "The layer cache lives in the registry under `$BUILD_IMAGE/cache`; prune it with a cleanup policy.",
         registry_step(),
+        registry_ca_step(),
         restart_step(),
         verify_step(p),
     )

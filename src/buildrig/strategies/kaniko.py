@@ -6,6 +6,7 @@ from buildrig import versions
 from buildrig.strategies.base import (
     DIGEST_MARKER,
     DOCKER_CONFIG_JSON,
+    REGISTRY_CA_VARIABLE,
     Job,
     RenderParams,
     RunnerSpec,
@@ -14,6 +15,7 @@ from buildrig.strategies.base import (
     merge_step,
     mirror_image,
     register_step,
+    registry_ca_step,
     registry_step,
     restart_step,
     verify_step,
@@ -39,6 +41,9 @@ def render_job(p: RenderParams) -> Job:
         "image": {"name": mirror_image(versions.KANIKO_IMAGE, p.mirror), "entrypoint": [""]},
         "variables": build_variables(p),
         "script": [
+            # As GitLab's kaniko docs do for a private CA: kaniko trusts its own bundle only.
+            f'if [ -n "${REGISTRY_CA_VARIABLE}" ]; then '
+            f'cat "${REGISTRY_CA_VARIABLE}" >> /kaniko/ssl/certs/ca-certificates.crt; fi',
             "mkdir -p /kaniko/.docker",
             f"{DOCKER_CONFIG_JSON} > /kaniko/.docker/config.json",
             # kaniko pushes every destination in one run, so the git tag joins the argument list
@@ -69,6 +74,7 @@ def setup_steps(p: RenderParams) -> tuple[str, ...]:
         f"ghcr.io/osscontainertools/kaniko ({versions.KANIKO_VERSION}). If ghcr.io is blocked, "
         "re-run with `--mirror <your registry prefix>`.",
         registry_step(),
+        registry_ca_step(),
         restart_step(),
         verify_step(p),
     )

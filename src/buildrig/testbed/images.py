@@ -9,8 +9,10 @@ stand-ins. Each image is made in two steps, each cached by a recipe hash carried
 2. a small Dockerfile on top (entrypoint, ENV, VOLUME, the test bed CA) tagged
    ``buildrig-standin/<role>:<hash>``.
 
-A second ``prepare`` finds both by label and tag and takes a few seconds. kaniko and BuildKit have
-no Debian package: they are reported as skipped, never faked.
+A second ``prepare`` finds both by label and tag and takes a few seconds. kaniko, BuildKit and
+buildx have no Debian package: their real binaries are built from their Go modules
+(``gotools``); where that cannot be done (no Go) those stand-ins are reported as skipped, with the
+reason, never faked.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ from buildrig.engine import client as engine_client
 from buildrig.errors import BuildrigError, EngineError
 from buildrig.fsutil import atomic_write
 from buildrig.paths import state_dir
-from buildrig.testbed import net, rootfs
+from buildrig.testbed import gotools, net, rootfs
+from buildrig.testbed.gotools import BuiltTool
 from buildrig.testbed.rootfs import RootSpec
 
 REPO = "buildrig-standin"
@@ -46,16 +49,10 @@ LABEL_ROLE_OF = "buildrig.standin-for"
 #: The base image examples/hello builds FROM; the stand-in is served under this name by the
 #: registry mirror, tagged on the host daemon, and pushed as ``library/...`` to the registry.
 BASE_IMAGE = "python:3.11-slim-bookworm"
+#: The host's CA bundle (Debian ca-certificates), what upstream images carry as theirs.
+CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
 Progress = Callable[[str], None]
-
-#: Real images that cannot be built offline, with the one-line reason.
-UNOBTAINABLE: tuple[tuple[str, str], ...] = (
-    (versions.KANIKO_IMAGE, "kaniko is not packaged by Debian and no registry is reachable"),
-    (versions.BUILDKIT_IMAGE,
-     "BuildKit (buildkitd/buildctl) is not packaged by Debian 12 and no registry is reachable"),
-)
-
 
 @dataclass(frozen=True)
 class Recipe:
@@ -130,16 +127,111 @@ def registry_recipe() -> Recipe:
     )
 
 
-def recipes(ca: bytes) -> tuple[Recipe, ...]:
-    """Every stand-in but the registry; ``ca`` is the test bed CA the builders must trust."""
+def _tool_file(tools: Mapping[str, BuiltTool], tool: str, name: str) -> str:
+    return str(tools[tool].path(name))
+
+
+def kaniko_recipes(tools: Mapping[str, BuiltTool]) -> tuple[Recipe, Recipe]:
+    """The kaniko ``-debug`` image (busybox shell) and the plain one (no shell), as upstream lays
+    them out: FROM scratch, everything under /kaniko, busybox under /busybox declared a VOLUME so
+    the executor leaves it alone when it unpacks a base image over /."""
+    kaniko_files = (
+        ("kaniko/executor", _tool_file(tools, "kaniko", "executor"), 0o755),
+        ("kaniko/warmer", _tool_file(tools, "kaniko", "warmer"), 0o755),
+        ("kaniko/ssl/certs/ca-certificates.crt", CA_BUNDLE, 0o644),
+    )
+    kaniko_dirs = (("kaniko", 0o777), ("kaniko/.docker", 0o777), ("workspace", 0o755), ("root", 0o700))
+    env = (
+        "ENV HOME=/root USER=root PATH=/usr/local/bin:/kaniko:/busybox SSL_CERT_DIR=/kaniko/ssl/certs "
+        "DOCKER_CONFIG=/kaniko/.docker/ "
+        "DOCKER_CREDENTIAL_GCR_CONFIG=/kaniko/.config/gcloud/docker_credential_gcr_config.json"
+    )
+    # Test bed only: Docker Hub's base images come from the local mirror (kaniko's own variable
+    # for --registry-mirror); the job still has to trust its CA, as it does the registry's.
+    mirror_env = f" KANIKO_REGISTRY_MIRROR={net.gateway()}:{net.MIRROR_PORT}\n"
+    tail = 'WORKDIR /workspace\nENTRYPOINT ["/kaniko/executor"]\n'
+    title = f"kaniko {versions.KANIKO_STANDIN_VERSION} ({versions.KANIKO_STANDIN_MODULE})"
+    debug = Recipe(
+        role="kaniko",
+        title=f"{title}, -debug layout with Debian busybox",
+        root=RootSpec("scratch", files=kaniko_files, dirs=kaniko_dirs, busybox_dir="busybox",
+                      links=(("bin/sh", "/busybox/sh"),)),
+        dockerfile=env + mirror_env + "VOLUME /busybox\n" + tail,
+        replaces=(versions.KANIKO_IMAGE,),
+    )
+    plain = Recipe(
+        role="kaniko-plain",
+        title=f"{title}, plain layout (no shell)",
+        root=RootSpec("scratch", files=kaniko_files, dirs=kaniko_dirs),
+        dockerfile=env.replace(":/busybox", "") + mirror_env + tail,
+        replaces=(versions.KANIKO_PLAIN_IMAGE,),
+    )
+    return debug, plain
+
+
+def buildkit_recipe(tools: Mapping[str, BuiltTool], ca: bytes) -> Recipe:
+    """moby/buildkit:<v>-rootless: user 1000 with subordinate ids, rootlesskit as entrypoint."""
+    mirror = f"{net.gateway()}:{net.MIRROR_PORT}"
+    # Test bed only: Docker Hub comes from the local mirror, whose CA this file names; the
+    # registry jobs push to (CI_REGISTRY) is not listed: the job must bring its trust itself.
+    toml = (f'[registry."docker.io"]\n  mirrors = ["{mirror}"]\n\n'
+            f'[registry."{mirror}"]\n  ca = ["/etc/buildrig/testbed-mirror-ca.crt"]\n').encode()
+    files = {"home/user/.config/buildkit/buildkitd.toml": toml, "etc/buildrig/testbed-mirror-ca.crt": ca}
+    return Recipe(
+        role="buildkit",
+        title=f"BuildKit {versions.BUILDKIT_VERSION} rootless (Debian rootlesskit, runc, fuse-overlayfs)",
+        root=RootSpec(
+            "debootstrap",
+            packages=("rootlesskit", "runc", "fuse-overlayfs", "fuse3", "uidmap", "slirp4netns", "pigz",
+                      "git", "openssh-client", "ca-certificates", "libcap2-bin"),
+            files=(("usr/bin/buildkitd", _tool_file(tools, "buildkit", "buildkitd"), 0o755),
+                   ("usr/bin/buildctl", _tool_file(tools, "buildkit", "buildctl"), 0o755),
+                   ("usr/bin/buildctl-daemonless.sh",
+                    _tool_file(tools, "buildkit", "buildctl-daemonless.sh"), 0o755)),
+        ),
+        files=files,
+        dockerfile=(
+            _copy_lines(files)
+            + 'RUN useradd --uid 1000 --user-group --create-home --home-dir /home/user --shell /bin/sh user'
+            + " && echo user:100000:65536 > /etc/subuid && echo user:100000:65536 > /etc/subgid"
+            + " && mkdir -p /run/user/1000 /home/user/.local/tmp /home/user/.local/share/buildkit"
+            + " && chown -R user:user /run/user/1000 /home/user && chmod 700 /run/user/1000"
+            # File capabilities, not setuid root: newuidmap must open the child's uid_map as its
+            # owner (uid 1000); as euid 0 the kernel wants CAP_SYS_ADMIN, which containers lack.
+            + " && chmod u-s /usr/bin/newuidmap /usr/bin/newgidmap"
+            + " && setcap cap_setuid+ep /usr/bin/newuidmap && setcap cap_setgid+ep /usr/bin/newgidmap\n"
+            + "USER 1000:1000\n"
+            + "ENV USER=user HOME=/home/user XDG_RUNTIME_DIR=/run/user/1000 "
+            + "TMPDIR=/home/user/.local/tmp BUILDKIT_HOST=unix:///run/user/1000/buildkit/buildkitd.sock\n"
+            + "VOLUME /home/user/.local/share/buildkit\n"
+            + 'ENTRYPOINT ["rootlesskit", "buildkitd"]\n'
+        ),
+        replaces=(versions.BUILDKIT_IMAGE,),
+    )
+
+
+def recipes(ca: bytes, tools: Mapping[str, BuiltTool] | None = None) -> tuple[Recipe, ...]:
+    """Every stand-in but the registry; ``ca`` is the test bed CA the builders must trust.
+
+    ``tools`` are the Go-built binaries; without them (no Go) kaniko and BuildKit have no
+    stand-in and the docker CLI has no buildx plugin.
+    """
     mirror = f"https://{net.gateway()}:{net.MIRROR_PORT}"
     cli_files = {"usr/local/bin/docker-entrypoint.sh": _asset("docker-entrypoint.sh")}
-    # Debian's 20.10 client, not a newer static one: 23+ clients need the buildx plugin for
-    # DOCKER_BUILDKIT=1 (the generated jobs use BuildKit's inline cache) and Debian has no buildx.
+    tools = tools or {}
+    buildx: tuple[tuple[str, str, int], ...] = ()
+    if "buildx" in tools:
+        buildx = (("usr/libexec/docker/cli-plugins/docker-buildx", _tool_file(tools, "buildx", "buildx"),
+                   0o755),)
+        # Like docker 23+: `docker build` is `docker buildx build` (BuildKit) once buildx is there.
+        # Debian's 20.10 client routes it so through this alias.
+        cli_files["root/.docker/config.json"] = b'{\n\t"aliases": {\n\t\t"builder": "buildx"\n\t}\n}\n'
+    # Debian's 20.10 client (the docker CLI has no Go module to build a newer one from) with the
+    # real buildx plugin.
     cli = Recipe(
         role="docker-cli",
-        title="docker CLI (busybox + Debian docker client)",
-        root=RootSpec("busybox", binaries=("/usr/bin/docker",)),
+        title="docker CLI (busybox + Debian docker client" + (" + buildx)" if buildx else ")"),
+        root=RootSpec("busybox", binaries=("/usr/bin/docker",), files=buildx),
         files=cli_files,
         dockerfile=(
             _copy_lines(cli_files)
@@ -208,7 +300,33 @@ def recipes(ca: bytes) -> tuple[Recipe, ...]:
         dockerfile='ENV LANG=C.UTF-8\nCMD ["python3"]\n',
         replaces=(),
     )
-    return cli, dind, buildah, base
+    out: tuple[Recipe, ...] = (cli, dind, buildah, base)
+    if "kaniko" in tools:
+        out += kaniko_recipes(tools)
+    if "buildkit" in tools:
+        out += (buildkit_recipe(tools, ca),)
+    return out
+
+
+def build_go_tools(progress: Progress) -> tuple[dict[str, BuiltTool], tuple[tuple[str, str], ...]]:
+    """Build (or reuse) kaniko, BuildKit and buildx; a tool that cannot be built is reported with
+    the images it would have stood in for, never replaced by anything else."""
+    built: dict[str, BuiltTool] = {}
+    skipped: list[tuple[str, str]] = []
+    images_of = {"kaniko": (versions.KANIKO_IMAGE, versions.KANIKO_PLAIN_IMAGE),
+                 "buildkit": (versions.BUILDKIT_IMAGE,), "buildx": ()}
+    no_go = gotools.missing_go_reason()
+    for tool in gotools.TOOLS:
+        try:
+            if no_go:
+                raise BuildrigError(no_go)
+            built[tool.name] = gotools.build(tool, progress)
+        except BuildrigError as exc:
+            progress(f"{tool.name}: not built: {exc}")
+            skipped += [(image, str(exc)) for image in images_of[tool.name]]
+            if tool.name == "buildx":
+                skipped.append(("docker-buildx plugin", str(exc)))
+    return built, tuple(skipped)
 
 
 def _images_state() -> Path:
@@ -223,6 +341,17 @@ def overrides() -> dict[str, str]:
         return {}
     raw = data.get("overrides") if isinstance(data, dict) else None
     return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+
+
+def skipped() -> dict[str, str]:
+    """Real image name → why the last ``prepare`` built no stand-in for it (empty if none)."""
+    try:
+        data = json.loads(_images_state().read_text())
+    except (OSError, ValueError):
+        return {}
+    raw = data.get("skipped") if isinstance(data, dict) else None
+    return {str(s[0]): str(s[1]) for s in raw if isinstance(s, list) and len(s) == 2} if isinstance(
+        raw, list) else {}
 
 
 def _has_image(cli: Any, tag: str, key: str) -> bool:
@@ -248,11 +377,14 @@ def _import_root(cli: Any, recipe: Recipe, progress: Progress) -> None:
         tar_path = Path(tmp) / "rootfs.tar"
         if recipe.root.kind == "busybox":
             tar_path.write_bytes(rootfs.busybox_tar(recipe.root))
+        elif recipe.root.kind == "scratch":
+            rootfs.scratch_tar(recipe.root).replace(tar_path)
         else:
             tree = Path(tmp) / "root"
             progress(f"{recipe.role}: debootstrap {rootfs.SUITE} minbase + {', '.join(recipe.root.packages)}")
             try:
                 rootfs.debootstrap_tree(recipe.root, tree, work / f"{recipe.role}-debootstrap.log")
+                rootfs.place_files(recipe.root, tree)
                 rootfs.tar_tree(tree, tar_path)
             finally:
                 rootfs.remove_tree(tree)
@@ -356,7 +488,8 @@ def prepare(*, offline: bool = True, progress: Progress | None = None, docker_ho
     cli = engine_client(docker_host, timeout=600)
     info = registry.ensure_started(progress=say, docker_host=docker_host)
     ca = Path(info.ca_path or "").read_bytes()
-    todo = recipes(ca)
+    tools, skipped = build_go_tools(say)
+    todo = recipes(ca, tools)
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
         done = list(pool.map(lambda r: ensure(cli, r, say), todo))
     by_role = {p.role: p for p in done}
@@ -368,7 +501,6 @@ def prepare(*, offline: bool = True, progress: Progress | None = None, docker_ho
     base = by_role["python-base"]
     _tag_base_on_host(cli, base.tag)
     pushed = registry.push_local_image(cli, base.tag, f"library/{BASE_IMAGE}", info)
-    skipped = tuple(UNOBTAINABLE)
     atomic_write(
         _images_state(),
         json.dumps({"version": 1, "overrides": mapping, "base": {BASE_IMAGE: base.tag},

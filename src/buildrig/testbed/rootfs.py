@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import tarfile
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,15 +39,28 @@ class RootSpec:
     packages: tuple[str, ...] = ()  # debootstrap --include
     binaries: tuple[str, ...] = ()  # host files copied at the same path, with their libraries
     prune: tuple[str, ...] = ()  # paths (relative to the root) removed before the import
+    #: (path in the image, host file, mode): static binaries and data placed anywhere, any kind
+    files: tuple[tuple[str, str, int], ...] = ()
+    #: kind "scratch" only: (path, mode) directories, (path, target) symlinks, and the directory
+    #: that receives static busybox with its applet links ("" for none)
+    dirs: tuple[tuple[str, int], ...] = ()
+    links: tuple[tuple[str, str], ...] = ()
+    busybox_dir: str = ""
 
     def key(self) -> str:
-        """The recipe hash: the spec, the Debian suite and the bytes of every copied binary."""
+        """The recipe hash: the spec, the Debian suite and the bytes of every copied file."""
         h = hashlib.sha256()
         h.update(f"{ROOTFS_VERSION}|{self.kind}|{SUITE}|{','.join(self.packages)}|".encode())
-        h.update(f"{','.join(self.prune)}|".encode())
-        for b in (str(BUSYBOX), *self.binaries) if self.kind == "busybox" else ():
+        h.update(f"{','.join(self.prune)}|{self.dirs}|{self.links}|{self.busybox_dir}|".encode())
+        copied = [*self.binaries] if self.kind == "busybox" else []
+        if self.kind == "busybox" or self.busybox_dir:
+            copied.insert(0, str(BUSYBOX))
+        for b in copied:
             h.update(b.encode())
             h.update(_file_digest(Path(b)).encode())
+        for dest, src, mode in self.files:
+            h.update(f"{dest}|{mode:o}|".encode())
+            h.update(_file_digest(Path(src)).encode())
         return h.hexdigest()
 
 
@@ -79,9 +93,7 @@ def busybox_tar(spec: RootSpec) -> bytes:
     """A complete busybox root filesystem as an uncompressed tar (in memory: a few MB + binaries)."""
     if not BUSYBOX.exists():
         raise BuildrigError(f"{BUSYBOX} is missing: install Debian's busybox-static")
-    applets = subprocess.run(
-        [str(BUSYBOX), "--list-full"], capture_output=True, text=True, check=False
-    ).stdout.split()
+    applets = _applets()
     buf = io.BytesIO()
     seen: set[str] = set()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
@@ -140,7 +152,77 @@ def busybox_tar(spec: RootSpec) -> bytes:
             add_host_file(path)
             for lib in linked_libraries(path):
                 add_host_file(lib)
+        for dest, src, mode in spec.files:
+            add_bytes(dest.strip("/"), Path(src).read_bytes(), mode)
     return buf.getvalue()
+
+
+def scratch_tar(spec: RootSpec) -> Path:
+    """A root filesystem with only what the spec names (the layout of images built FROM scratch),
+    written to a temporary tar file the caller removes; binaries can be large, so not in memory."""
+    fd, name = tempfile.mkstemp(prefix="buildrig-scratch-", suffix=".tar")
+    os.close(fd)
+    seen: set[str] = set()
+    with tarfile.open(name, mode="w", format=tarfile.PAX_FORMAT) as tar:
+
+        def add_dir(path: str, mode: int = 0o755) -> None:
+            parts = Path(path).parts
+            for i in range(1, len(parts) + 1):
+                sub = "/".join(parts[:i])
+                if sub in seen:
+                    continue
+                seen.add(sub)
+                info = tarfile.TarInfo(sub)
+                info.type = tarfile.DIRTYPE
+                info.mode = mode if i == len(parts) else 0o755
+                tar.addfile(info)
+
+        def add_file(path: str, src: Path, mode: int) -> None:
+            add_dir(str(Path(path).parent))
+            info = tar.gettarinfo(str(src.resolve()), arcname=path)
+            info.mode, info.uid, info.gid, info.uname, info.gname = mode, 0, 0, "root", "root"
+            with src.open("rb") as fh:
+                tar.addfile(info, fh)
+            seen.add(path)
+
+        def add_link(path: str, target: str) -> None:
+            add_dir(str(Path(path).parent))
+            info = tarfile.TarInfo(path)
+            info.type = tarfile.SYMTYPE
+            info.linkname = target
+            tar.addfile(info)
+            seen.add(path)
+
+        for d, mode in spec.dirs:
+            add_dir(d.strip("/"), mode)
+        if spec.busybox_dir:
+            bb = spec.busybox_dir.strip("/")
+            add_file(f"{bb}/busybox", BUSYBOX, 0o755)
+            for applet in _applets():
+                base = applet.rsplit("/", 1)[-1]
+                if base != "busybox" and f"{bb}/{base}" not in seen:
+                    add_link(f"{bb}/{base}", "busybox")
+        for dest, src, mode in spec.files:
+            add_file(dest.strip("/"), Path(src), mode)
+        for path, target in spec.links:
+            add_link(path.strip("/"), target)
+    return Path(name)
+
+
+def _applets() -> list[str]:
+    return subprocess.run(
+        [str(BUSYBOX), "--list-full"], capture_output=True, text=True, check=False
+    ).stdout.split()
+
+
+def place_files(spec: RootSpec, target: Path) -> None:
+    """Copy ``spec.files`` into a root tree (debootstrap kind)."""
+    for dest, src, mode in spec.files:
+        path = target / dest.strip("/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, path)
+        os.chown(path, 0, 0)
+        path.chmod(mode)
 
 
 def debootstrap_tree(spec: RootSpec, target: Path, log: Path) -> None:
