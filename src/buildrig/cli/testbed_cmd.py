@@ -67,10 +67,13 @@ def registry_status() -> None:
 def images_prepare(
     offline: Annotated[bool, typer.Option("--offline", help="Build stand-ins from Debian packages.")] = False,
 ) -> None:
-    """Build (or reuse) stand-in images for docker CLI, dind, buildah and the example's base."""
+    """Build (or reuse) the stand-ins: docker CLI + buildx, dind, buildah, kaniko, BuildKit, base image."""
     from buildrig.testbed import images
 
-    res = images.prepare(offline=offline, progress=_progress)
+    # A spinner on a terminal while the Go tools compile (minutes, the first time); the steps and
+    # their times are printed either way.
+    with err.status("preparing stand-in images (the first run builds kaniko, BuildKit and buildx from Go)"):
+        res = images.prepare(offline=offline, progress=_progress)
     for p in res.images:
         state = "reused" if p.reused else f"built in {p.seconds:.1f} s"
         names = ", ".join(p.replaces) or f"{images.BASE_IMAGE} (FROM of examples/hello)"

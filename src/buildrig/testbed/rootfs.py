@@ -89,71 +89,86 @@ def linked_libraries(binary: Path) -> tuple[Path, ...]:
     return tuple(libs)
 
 
+class _TreeTar:
+    """Adds directories (parents first, once), files and symlinks to a tar, owned by root."""
+
+    def __init__(self, tar: tarfile.TarFile) -> None:
+        self.tar = tar
+        self.seen: set[str] = set()
+
+    def dir(self, name: str, mode: int = 0o755) -> None:
+        parts = Path(name).parts
+        for i in range(1, len(parts) + 1):
+            sub = "/".join(parts[:i])
+            if sub in self.seen:
+                continue
+            self.seen.add(sub)
+            info = tarfile.TarInfo(sub)
+            info.type = tarfile.DIRTYPE
+            info.mode = mode if i == len(parts) else 0o755
+            self.tar.addfile(info)
+
+    def data(self, name: str, data: bytes, mode: int = 0o644) -> None:
+        self.dir(str(Path(name).parent))
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        info.mode = mode
+        self.tar.addfile(info, io.BytesIO(data))
+        self.seen.add(name)
+
+    def file(self, name: str, src: Path, mode: int) -> None:
+        """A host file streamed from disk (binaries can be large)."""
+        self.dir(str(Path(name).parent))
+        info = self.tar.gettarinfo(str(src.resolve()), arcname=name)
+        info.mode, info.uid, info.gid, info.uname, info.gname = mode, 0, 0, "root", "root"
+        with src.open("rb") as fh:
+            self.tar.addfile(info, fh)
+        self.seen.add(name)
+
+    def link(self, name: str, target: str) -> None:
+        if name in self.seen:
+            return
+        self.dir(str(Path(name).parent))
+        info = tarfile.TarInfo(name)
+        info.type = tarfile.SYMTYPE
+        info.linkname = target
+        self.tar.addfile(info)
+        self.seen.add(name)
+
+
 def busybox_tar(spec: RootSpec) -> bytes:
     """A complete busybox root filesystem as an uncompressed tar (in memory: a few MB + binaries)."""
     if not BUSYBOX.exists():
         raise BuildrigError(f"{BUSYBOX} is missing: install Debian's busybox-static")
     applets = _applets()
     buf = io.BytesIO()
-    seen: set[str] = set()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-
-        def add_dir(name: str, mode: int = 0o755) -> None:
-            parts = Path(name).parts
-            for i in range(1, len(parts) + 1):
-                sub = "/".join(parts[:i])
-                if sub in seen:
-                    continue
-                seen.add(sub)
-                info = tarfile.TarInfo(sub)
-                info.type = tarfile.DIRTYPE
-                info.mode = mode if i == len(parts) else 0o755
-                tar.addfile(info)
-
-        def add_bytes(name: str, data: bytes, mode: int = 0o644) -> None:
-            add_dir(str(Path(name).parent))
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = mode
-            tar.addfile(info, io.BytesIO(data))
-            seen.add(name)
+        t = _TreeTar(tar)
 
         def add_host_file(path: Path) -> None:
             name = str(path).lstrip("/")
-            if name in seen:
-                return
-            real = path.resolve()
-            add_bytes(name, real.read_bytes(), real.stat().st_mode & 0o7777)
-
-        def add_link(name: str, target: str) -> None:
-            if name in seen:
-                return
-            add_dir(str(Path(name).parent))
-            info = tarfile.TarInfo(name)
-            info.type = tarfile.SYMTYPE
-            info.linkname = target
-            tar.addfile(info)
-            seen.add(name)
+            if name not in t.seen:
+                t.file(name, path, path.resolve().stat().st_mode & 0o7777)
 
         for d in ("bin", "sbin", "usr/bin", "usr/sbin", "usr/local/bin", "etc", "root", "var/run", "run"):
-            add_dir(d, 0o700 if d == "root" else 0o755)
-        add_dir("tmp", 0o1777)
+            t.dir(d, 0o700 if d == "root" else 0o755)
+        t.dir("tmp", 0o1777)
         add_host_file(BUSYBOX)
         for applet in applets:
             rel = applet.lstrip("/")
             if rel != "bin/busybox":
-                add_link(rel, "/bin/busybox")
-        add_bytes("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n"
-                  b"nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")
-        add_bytes("etc/group", b"root:x:0:\nnogroup:x:65534:\n")
-        add_bytes("etc/nsswitch.conf", b"hosts: files dns\n")
+                t.link(rel, "/bin/busybox")
+        t.data("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n"
+               b"nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")
+        t.data("etc/group", b"root:x:0:\nnogroup:x:65534:\n")
+        t.data("etc/nsswitch.conf", b"hosts: files dns\n")
         for b in spec.binaries:
             path = Path(b)
             add_host_file(path)
             for lib in linked_libraries(path):
                 add_host_file(lib)
         for dest, src, mode in spec.files:
-            add_bytes(dest.strip("/"), Path(src).read_bytes(), mode)
+            t.file(dest.strip("/"), Path(src), mode)
     return buf.getvalue()
 
 
@@ -162,50 +177,21 @@ def scratch_tar(spec: RootSpec) -> Path:
     written to a temporary tar file the caller removes; binaries can be large, so not in memory."""
     fd, name = tempfile.mkstemp(prefix="buildrig-scratch-", suffix=".tar")
     os.close(fd)
-    seen: set[str] = set()
     with tarfile.open(name, mode="w", format=tarfile.PAX_FORMAT) as tar:
-
-        def add_dir(path: str, mode: int = 0o755) -> None:
-            parts = Path(path).parts
-            for i in range(1, len(parts) + 1):
-                sub = "/".join(parts[:i])
-                if sub in seen:
-                    continue
-                seen.add(sub)
-                info = tarfile.TarInfo(sub)
-                info.type = tarfile.DIRTYPE
-                info.mode = mode if i == len(parts) else 0o755
-                tar.addfile(info)
-
-        def add_file(path: str, src: Path, mode: int) -> None:
-            add_dir(str(Path(path).parent))
-            info = tar.gettarinfo(str(src.resolve()), arcname=path)
-            info.mode, info.uid, info.gid, info.uname, info.gname = mode, 0, 0, "root", "root"
-            with src.open("rb") as fh:
-                tar.addfile(info, fh)
-            seen.add(path)
-
-        def add_link(path: str, target: str) -> None:
-            add_dir(str(Path(path).parent))
-            info = tarfile.TarInfo(path)
-            info.type = tarfile.SYMTYPE
-            info.linkname = target
-            tar.addfile(info)
-            seen.add(path)
-
+        t = _TreeTar(tar)
         for d, mode in spec.dirs:
-            add_dir(d.strip("/"), mode)
+            t.dir(d.strip("/"), mode)
         if spec.busybox_dir:
             bb = spec.busybox_dir.strip("/")
-            add_file(f"{bb}/busybox", BUSYBOX, 0o755)
+            t.file(f"{bb}/busybox", BUSYBOX, 0o755)
             for applet in _applets():
                 base = applet.rsplit("/", 1)[-1]
-                if base != "busybox" and f"{bb}/{base}" not in seen:
-                    add_link(f"{bb}/{base}", "busybox")
+                if base != "busybox":
+                    t.link(f"{bb}/{base}", "busybox")
         for dest, src, mode in spec.files:
-            add_file(dest.strip("/"), Path(src), mode)
+            t.file(dest.strip("/"), Path(src), mode)
         for path, target in spec.links:
-            add_link(path.strip("/"), target)
+            t.link(path.strip("/"), target)
     return Path(name)
 
 
