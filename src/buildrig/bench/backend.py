@@ -36,13 +36,13 @@ HOST_DAEMON_WAYS = ("shell", "docker_sock")
 
 _SERVICE_START = re.compile(r"^Starting service ")
 _STEP_SCRIPT = re.compile(r'^Executing "step_script"')
-#: Classic builder and BuildKit say so when a step came from the layer cache.
-_CACHE_HIT = re.compile(r"^\s*-{2,3}> Using cache\b|^#\d+ CACHED\b")
+#: Classic builder, buildah, BuildKit and kaniko say so when a step came from the layer cache.
+_CACHE_HIT = re.compile(r"^\s*-{2,3}> Using cache\b|^#\d+ CACHED\b|\bUsing caching version of cmd: ")
 
 
 def cache_hits(lines: Sequence[LogLine]) -> int:
     """Build steps served from a layer cache, as the build output reports them."""
-    return sum(1 for line in lines if _CACHE_HIT.match(strip_ansi(line.text)))
+    return sum(1 for line in lines if _CACHE_HIT.search(strip_ansi(line.text)))
 
 
 def services_from_log(lines: Sequence[Any]) -> tuple[ServiceSpan, ...]:
@@ -222,7 +222,7 @@ class RealBackend:
 
     @contextlib.contextmanager
     def workspace(self, way: str, cache: CacheMode, tag: str) -> Iterator[RealWorkspace]:
-        from buildrig.bench.trial import get_way, scratch_copy
+        from buildrig.bench.trial import get_way, registry_ca_variables, scratch_copy
         from buildrig.init import InitOptions, init_project
         from buildrig.strategies.docker_host import CERT_VARIABLES
         from buildrig.testbed import dockerhost
@@ -247,6 +247,7 @@ class RealBackend:
             if spec.strategy == "docker_host":
                 certs = scratch / "runner" / "host" / "certs"
                 file_vars = {var: certs / src.rsplit("/", 1)[-1] for var, _, src in CERT_VARIABLES}
+            file_vars.update(registry_ca_variables(self.registry))
             if way in HOST_DAEMON_WAYS:
                 self.remove_bench_images()
             name = re.sub(r"[^a-z0-9-]", "-", f"{self.project.resolve().name}-{tag}".lower()).strip("-")

@@ -167,6 +167,14 @@ def _scratch_root(opts: TrialOptions) -> Iterator[Path]:
             shutil.rmtree(root, ignore_errors=True)
 
 
+def registry_ca_variables(registry: RegistryInfo) -> dict[str, Path]:
+    """The project-level File variable a user of a private-CA registry sets for the daemonless
+    builders (kaniko, BuildKit; the other ways ignore it): the test bed registry's CA."""
+    from buildrig.strategies.base import REGISTRY_CA_VARIABLE
+
+    return {REGISTRY_CA_VARIABLE: registry.ca_path} if registry.ca_path is not None else {}
+
+
 def trial_way(way: Way, opts: TrialOptions, registry: RegistryInfo, scratch_root: Path) -> TrialResult:
     """Init a scratch copy for ``way``, run its job, check the registry. Never raises for a failed
     job: the failure is the result."""
@@ -175,7 +183,6 @@ def trial_way(way: Way, opts: TrialOptions, registry: RegistryInfo, scratch_root
     from buildrig.run.api import run_jobs
     from buildrig.run.model import RunOptions
     from buildrig.run.variables import git_info, slug
-    from buildrig.strategies.base import REGISTRY_CA_VARIABLE
     from buildrig.strategies.docker_host import CERT_VARIABLES
     from buildrig.testbed import dockerhost, images
     from buildrig.testbed import registry as reg
@@ -206,10 +213,7 @@ def trial_way(way: Way, opts: TrialOptions, registry: RegistryInfo, scratch_root
             certs = scratch / "runner" / "host" / "certs"
             dockerhost.start(certs, docker_host=opts.docker_host)
             file_vars = {var: certs / src.rsplit("/", 1)[-1] for var, _, src in CERT_VARIABLES}
-        if registry.ca_path is not None:
-            # The project-level File variable a user of a private-CA registry sets for the
-            # daemonless builders (kaniko, BuildKit); the others ignore it.
-            file_vars[REGISTRY_CA_VARIABLE] = registry.ca_path
+        file_vars.update(registry_ca_variables(registry))
         git = git_info(scratch)
         tags = (git.sha[:8], slug(git.ref_name))
         runner_cfg = scratch / "runner" / "config.toml"
