@@ -33,7 +33,7 @@ DEFAULT_PATH = Path("runner") / "variables.toml"
 
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _FIELDS = frozenset({"key", "type", "value", "value_file", "masked", "protected", "raw", "description"})
-_TABLE = re.compile(r"^\s*\[\[\s*variables\s*\]\]", re.MULTILINE)
+_TABLE = re.compile(r"^[ \t]*\[\[[ \t]*variables[ \t]*\]\]", re.MULTILINE)
 _TOML_LINE = re.compile(r"\(at line (\d+), column \d+\)")
 
 
