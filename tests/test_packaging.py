@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -38,8 +39,13 @@ def _run(*cmd: str | Path, cwd: Path) -> str:
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """bin/ of a fresh venv holding only the wheel of this tree and its dependencies."""
     root = tmp_path_factory.mktemp("pkg")
+    # Built from a copy: setuptools leaves build/ beside pyproject.toml, and the tree may be in use.
+    tree = root / "tree"
+    shutil.copytree(ROOT / "src", tree / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, tree / name)
     dist = root / "dist"
-    _run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", dist, ROOT, cwd=root)
+    _run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", dist, tree, cwd=root)
     wheels = list(dist.glob("buildrig-*.whl"))
     assert [w.name for w in wheels] == [f"buildrig-{__version__}-py3-none-any.whl"]
     names = set(zipfile.ZipFile(wheels[0]).namelist())
