@@ -5,6 +5,7 @@ literally; ESC and other control characters are shown as ``\\x1b``."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -104,3 +105,39 @@ def test_usage_errors_are_one_line_and_list_choices(capsys: pytest.CaptureFixtur
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("buildrig: error: init: ")
     assert "'podman' is not one of" in err and "'docker_host'" in err
+
+
+def test_doctor_text_shows_job_names_as_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / ".gitlab-ci.yml").write_text(
+        '"[bold]b\\e[2J":\n  image: docker:29.7.2-cli\n  services:\n    - docker:29.7.2-dind\n'
+        "  variables:\n    DOCKER_HOST: tcp://docker:2375\n  script: [docker info]\n"
+    )
+    assert main(["doctor", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "job [bold]b\\x1b[2J  [way: dind]" in out and "\x1b" not in out
+
+
+def test_try_json_and_text_keep_reasons(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import buildrig.bench.trial as trial
+
+    def fake(opts: trial.TrialOptions, on_result: object = None) -> tuple[trial.TrialResult, ...]:
+        assert opts.ways == ("shell", "dind", "kaniko")
+        results = (
+            trial.TrialResult("shell", "ok", None, 1.5, "sha256:ab", "sha256:ab", "reg/x", ("abc", "main")),
+            trial.TrialResult("kaniko", "skipped", "no image in [runners.docker] \x1b[31m"),
+        )
+        for r in results:
+            on_result(r)  # type: ignore[operator]
+        return results
+
+    monkeypatch.setattr(trial, "run_trials", fake)
+    assert main(["try", "--ways", "shell,dind", "--way", "kaniko", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["version"] == 1
+    assert [(r["way"], r["status"]) for r in doc["results"]] == [("shell", "ok"), ("kaniko", "skipped")]
+    assert doc["results"][0]["tags"] == ["abc", "main"] and doc["results"][1]["reason"].endswith("\x1b[31m")
+    assert main(["try", "-w", "shell,dind,kaniko"]) == 0
+    out = capsys.readouterr().out
+    assert "no image in [runners.docker] \\x1b[31m" in out and "1 ok, 0 failed, 1 skipped" in out
