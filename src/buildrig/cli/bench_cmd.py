@@ -115,7 +115,7 @@ def bench_command(
     ways: Annotated[
         list[str] | None,
         typer.Option(
-            "--ways", "-w", help="Ways to measure, comma-separated or repeated (default: every way)."
+            "--ways", "--way", "-w", help="Ways to measure, comma-separated or repeated (default: every way)."
         ),
     ] = None,
     repeat: Annotated[int, typer.Option("--repeat", "-n", help="Executions per way and scenario.")] = 3,

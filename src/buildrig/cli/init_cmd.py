@@ -16,6 +16,7 @@ def init_cmd(
     strategy: Annotated[
         Way,
         typer.Option(
+            "--way",
             "--strategy",
             "-s",
             case_sensitive=False,
@@ -107,12 +108,12 @@ def init_cmd(
     result = init_project(opts)
     if result.auto is not None:
         a = result.auto
-        out.print(f"strategy: {a.choice.name} (auto)")
+        out.print(f"way: {a.choice.name} (auto)")
         out.print(f"  reason: {a.reason}")
         up = a.runner_up.name if a.runner_up else "none"
         out.print(f"  runner-up: {up}: {a.runner_up_reason}")
     else:
-        out.print(f"strategy: {result.strategy}")
+        out.print(f"way: {result.strategy}")
     out.print(f"executor: {result.executor}; job: {result.job_name}")
     out.print("wrote:")
     for path in result.written:
