@@ -141,3 +141,10 @@ def test_try_json_and_text_keep_reasons(
     assert main(["try", "-w", "shell,dind,kaniko"]) == 0
     out = capsys.readouterr().out
     assert "no image in [runners.docker] \\x1b[31m" in out and "1 ok, 0 failed, 1 skipped" in out
+
+
+def test_no_arguments_prints_the_help_once(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert capsys.readouterr().out.count("Usage: buildrig") == 1
+    assert main(["registry"]) == 2
+    assert capsys.readouterr().out.count("Usage: buildrig registry") == 1

@@ -73,7 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _CLICK_ERROR as exc:
         usage: Any = exc
         if type(exc).__name__ == "NoArgsIsHelpError":
-            typer.echo(usage.ctx.get_help())
+            # Building the error rendered the help already when rich formats it (the message is
+            # then empty); plain click leaves the text in the message.
+            if usage.format_message():
+                typer.echo(usage.format_message())
         else:
             err.print(f"buildrig: error: {_usage_context(usage)}{usage.format_message()}")
         return int(usage.exit_code)
