@@ -117,6 +117,7 @@ def test_hint_for_unset_file_like_variables_and_cp_of_empty_ones() -> None:
         "echo $PLAIN_UNSET",
         "cat ${KUBE_CERT}",
         "export LOCAL_FILE=x; cat $LOCAL_FILE",
+        "cat $CI_SERVER_TLS_CA_FILE",
     )
     hints = variable_hints(job, {"SETTINGS": ""}, Path("runner/variables.toml"))
     assert len(hints) == 3

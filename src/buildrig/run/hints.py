@@ -17,6 +17,8 @@ from buildrig.gitlab.model import Job
 _REF = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 _CP_FROM = re.compile(r"""\bcp\s+(?:-\w+\s+)*["']?\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?["']?""")
 _FILE_WORDS = ("FILE", "PEM", "CERT")
+# GitLab sets these itself (CI_SERVER_TLS_CA_FILE, ...): not something to add in the settings.
+_PREDEFINED = ("CI_", "GITLAB_")
 _ASSIGNED = re.compile(r"(?:^|[;&|]\s*|\bexport\s+)([A-Za-z_][A-Za-z0-9_]*)=")
 
 
@@ -30,7 +32,7 @@ def variable_hints(job: Job, env: Mapping[str, str], variables_file: Path | None
     for line in lines:
         for m in _REF.finditer(line):
             name = m.group(1) or m.group(2)
-            if name in seen or name in assigned or env.get(name):
+            if name in seen or name in assigned or env.get(name) or name.startswith(_PREDEFINED):
                 continue
             if name not in copied and not any(word in name.upper() for word in _FILE_WORDS):
                 continue
