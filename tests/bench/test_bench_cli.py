@@ -27,9 +27,9 @@ def test_project_without_dockerfile_one_line_error(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--format", "xml"], "--format: expected text or json"),
+        (["--format", "xml"], "bench: Invalid value for '--format' / '-f': 'xml' is not one of"),
         (["--scenarios", "cold,hot"], "unknown scenario 'hot'"),
-        (["--cache", "maybe"], "--cache: expected registry, none or both"),
+        (["--cache", "maybe"], "'maybe' is not one of 'registry', 'none', 'both'"),
         (["--ways", "shell,podman"], "unknown way(s) podman"),
         (["--repeat", "0"], "--repeat must be at least 1"),
         (["--change", "nope.py"], "--change: no such file"),

@@ -43,7 +43,7 @@ def test_catalogue_order_and_names() -> None:
         "buildkit",
     ]
     assert EXECUTORS == ("shell", "docker", "docker-autoscaler", "kubernetes")
-    assert [s.seed_rank for s in ALL[:5]] == [1, 2, 3, 4, 5]
+    assert [s.speed_rank for s in ALL[:5]] == [1, 2, 3, 4, 5]
 
 
 def test_get_accepts_dash_and_lists_valid_names() -> None:
@@ -285,11 +285,15 @@ def test_strategies_command_table_and_json(capsys: pytest.CaptureFixture[str]) -
     for s in ALL:
         assert s.name in table
     assert main(["strategies", "--format", "json"]) == 0
-    data = json.loads(capsys.readouterr().out)
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["version"] == 2  # 1 was a bare list carrying seed_rank
+    data = doc["ways"]
     assert [d["name"] for d in data] == [s.name for s in ALL]
-    assert data[3]["needs_privileged"] is True and data[0]["seed_rank"] == 1
-    assert main(["strategies", "--format", "xml"]) != 0
-    assert "table, json" in capsys.readouterr().err
+    assert data[3]["needs_privileged"] is True and data[0]["speed_rank"] == 1
+    assert all("seed_rank" not in d for d in data)
+    assert main(["strategies", "--format", "xml"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'xml'" in err and "text" in err and "json" in err
 
 
 def test_rendered_yaml_round_trips() -> None:

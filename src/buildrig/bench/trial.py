@@ -183,7 +183,6 @@ def trial_way(way: Way, opts: TrialOptions, registry: RegistryInfo, scratch_root
     from buildrig.run.api import run_jobs
     from buildrig.run.model import RunOptions
     from buildrig.run.variables import git_info, slug
-    from buildrig.strategies.docker_host import CERT_VARIABLES
     from buildrig.testbed import dockerhost, images
     from buildrig.testbed import registry as reg
 
@@ -208,23 +207,21 @@ def trial_way(way: Way, opts: TrialOptions, registry: RegistryInfo, scratch_root
         )
         scratch_git(scratch, "add", "-A")
         scratch_git(scratch, "commit", "-q", "-m", f"buildrig init --strategy {way.strategy}")
-        file_vars: dict[str, Path] = {}
         if way.strategy == "docker_host":
-            certs = scratch / "runner" / "host" / "certs"
-            dockerhost.start(certs, docker_host=opts.docker_host)
-            file_vars = {var: certs / src.rsplit("/", 1)[-1] for var, _, src in CERT_VARIABLES}
-        file_vars.update(registry_ca_variables(registry))
+            dockerhost.start(scratch / "runner" / "host" / "certs", docker_host=opts.docker_host)
         git = git_info(scratch)
         tags = (git.sha[:8], slug(git.ref_name))
-        runner_cfg = scratch / "runner" / "config.toml"
+        # As a user would after init: run takes runner/config.toml and runner/variables.toml (the
+        # docker_host certificates as File variables) from the project itself.
         result = run_jobs(
             RunOptions(
                 project_dir=scratch,
-                runner_config=runner_cfg if runner_cfg.exists() else None,
+                project_defaults=True,
+                # The project-level variable a private-CA user sets in GitLab's settings.
+                file_variables=registry_ca_variables(registry),
                 registry=registry,
                 namespace=opts.namespace,
                 project_name=project_name,
-                file_variables=file_vars,
                 sink=opts.sink,
                 docker_host=opts.docker_host,
             )

@@ -6,7 +6,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -25,6 +25,22 @@ from buildrig.cli.app import app, err
 from buildrig.errors import BuildrigError
 
 
+def _click_class(name: str) -> type[Exception]:
+    # typer 0.2x vendors click (typer._click) and older ones use click itself: take the class
+    # from typer's own BadParameter so either works.
+    for cls in typer.BadParameter.__mro__:
+        if cls.__name__ == name and issubclass(cls, Exception):
+            return cls
+    raise LookupError(name)
+
+
+_CLICK_ERROR = _click_class("ClickException")
+_CLICK_ABORT: tuple[type[BaseException], ...] = (
+    typer.Abort,
+    getattr(sys.modules[_CLICK_ERROR.__module__], "Abort", typer.Abort),
+)
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"buildrig {__version__}")
@@ -33,9 +49,10 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
-    ),
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
 ) -> None:
     """Build container images in GitLab CI the way that fits your runners."""
 
@@ -43,22 +60,44 @@ def _root(
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return the process exit code; user errors never raise out of here.
 
-    Commands signal a non-zero outcome with ``typer.Exit(code)``; typer reports usage errors
-    itself. Anything raised as :class:`BuildrigError` becomes one line on stderr.
+    Commands signal a non-zero outcome with ``typer.Exit(code)``. A usage error (unknown option,
+    a value outside an option's choices) and anything raised as :class:`BuildrigError` become one
+    line on stderr, the same shape either way.
     """
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        app(args=args, prog_name="buildrig")
+        code = app(args=args, prog_name="buildrig", standalone_mode=False)
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
+    except _CLICK_ERROR as exc:
+        usage: Any = exc
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            # Building the error rendered the help already when rich formats it (the message is
+            # then empty); plain click leaves the text in the message.
+            if usage.format_message():
+                typer.echo(usage.format_message())
+        else:
+            err.print(f"buildrig: error: {_usage_context(usage)}{usage.format_message()}")
+        return int(usage.exit_code)
+    except _CLICK_ABORT:
+        err.print("buildrig: interrupted")
+        return 130
     except BuildrigError as exc:
-        err.print(f"buildrig: error: {exc}", markup=False)
+        err.print(f"buildrig: error: {exc}")
         return exc.exit_code
     except KeyboardInterrupt:
         err.print("buildrig: interrupted")
         return 130
-    return 0
+    return code if isinstance(code, int) and not isinstance(code, bool) else 0
+
+
+def _usage_context(exc: Any) -> str:
+    """``init: `` for a usage error of ``buildrig init``, so the one line says where to look."""
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None and getattr(ctx, "parent", None) is not None:
+        return f"{str(ctx.command_path).removeprefix('buildrig ')}: "
+    return ""
 
 
 def entry() -> NoReturn:

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from buildrig.cli.app import app, err, out
+from buildrig.cli.app import app, err, markup, out, split_list
+from buildrig.cli.choices import BenchCache, Format
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
@@ -19,20 +20,12 @@ if TYPE_CHECKING:
     from buildrig.bench.orchestrate import Event
 
 
-def _split(values: list[str] | None) -> tuple[str, ...]:
-    """``--ways a,b --ways c`` → (a, b, c)."""
-    items: list[str] = []
-    for value in values or []:
-        items += [v.strip() for v in value.split(",") if v.strip()]
-    return tuple(dict.fromkeys(items))
-
-
 def _scenarios(text: str) -> tuple[Scenario, ...]:
     from buildrig.bench.model import SCENARIOS
     from buildrig.errors import InputError
 
     chosen: list[Scenario] = []
-    for item in _split([text]):
+    for item in split_list([text]):
         match = next((s for s in SCENARIOS if s == item), None)
         if match is None:
             raise InputError(f"--scenarios: unknown scenario {item!r}; choose from {', '.join(SCENARIOS)}")
@@ -42,16 +35,10 @@ def _scenarios(text: str) -> tuple[Scenario, ...]:
     return tuple(chosen)
 
 
-def _cache_modes(text: str) -> tuple[CacheMode, ...]:
-    from buildrig.errors import InputError
-
-    if text == "both":
+def _cache_modes(choice: BenchCache) -> tuple[CacheMode, ...]:
+    if choice is BenchCache.both:
         return ("registry", "none")
-    if text == "registry":
-        return ("registry",)
-    if text == "none":
-        return ("none",)
-    raise InputError(f"--cache: expected registry, none or both (got {text!r})")
+    return ("registry",) if choice is BenchCache.registry else ("none",)
 
 
 class _Progress:
@@ -85,11 +72,14 @@ class _Progress:
             self.task = p.add_task("starting", total=event.total)
         elif event.kind == "skip":
             p.console.print(
-                f"[yellow]skip[/yellow] {event.way}: {event.message}", markup=True, highlight=False
+                f"[yellow]skip[/yellow] {markup(event.way)}: {markup(event.message)}",
+                markup=True,
+                highlight=False,
             )
         elif event.kind == "start" and self.task is not None:
             p.update(
-                self.task, description=f"{event.way} {event.scenario} #{event.repeat} ({event.cache} cache)"
+                self.task,
+                description=markup(f"{event.way} {event.scenario} #{event.repeat} ({event.cache} cache)"),
             )
         elif event.kind == "done" and self.task is not None:
             p.advance(self.task)
@@ -99,7 +89,6 @@ class _Progress:
             if ex is None:
                 p.console.print(
                     f"  {event.way:12} {event.scenario:7} #{event.repeat} {event.message}",
-                    markup=False,
                     highlight=False,
                 )
                 return
@@ -110,11 +99,12 @@ class _Progress:
             detail = phases if ex.ok else (ex.error or "")
             p.console.print(
                 f"  {ex.way:12} {ex.scenario:7} #{ex.repeat} {ex.cache:8} {mark} {ex.total_s:6.1f} s  "
-                f"[dim]{detail}[/dim]",
+                f"[dim]{markup(detail)}[/dim]",
+                markup=True,
                 highlight=False,
             )
         elif event.kind == "abort":
-            p.console.print(f"[red]stopping:[/red] {event.message}", highlight=False)
+            p.console.print(f"[red]stopping:[/red] {markup(event.message)}", markup=True, highlight=False)
 
 
 @app.command("bench")
@@ -125,7 +115,7 @@ def bench_command(
     ways: Annotated[
         list[str] | None,
         typer.Option(
-            "--ways", "-w", help="Ways to measure, comma-separated or repeated (default: every way)."
+            "--ways", "--way", "-w", help="Ways to measure, comma-separated or repeated (default: every way)."
         ),
     ] = None,
     repeat: Annotated[int, typer.Option("--repeat", "-n", help="Executions per way and scenario.")] = 3,
@@ -139,10 +129,13 @@ def bench_command(
     report: Annotated[
         Path, typer.Option("--report", help="Directory for results.json, results.csv and report.html.")
     ] = Path("buildrig-bench-report"),
-    fmt: Annotated[str, typer.Option("--format", help="text | json (stdout).")] = "text",
+    fmt: Annotated[
+        Format, typer.Option("--format", "-f", help="Results on stdout as text or json.")
+    ] = Format.text,
     cache: Annotated[
-        str, typer.Option("--cache", help="Registry-backed layer cache in the jobs: registry | none | both.")
-    ] = "registry",
+        BenchCache,
+        typer.Option("--cache", help="Registry-backed layer cache in the jobs (both: with and without)."),
+    ] = BenchCache.registry,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
 ) -> None:
     """Measure every way of building images on this project: cold, warm and after a change.
@@ -155,13 +148,10 @@ def bench_command(
     from buildrig.bench.export import to_json, write_all
     from buildrig.bench.orchestrate import BenchOptions, check_project, run_bench
     from buildrig.bench.table import results_table
-    from buildrig.errors import InputError
 
-    if fmt not in ("text", "json"):
-        raise InputError(f"--format: expected text or json (got {fmt!r})")
     opts = BenchOptions(
         project_dir=project_dir,
-        ways=_split(ways),
+        ways=split_list(ways),
         scenarios=_scenarios(scenarios),
         repeat=repeat,
         cache_modes=_cache_modes(cache),
@@ -186,15 +176,15 @@ def bench_command(
         signal.signal(signal.SIGTERM, previous)
 
     written = write_all(results, report)
-    if fmt == "json":
-        out.print(to_json(results), markup=False, end="")
+    if fmt is Format.json:
+        out.print(to_json(results), end="")
     else:
         out.print(results_table(results))
         for note in results.notes:
-            out.print(f"note: {note}", markup=False, style="dim")
-        out.print(f"report: {', '.join(str(p) for p in written)}", markup=False)
+            out.print(f"note: {note}", style="dim")
+        out.print(f"report: {', '.join(str(p) for p in written)}")
     if results.aborted:
-        err.print(f"buildrig: error: {results.aborted} (partial results written to {report})", markup=False)
+        err.print(f"buildrig: error: {results.aborted} (partial results written to {report})")
         raise typer.Exit(130 if results.interrupted else 2)
     if any(not r.ok for r in results.runs):
         raise typer.Exit(1)

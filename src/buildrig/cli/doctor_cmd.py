@@ -11,13 +11,8 @@ from typing import Annotated
 
 import typer
 
-from buildrig.cli.app import app, err, out
-
-_FORMATS = ("text", "json", "sarif", "codequality")
-
-
-def _ids(values: list[str]) -> list[str]:
-    return [p.strip() for v in values for p in v.split(",") if p.strip()]
+from buildrig.cli.app import app, err, out, split_list
+from buildrig.cli.choices import DoctorFormat
 
 
 @app.command("doctor")
@@ -42,9 +37,7 @@ def doctor_cmd(
     live: Annotated[
         bool, typer.Option("--live", help="Also read facts from this machine (read-only).")
     ] = False,
-    fmt: Annotated[
-        str, typer.Option("--format", "-f", help="Output: text, json, sarif or codequality.")
-    ] = "text",
+    fmt: Annotated[DoctorFormat, typer.Option("--format", "-f", help="Output format.")] = DoctorFormat.text,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
     ] = None,
@@ -84,8 +77,6 @@ def doctor_cmd(
                 emoji=False,
             )
         raise typer.Exit(0)
-    if fmt not in _FORMATS:
-        raise InputError(f"--format {fmt}: expected one of {', '.join(_FORMATS)}")
     inputs = engine.Inputs(
         directory=directory,
         ci_file=ci_file,
@@ -99,8 +90,8 @@ def doctor_cmd(
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        report = engine.diagnose(inputs, select=_ids(select or []), ignore=_ids(ignore or []))
-        text = outputs.render(report, fmt, directory)
+        report = engine.diagnose(inputs, select=list(split_list(select)), ignore=list(split_list(ignore)))
+        text = outputs.render(report, fmt.value, directory)
     finally:
         if was_enabled:
             gc.enable()

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from buildrig.cli.app import app, err, out
+from buildrig.cli.app import app, err, markup, out, printable
+from buildrig.cli.choices import Format, RunExecutor
 
 if TYPE_CHECKING:
     from buildrig.run.model import LogLine
@@ -73,7 +74,7 @@ class _Printer:
 
         stamp = Text(f"{line.t - self.t0:7.2f}s ", style="dim")
         if self.multi:
-            stamp.append(f"{line.job} ", style="bold blue")
+            stamp.append(f"{printable(line.job)} ", style="bold blue")
         stamp.append_text(Text.from_ansi(line.text))
         out.print(stamp)
 
@@ -86,15 +87,27 @@ def run_command(
         list[str] | None, typer.Option("--stage", help="Run every job of this stage (repeatable).")
     ] = None,
     list_jobs: Annotated[bool, typer.Option("--list", help="List the jobs and exit.")] = False,
+    fmt: Annotated[
+        Format, typer.Option("--format", "-f", help="With --list: text, or json for scripts.")
+    ] = Format.text,
     ci_file: Annotated[Path | None, typer.Option("--ci-file", help="Default: DIR/.gitlab-ci.yml.")] = None,
     runner_config: Annotated[
-        Path | None, typer.Option("--runner-config", "-c", help="GitLab Runner config.toml.")
+        Path | None,
+        typer.Option(
+            "--runner-config", "-c", help="GitLab Runner config.toml (default: DIR/runner/config.toml)."
+        ),
+    ] = None,
+    variables_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--variables-file", help="The project's CI/CD variables (default: DIR/runner/variables.toml)."
+        ),
     ] = None,
     runner_name: Annotated[
         str | None, typer.Option("--runner", help="Which \\[\\[runners]] entry (default: first).")
     ] = None,
     executor: Annotated[
-        str | None, typer.Option("--executor", help="docker | shell (default: the runner's).")
+        RunExecutor | None, typer.Option("--executor", help="Executor to emulate (default: the runner's).")
     ] = None,
     var: Annotated[
         list[str] | None, typer.Option("--var", help="KEY=VALUE pipeline variable (repeatable).")
@@ -136,18 +149,35 @@ def run_command(
     if list_jobs:
         pipeline = load_pipeline(base)
         chosen = {j.name for j in select_jobs(pipeline, tuple(job), tuple(stage))}
+        if fmt is Format.json:
+            import json
+
+            rows = [
+                {
+                    "name": j.name,
+                    "stage": j.stage,
+                    "when": j.when,
+                    "image": j.image.name if j.image else None,
+                    "selected": j.name in chosen,
+                }
+                for j in pipeline.jobs
+            ]
+            out.print(json.dumps({"version": 1, "jobs": rows}, indent=2, ensure_ascii=False))
+            raise typer.Exit(0)
         for j in pipeline.jobs:
             image = j.image.name if j.image else "-"
             mark = "*" if j.name in chosen else " "
-            out.print(f"{mark} {j.name}\t{j.stage}\t{j.when}\t{image}", markup=False)
+            out.print(f"{mark} {j.name}\t{j.stage}\t{j.when}\t{image}")
         raise typer.Exit(0)
     opts = RunOptions(
         project_dir=project_dir,
         ci_file=ci_file,
         jobs=tuple(job),
         stages=tuple(stage),
-        executor=executor,
+        executor=executor.value if executor else None,
         runner_config=runner_config,
+        variables_file=variables_file,
+        project_defaults=True,
         runner_name=runner_name,
         variables=_pairs(var, "--var"),
         file_variables={k: Path(v) for k, v in _pairs(file_var, "--file-var").items()},
@@ -165,12 +195,19 @@ def run_command(
     try:
         result = run_jobs(opts)
     except RunInterrupted as exc:
-        err.print(f"buildrig: {exc}", markup=False)
+        err.print(f"buildrig: {exc}")
         raise typer.Exit(exc.exit_code) from None
     for jr in result.jobs:
         style = {"success": "green", "failed": "red", "skipped": "dim"}.get(jr.status, "yellow")
         detail = f" ({jr.reason})" if jr.reason and jr.status != "success" else ""
-        err.print(f"[{style}]{jr.status:8}[/] {jr.name} {jr.duration:.2f}s{detail}", highlight=False)
+        err.print(
+            f"[{style}]{jr.status:8}[/] {markup(jr.name)} {jr.duration:.2f}s{markup(detail)}",
+            markup=True,
+            highlight=False,
+        )
+        if quiet:
+            for hint in jr.hints:
+                err.print(f"  {hint}")
     raise typer.Exit(result.exit_code)
 
 
@@ -188,10 +225,10 @@ def gc_command(
     for item in items:
         if item.problem:
             failed += 1
-            err.print(f"cannot remove {item.kind} {item.name}: {item.problem}", markup=False)
+            err.print(f"cannot remove {item.kind} {item.name}: {item.problem}")
         else:
             verb = "would remove" if dry_run else "removed"
-            out.print(f"{verb} {item.kind} {item.name} (run {item.run_id}, {item.role})", markup=False)
+            out.print(f"{verb} {item.kind} {item.name} (run {item.run_id}, {item.role})")
     if not items:
         out.print("nothing to remove")
     raise typer.Exit(1 if failed else 0)

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from buildrig import strategies
 from buildrig.cli.app import app, out
-from buildrig.errors import InputError
+from buildrig.cli.choices import Format
+
+#: ``strategies --format json``: {"version", "ways": [...]}. 1 was a bare list with ``seed_rank``.
+JSON_VERSION = 2
 
 _SHORT = {"docker-autoscaler": "autoscaler", "kubernetes": "k8s"}
 
 _CAPTION = (
-    "autoscaler = docker-autoscaler, k8s = kubernetes; speed = the seed's theoretical rank, 1 = fastest "
+    "autoscaler = docker-autoscaler, k8s = kubernetes; speed = the seed article's theoretical rank, "
+    "1 = fastest "
     "(buildah and buildkit are not in the seed)"
 )
 
@@ -25,14 +30,15 @@ def _yes(flag: bool) -> str:
 
 @app.command("strategies")
 def strategies_cmd(
-    fmt: str = typer.Option("table", "--format", "-f", help="table (default) or json."),
+    fmt: Annotated[
+        Format, typer.Option("--format", "-f", help="text: the table; json: every field as data.")
+    ] = Format.text,
 ) -> None:
     """Compare the ways of building images: executors, privileges, isolation, cache, speed."""
-    if fmt == "json":
-        out.print(json.dumps([s.to_dict() for s in strategies.ALL], indent=2), markup=False)
+    if fmt is Format.json:
+        data = {"version": JSON_VERSION, "ways": [s.to_dict() for s in strategies.ALL]}
+        out.print(json.dumps(data, indent=2))
         return
-    if fmt != "table":
-        raise InputError(f"--format {fmt!r}; valid: table, json")
     table = Table(title="Ways to build images in GitLab CI", show_lines=True, caption=_CAPTION)
     table.add_column("way", no_wrap=True, style="bold")
     table.add_column("executors", no_wrap=True)
@@ -49,10 +55,10 @@ def strategies_cmd(
             _yes(s.needs_host_daemon),
             _yes(s.isolated),
             "kept on host" if s.persistent_cache else "via registry",
-            str(s.seed_rank) if s.seed_rank else "-",
+            str(s.speed_rank) if s.speed_rank else "-",
         )
     out.print(table)
-    out.print("security:", markup=False)
+    out.print("security:")
     for s in strategies.ALL:
-        out.print(f"  {s.name}: {s.security_notes[0]}", markup=False)
-    out.print("all fields and every security note: buildrig strategies --format json", markup=False)
+        out.print(f"  {s.name}: {s.security_notes[0]}")
+    out.print("all fields and every security note: buildrig strategies --format json")

@@ -15,6 +15,8 @@ Files written under ``opts.out``:
 - ``runner/config.toml`` — a ``[[runners]]`` fragment, unless ``opts.runner_config`` names a
   config.toml to merge into (then that file is updated instead);
 - ``runner/SETUP.md`` — the administrator's steps in order, with the way's warnings;
+- ``runner/variables.toml`` — the project's CI/CD variables for ``buildrig run`` (docker_host: the
+  three File variables of the client certificate), kept and extended on re-runs;
 - ``runner/host/…`` — shell: ``runner-user.sh``; docker_host: ``docker.service.d/buildrig-tls.conf``
   and ``certs/{ca,server-cert,server-key,cert,key}.pem`` (keys 0600; reused on re-runs when they
   still name the address).
@@ -32,7 +34,8 @@ from pathlib import Path
 from buildrig import strategies
 from buildrig.errors import BuildrigError, InputError, Loc
 from buildrig.fsutil import atomic_write
-from buildrig.init import certs, ci_yaml, runner_toml, setup_md
+from buildrig.gitlab.variables_file import DEFAULT_PATH as VARIABLES_FILE
+from buildrig.init import certs, ci_yaml, runner_toml, setup_md, variables
 from buildrig.strategies import (
     CACHE_MODES,
     EXECUTORS,
@@ -406,6 +409,9 @@ def plan_project(opts: InitOptions) -> Plan:
                 "for the job, as File variables " + ", ".join(v for v, _, _ in CERT_VARIABLES),
             )
         )
+    var_path = out / VARIABLES_FILE
+    files.append(PlannedFile(var_path, variables.render(_read(var_path), var_path, s, p).encode()))
+    described.append((str(VARIABLES_FILE), "CI/CD variables for `buildrig run` (GitLab: Settings > CI/CD)"))
     described.append((f"{RUNNER_DIR}/SETUP.md", "this file"))
     setup = setup_md.render(s, p, files=tuple(described), command=command_line(s, p))
     files.append(PlannedFile(out / RUNNER_DIR / "SETUP.md", setup.encode()))

@@ -26,6 +26,7 @@ from buildrig.run.artifacts import (
 )
 from buildrig.run.cleanup import Terminated, Tracker, signals_deferred, terminate_raises
 from buildrig.run.docker_executor import JobError, Outcome
+from buildrig.run.hints import variable_hints
 from buildrig.run.log import JobLog
 from buildrig.run.model import JobResult, RegistryInfo, RunInterrupted, RunOptions, RunResult
 from buildrig.run.rules import Decision, decide
@@ -66,6 +67,35 @@ def load_pipeline(opts: RunOptions) -> Pipeline:
     if not path.exists():
         raise InputError(f"{path}: no such file (give the project directory or --ci-file)")
     return _load(path)
+
+
+@dataclass(frozen=True)
+class ProjectFiles:
+    """The runner config and variables file a run uses, and the log lines that say so."""
+
+    runner_config: Path | None
+    variables_file: Path | None
+    notes: tuple[str, ...] = ()
+
+
+def project_files(opts: RunOptions) -> ProjectFiles:
+    """``opts``' runner config and variables file, or with ``project_defaults`` the ones ``init``
+    writes into the project when present."""
+    from buildrig.gitlab.variables_file import DEFAULT_PATH
+
+    config, variables = opts.runner_config, opts.variables_file
+    notes: list[str] = []
+    if opts.project_defaults and config is None and opts.runner is None:
+        found = opts.project_dir / "runner" / "config.toml"
+        if found.is_file():
+            config = found
+            notes.append(f"Using runner config {found} (found in the project; --runner-config overrides)")
+    if opts.project_defaults and variables is None:
+        found = opts.project_dir / DEFAULT_PATH
+        if found.is_file():
+            variables = found
+            notes.append(f"Using CI/CD variables from {found} (--var and --file-var override them)")
+    return ProjectFiles(config, variables, tuple(notes))
 
 
 def load_runner(opts: RunOptions) -> Runner | None:
@@ -188,6 +218,9 @@ class _Run:
     executor_name: str
     ctx: PipelineContext
     file_vars: list[Variable]
+    project_vars: list[Variable] = field(default_factory=list)
+    notes: tuple[str, ...] = ()
+    variables_file: Path | None = None
     executor: Any = None
     tracker: Tracker | None = None
     finished: list[Job] = field(default_factory=list)
@@ -209,6 +242,7 @@ def job_variables(run: _Run, job: Job, index: int, rule_vars: tuple[Variable, ..
         list(yaml_vars(run.pipeline, job).values()),
         list(rule_vars),  # rules:variables override the job's own
         _dotenv_vars(run, job),  # dotenv reports of the jobs it gets artifacts from: above yml
+        run.project_vars,  # the project's settings: above the yml, below pipeline variables
         [Variable(k, v) for k, v in run.opts.variables.items()],
         run.file_vars,
         list(run.runner.environment) if run.runner else [],
@@ -227,7 +261,14 @@ def _dotenv_vars(run: _Run, job: Job) -> list[Variable]:
 
 def _prepare(opts: RunOptions) -> _Run:
     pipeline = load_pipeline(opts)
+    found = project_files(opts)
+    opts = replace(opts, runner_config=found.runner_config, variables_file=found.variables_file)
     runner = load_runner(opts)
+    project_vars: list[Variable] = []
+    if found.variables_file is not None:
+        from buildrig.gitlab.variables_file import load as load_variables
+
+        project_vars = [pv.variable for pv in load_variables(found.variables_file)]
     executor = opts.executor or (
         runner.executor if runner and runner.executor in ("docker", "shell") else None
     )
@@ -268,7 +309,9 @@ def _prepare(opts: RunOptions) -> _Run:
         runner.tags if runner else (),
         builds,
     )
-    return _Run(opts, pipeline, runner, executor, ctx, file_vars)
+    return _Run(
+        opts, pipeline, runner, executor, ctx, file_vars, project_vars, found.notes, found.variables_file
+    )
 
 
 def _make_executor(run: _Run) -> None:
@@ -468,6 +511,8 @@ def _run_one(
         f"Running job {job.name!r} (stage {job.stage}) with buildrig's GitLab Runner emulation "
         f"on {run.ctx.runner_name} [run {run.ctx.run_id}]"
     )
+    for note in run.notes:
+        log.sys(note)
     if attempt > 1:
         log.warn(f"Retrying the job (attempt {attempt} of {tries}) after: {previous or 'a failure'}")
     if not decision.include:
@@ -522,9 +567,13 @@ def _run_one(
             log.sys(f"Created cache ({len(files)} files)")
     run.finished.append(job)
     run.artifacts[job.name], run.dotenv[job.name] = split_dotenv(job, outcome.artifacts)
+    hints: tuple[str, ...] = ()
     if outcome.status == "success":
         log.ok("Job succeeded")
     else:
+        hints = variable_hints(job, env, run.variables_file)
+        for hint in hints:
+            log.warn(hint)
         reason = outcome.reason or f"exit code {outcome.exit_code}"
         if allow:
             log.warn(f"WARNING: Job failed (allowed to fail): {reason}")
@@ -541,4 +590,5 @@ def _run_one(
         tuple(log.lines),
         log.mask(outcome.reason) if outcome.reason else None,  # reasons are printed too
         allow,
+        hints,
     )

@@ -69,6 +69,11 @@ class RunOptions:
     runner_config: Path | None = None
     runner_name: str | None = None  # which [[runners]] entry; default: the first
     runner: Runner | None = None
+    # The project's CI/CD variables (buildrig.gitlab.variables_file), below --var/--file-var.
+    variables_file: Path | None = None
+    # Use <project_dir>/runner/config.toml and runner/variables.toml (what `init` writes) when
+    # runner_config / variables_file are not given; each job's log names what was used.
+    project_defaults: bool = False
     variables: Mapping[str, str] = field(default_factory=lambda: _NO_STR)  # --var K=V
     file_variables: Mapping[str, Path] = field(default_factory=lambda: _NO_PATH)  # --file-var
     masked: tuple[str, ...] = ()  # names of variables whose values are shown as [MASKED]
@@ -100,6 +105,7 @@ class JobResult:
     lines: tuple[LogLine, ...] = ()
     reason: str | None = None  # one line: why it failed or was skipped
     allow_failure: bool = False
+    hints: tuple[str, ...] = ()  # one line each: a likely cause of the failure and its fix
 
     @property
     def duration(self) -> float:

@@ -62,7 +62,7 @@ def get(name: str) -> Strategy:
     for s in ALL:
         if s.name == key:
             return s
-    raise InputError(f"unknown strategy {name!r}; valid: {', '.join(NAMES)} (or auto)")
+    raise InputError(f"unknown way {name!r}; valid: {', '.join(NAMES)} (or auto)")
 
 
 def choose_auto(facts: RunnerFacts) -> AutoChoice:

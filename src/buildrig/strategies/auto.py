@@ -58,7 +58,7 @@ def _reason(s: Strategy, f: RunnerFacts) -> str:
         parts.append("uses the host's Docker daemon and its layer cache")
     if s.isolated:
         parts.append("isolates jobs from each other")
-    rank = f"seed speed rank {s.seed_rank}" if s.seed_rank else "daemonless"
+    rank = f"speed rank {s.speed_rank}" if s.speed_rank else "daemonless"
     parts.append(rank)
     return "; ".join(parts)
 

@@ -136,7 +136,7 @@ class Strategy:
     isolation: str
     persistent_cache: bool
     layer_cache: str
-    seed_rank: int | None
+    speed_rank: int | None
     security_notes: tuple[str, ...]
     images: tuple[str, ...]
     render_job: Callable[[RenderParams], Job] = field(compare=False, repr=False)
@@ -171,7 +171,7 @@ class Strategy:
             "isolation": self.isolation,
             "persistent_cache": self.persistent_cache,
             "layer_cache": self.layer_cache,
-            "seed_rank": self.seed_rank,
+            "speed_rank": self.speed_rank,
             "security_notes": list(self.security_notes),
             "images": list(self.images),
         }

@@ -134,7 +134,7 @@ STRATEGY = Strategy(
     isolation="per job: each build runs in its own unprivileged container",
     persistent_cache=False,
     layer_cache="none between jobs; registry cache (--layers --cache-from/--cache-to)",
-    seed_rank=None,
+    speed_rank=None,
     security_notes=(
         "Needs seccomp/AppArmor unconfined for user namespaces, not privileged mode.",
         "Docker executors pass /dev/fuse into the job for fuse-overlayfs (a FUSE mount, not "

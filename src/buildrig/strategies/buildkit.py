@@ -107,7 +107,7 @@ STRATEGY = Strategy(
     isolation="per job: a throw-away rootless buildkitd inside the job container",
     persistent_cache=False,
     layer_cache="none between jobs; registry cache (--import-cache/--export-cache type=registry)",
-    seed_rank=None,
+    speed_rank=None,
     security_notes=(
         "Needs seccomp/AppArmor unconfined for user namespaces, not privileged mode.",
         "Rootless: the build runs as an unprivileged user inside a user namespace.",

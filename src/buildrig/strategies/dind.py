@@ -140,7 +140,7 @@ STRATEGY = Strategy(
     isolation="per job: each job gets its own daemon in a privileged service container",
     persistent_cache=False,
     layer_cache="none between jobs; registry inline cache (--cache-from the pushed image)",
-    seed_rank=4,
+    speed_rank=4,
     security_notes=(
         "Needs privileged mode: a job can escape to the host.",
         "Pin cli and dind to the same version: Docker 29 refuses clients older than API 1.44.",

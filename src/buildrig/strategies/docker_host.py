@@ -172,7 +172,7 @@ STRATEGY = Strategy(
     isolation="none: jobs share the remote daemon",
     persistent_cache=True,
     layer_cache="the remote daemon keeps every layer between jobs",
-    seed_rank=3,
+    speed_rank=3,
     security_notes=(
         "The client certificate is root on the Docker host: keep it in protected File variables.",
         "Bind only to a private address; never 0.0.0.0, a public IP or plain 2375.",

@@ -83,7 +83,7 @@ STRATEGY = Strategy(
     isolation="none: jobs share the host daemon and can control every container on it",
     persistent_cache=True,
     layer_cache="host daemon keeps every layer between jobs",
-    seed_rank=2,
+    speed_rank=2,
     security_notes=(
         "Socket binding is root on the host: any job can start privileged containers.",
         "Jobs see and can remove each other's (and the runner's) containers.",

@@ -98,7 +98,7 @@ STRATEGY = Strategy(
     isolation="per job: each build runs in its own unprivileged container",
     persistent_cache=False,
     layer_cache="none between jobs; registry cache repo (--cache=true --cache-repo)",
-    seed_rank=5,
+    speed_rank=5,
     security_notes=(
         "Google's kaniko is archived; use the maintained osscontainertools fork, pinned.",
         "Runs as root in its container; unprivileged, but not rootless.",

@@ -99,7 +99,7 @@ STRATEGY = Strategy(
     isolation="none: every job shares the host daemon, its images, containers and login",
     persistent_cache=True,
     layer_cache="host daemon keeps every layer between jobs",
-    seed_rank=1,
+    speed_rank=1,
     security_notes=(
         "The build user is in the docker group, which is root on the runner host.",
         "Never install the runner with `--user root`; use a dedicated user.",
