@@ -48,10 +48,12 @@ def _edit_runner(scratch: Path, change: Callable[[Any], None]) -> None:
 
 
 def _run(scratch: Path, testbed: RegistryInfo, runs: Any, *, ca: bool = True) -> RunResult:
-    files = {REGISTRY_CA_VARIABLE: Path(str(testbed.ca_path))} if ca and testbed.ca_path else {}
+    # run gives the job the registry's CA as BUILD_REGISTRY_CA unless the variable is set: set
+    # empty, it is what a project without the variable has.
+    unset = {} if ca else {REGISTRY_CA_VARIABLE: ""}
     result = run_jobs(RunOptions(project_dir=scratch, runner_config=scratch / "runner" / "config.toml",
                                  registry=testbed, namespace="e2e", project_name=f"twin-{scratch.name}",
-                                 file_variables=files))
+                                 variables=unset))
     runs.ids.append(result.run_id)
     return result
 

@@ -222,3 +222,21 @@ def test_parallel_and_matrix_expand() -> None:
     p = Pipeline(Path(".gitlab-ci.yml"), ("build",), (), (Job("b", "build", Loc("x", 1), raw=matrix),))
     assert len(select_jobs(p, ("b",))) == 3
     assert [j.name for j in select_jobs(p, ("b: [s390x]",))] == ["b: [s390x]"]
+
+
+def test_the_registry_ca_reaches_jobs_as_a_file_variable_unless_set(tmp_path: Path) -> None:
+    from buildrig.run.api import _registry_ca_variable
+    from buildrig.run.model import RegistryInfo
+
+    ca = tmp_path / "ca.crt"
+    ca.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    reg = RegistryInfo(host="10.0.0.1:5443", user="u", password="p", ca_path=ca)
+    var = _registry_ca_variable(reg, [], {})
+    assert var is not None and var.name == "BUILD_REGISTRY_CA" and var.file and var.value == ca.read_text()
+    # the user's own value wins, also an empty one (a project without the variable)
+    assert _registry_ca_variable(reg, [], {"BUILD_REGISTRY_CA": ""}) is None
+    assert _registry_ca_variable(reg, [Variable("BUILD_REGISTRY_CA", "x", file=True)], {}) is None
+    # a registry with a public certificate has no CA to hand on
+    assert _registry_ca_variable(RegistryInfo(host="r", user="u", password="p"), [], {}) is None
+    with pytest.raises(InputError, match="cannot read the registry's CA"):
+        _registry_ca_variable(RegistryInfo(host="r", user="u", password="p", ca_path=tmp_path / "no"), [], {})

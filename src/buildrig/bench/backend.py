@@ -222,7 +222,7 @@ class RealBackend:
 
     @contextlib.contextmanager
     def workspace(self, way: str, cache: CacheMode, tag: str) -> Iterator[RealWorkspace]:
-        from buildrig.bench.trial import get_way, registry_ca_variables, scratch_copy
+        from buildrig.bench.trial import get_way, scratch_copy
         from buildrig.init import InitOptions, init_project
         from buildrig.strategies.docker_host import CERT_VARIABLES
         from buildrig.testbed import dockerhost
@@ -247,7 +247,6 @@ class RealBackend:
             if spec.strategy == "docker_host":
                 certs = scratch / "runner" / "host" / "certs"
                 file_vars = {var: certs / src.rsplit("/", 1)[-1] for var, _, src in CERT_VARIABLES}
-            file_vars.update(registry_ca_variables(self.registry))
             if way in HOST_DAEMON_WAYS:
                 self.remove_bench_images()
             name = re.sub(r"[^a-z0-9-]", "-", f"{self.project.resolve().name}-{tag}".lower()).strip("-")

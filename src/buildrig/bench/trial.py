@@ -167,14 +167,6 @@ def _scratch_root(opts: TrialOptions) -> Iterator[Path]:
             shutil.rmtree(root, ignore_errors=True)
 
 
-def registry_ca_variables(registry: RegistryInfo) -> dict[str, Path]:
-    """The project-level File variable a user of a private-CA registry sets for the daemonless
-    builders (kaniko, BuildKit; the other ways ignore it): the test bed registry's CA."""
-    from buildrig.strategies.base import REGISTRY_CA_VARIABLE
-
-    return {REGISTRY_CA_VARIABLE: registry.ca_path} if registry.ca_path is not None else {}
-
-
 def trial_way(way: Way, opts: TrialOptions, registry: RegistryInfo, scratch_root: Path) -> TrialResult:
     """Init a scratch copy for ``way``, run its job, check the registry. Never raises for a failed
     job: the failure is the result."""
@@ -217,8 +209,6 @@ def trial_way(way: Way, opts: TrialOptions, registry: RegistryInfo, scratch_root
             RunOptions(
                 project_dir=scratch,
                 project_defaults=True,
-                # The project-level variable a private-CA user sets in GitLab's settings.
-                file_variables=registry_ca_variables(registry),
                 registry=registry,
                 namespace=opts.namespace,
                 project_name=project_name,

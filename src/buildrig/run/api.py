@@ -289,6 +289,14 @@ def _prepare(opts: RunOptions) -> _Run:
     registry = opts.registry
     if registry is None and opts.use_testbed_registry:
         registry = _testbed_registry(opts.docker_host)
+    notes = found.notes
+    ca_var = _registry_ca_variable(registry, [*file_vars, *project_vars], opts.variables)
+    if ca_var is not None:
+        # What a user of a private-CA registry sets in the project's settings for kaniko and
+        # BuildKit jobs; jobs of the other ways ignore it.
+        project_vars.append(ca_var)
+        notes = (*notes, f"Setting File variable {ca_var.name} to the CA of the registry "
+                 f"{registry.host if registry else ''} (--file-var overrides)")
     run_id = opts.run_id or new_run_id()
     git = git_info(opts.project_dir)
     project = project_identity(opts.project_dir, git, opts.namespace, opts.project_name)
@@ -310,8 +318,25 @@ def _prepare(opts: RunOptions) -> _Run:
         builds,
     )
     return _Run(
-        opts, pipeline, runner, executor, ctx, file_vars, project_vars, found.notes, found.variables_file
+        opts, pipeline, runner, executor, ctx, file_vars, project_vars, notes, found.variables_file
     )
+
+
+def _registry_ca_variable(
+    registry: RegistryInfo | None, given: list[Variable], variables: Mapping[str, str]
+) -> Variable | None:
+    """``BUILD_REGISTRY_CA`` with the registry's own CA, unless the user set it."""
+    from buildrig.strategies.base import REGISTRY_CA_VARIABLE
+
+    if registry is None or registry.ca_path is None or REGISTRY_CA_VARIABLE in variables:
+        return None
+    if any(v.name == REGISTRY_CA_VARIABLE for v in given):
+        return None
+    try:
+        pem = Path(registry.ca_path).read_text()
+    except OSError as exc:
+        raise InputError(f"{registry.ca_path}: cannot read the registry's CA: {exc.strerror or exc}") from exc
+    return Variable(REGISTRY_CA_VARIABLE, pem, expand=False, file=True)
 
 
 def _make_executor(run: _Run) -> None:
