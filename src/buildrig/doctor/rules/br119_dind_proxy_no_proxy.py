@@ -11,6 +11,11 @@ reach; ``docker build``/``push`` fail with, e.g.::
 GitLab Runner's proxy guide says to add the service with its ports: ``NO_PROXY=docker:2375,docker:2376``
 (and ``docker`` itself).
 
+Severity: an error when the proxy variable for the scheme the client uses is set (``HTTPS_PROXY``
+for TLS on 2376, ``HTTP_PROXY`` for plain 2375): a proxy outside the job's network cannot reach the
+service alias, so every docker command fails. A warning when only the other one is set (the
+client does not use it for this connection, but tools in the job may).
+
 Fix: add ``docker,docker:2375,docker:2376`` to ``NO_PROXY``/``no_proxy`` where the proxy is set.
 """
 
@@ -42,6 +47,11 @@ def check(ctx: Context) -> Iterator[Finding]:
         entries = {e.strip().lstrip(".").lower() for e in no_proxy.split(",") if e.strip()}
         if "*" in entries or ep.host in entries or f"{ep.host}:{ep.port}" in entries:
             continue
+        # Go's ProxyFromEnvironment picks the variable by the request's scheme: https for a TLS daemon.
+        verify = jv.env.get("DOCKER_TLS_VERIFY")
+        tls = ep.port == 2376 or bool(verify is not None and verify.value)
+        used = ("HTTPS_PROXY", "https_proxy") if tls else ("HTTP_PROXY", "http_proxy")
+        sure = any(k in jv.env and jv.env[k].value for k in used)
         yield finding(
             sys.modules[__name__],
             f"{label(jv.job)}: {proxy.name} is set ({proxy.loc or 'runner/image'}) and NO_PROXY does not "
@@ -50,4 +60,5 @@ def check(ctx: Context) -> Iterator[Finding]:
             f"Add {ep.host},{ep.host}:2375,{ep.host}:2376 to NO_PROXY and no_proxy where the proxy is set.",
             loc=proxy.loc or jv.job.loc,
             job=jv.job.name,
+            severity=Severity.ERROR if sure else Severity.WARNING,
         )

@@ -12,6 +12,12 @@ at tcp://docker:2375``), or the job silently talks to the host daemon through th
 not to the privileged dind container it paid for: bind mounts such as ``docker run -v
 $CI_PROJECT_DIR:/src`` then come up empty and containers leak onto the host.
 
+Severity: an error when the socket lands on the path the inner daemon listens on
+(``/var/run/docker.sock``) and the job's ``DOCKER_HOST`` names the dind service over TCP: dind
+never starts and every run fails (``failed to load listeners: can't create unix socket
+/var/run/docker.sock: device or resource busy``). Otherwise a warning: the job may still reach
+the host daemon through the socket, so whether it fails depends on what it runs.
+
 Fix: pick one. For dind, use a runner without the socket volume (``volumes = ["/certs/client",
 "/cache"]``, ``privileged = true``). For socket binding, drop the ``docker:dind`` service and the
 ``DOCKER_HOST``/``DOCKER_TLS_CERTDIR`` variables that point at it.
@@ -24,7 +30,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 
+from buildrig.doctor import facts as F
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.rulekit import endpoint
 from buildrig.doctor.rules import _b_util as u
 
 ID = "BR202"
@@ -45,6 +53,15 @@ def check(ctx: Context) -> Iterator[Finding]:
         if not bad:
             continue
         svc = svcs[0]
+        # The runner mounts its volumes into services too: a socket on dind's own listen path keeps
+        # dockerd from starting, which only matters when the job's client goes to dind, not the host.
+        ep = endpoint(jv.env)
+        aliases = {a for s in svcs for a in F.service_aliases(s)}
+        to_dind = ep is not None and ep.scheme == "tcp" and ep.host in aliases
+        blocks_listener = all(
+            (m := u.socket_mount(r)) is not None and m.target.rstrip("/") in u.SOCKET_PATHS for r in bad
+        )
+        sure = to_dind and blocks_listener
         sloc = svc.loc or u.job_loc(jv.job, "services")
         runners = ", ".join(
             f"{u.rname(r)} (volume \"{m.raw}\" at {u.docker_loc(r, 'volumes')})"
@@ -55,12 +72,21 @@ def check(ctx: Context) -> Iterator[Finding]:
             _SELF,
             f"{u.jname(jv.job)} starts the dind service '{svc.name}' ({sloc}) but {runners} binds "
             "the host's Docker socket, and runner volumes are mounted into services too: GitLab "
-            "documents the two as incompatible. The dind service may never become healthy "
-            "(\"Service ... probably didn't start properly\", then \"Cannot connect to the Docker "
-            "daemon at tcp://docker:2375\") or the job silently builds on the host daemon.",
+            "documents the two as incompatible. "
+            + (
+                "The socket covers dind's own listen path, so its daemon never starts (\"failed to "
+                "load listeners: can't create unix socket /var/run/docker.sock: device or resource "
+                f"busy\"), and DOCKER_HOST={ep.raw} sends every docker command to it: the job fails "
+                "on every run."
+                if sure and ep is not None
+                else "The dind service may never become healthy (\"Service ... probably didn't start "
+                "properly\", then \"Cannot connect to the Docker daemon at tcp://docker:2375\") or "
+                "the job silently builds on the host daemon."
+            ),
             "Use one approach: remove \"/var/run/docker.sock:/var/run/docker.sock\" from that "
             "runner's volumes (dind), or remove the docker:dind service and its DOCKER_HOST/"
             "DOCKER_TLS_CERTDIR variables from the job (socket binding).",
             loc=sloc,
             job=jv.job.name,
+            severity=Severity.ERROR if sure else Severity.WARNING,
         )
