@@ -468,23 +468,7 @@ class DockerExecutor:
         return arts.from_tar(stream, start, [pattern])
 
     def _collect(self, cid: str, job: Job, success: bool, log: JobLog) -> tuple[ArtifactFile, ...]:
-        patterns, when = arts.spec(job)
-        if not patterns or not arts.wanted(when, success):
-            return ()
-        log.section("Uploading artifacts for " + ("successful" if success else "failed") + " job")
-        found: dict[str, ArtifactFile] = {}
-        for pattern in patterns:
-            files = self._gather(cid, pattern)
-            if not files:
-                log.warn(
-                    f"WARNING: {pattern}: no matching files. Ensure that the artifact path is relative "
-                    "to the working directory"
-                )
-            else:
-                log.sys(f"{pattern}: found {len(files)} matching artifact files and directories")
-            for f in files:
-                found.setdefault(f.path, f)
-        return tuple(found.values())
+        return arts.collect(job, success, log, lambda pattern: self._gather(cid, pattern))
 
     def _follow(self, cid: str, log: JobLog, timeout: float | None = None,
                 stream: Iterable[bytes] | None = None) -> tuple[int, bool]:
