@@ -175,3 +175,15 @@ def test_symlinked_ci_file_is_not_replaced(tmp_path: Path, capsys: pytest.Captur
     line = _fails(["-s", "kaniko", "-o", str(proj)], capsys)
     assert "is a symlink" in line
     assert real.read_text() == "x:\n  script: [make]\n" and (proj / ".gitlab-ci.yml").is_symlink()
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"), [("--context", "-q"), ("--context", "--file=/etc/passwd"), ("--dockerfile", "-x")]
+)
+def test_paths_starting_with_a_dash_are_refused(
+    flag: str, value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = _fails(["-s", "dind", flag, value, "-o", str(tmp_path)], capsys)
+    assert "must not start with '-'" in line and f"./{value}" in line
+    assert _tree(tmp_path) == {}
+    init_project(InitOptions(strategy="dind", out=tmp_path, **{flag[2:]: f"./{value}"}))

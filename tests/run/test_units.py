@@ -222,3 +222,12 @@ def test_parallel_and_matrix_expand() -> None:
     p = Pipeline(Path(".gitlab-ci.yml"), ("build",), (), (Job("b", "build", Loc("x", 1), raw=matrix),))
     assert len(select_jobs(p, ("b",))) == 3
     assert [j.name for j in select_jobs(p, ("b: [s390x]",))] == ["b: [s390x]"]
+
+
+def test_masker_masks_each_line_of_a_multi_line_value() -> None:
+    key = "-----BEGIN KEY-----\r\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n\n-----END KEY-----\n"
+    mask = Masker([key])
+    # The log arrives line by line: no line of the value may pass in clear.
+    for line in ("-----BEGIN KEY-----", "x MIIEvQIBADANBgkqhkiG9w0BAQEFAASC y", "-----END KEY-----"):
+        assert "KEY" not in mask(line) and "MIIE" not in mask(line)
+    assert mask("") == "" and mask("unrelated") == "unrelated"

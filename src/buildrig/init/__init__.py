@@ -142,6 +142,12 @@ def _check_rel_path(value: str, what: str) -> str:
         raise InputError(f"{what} {value!r} must not contain spaces, quotes, backslashes or $")
     if v.startswith("/") or ".." in Path(v).parts:
         raise InputError(f"{what} {value!r} must be a path inside the project (relative, no '..')")
+    if v.startswith("-"):
+        # The job passes it as an argument ("$BUILD_CONTEXT", dirname "$BUILD_DOCKERFILE"): a
+        # leading '-' would be read as an option of docker build, buildah or dirname.
+        raise InputError(
+            f"{what} {value!r} must not start with '-' (it would be read as an option); write ./{v}"
+        )
     return v
 
 
