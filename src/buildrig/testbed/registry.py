@@ -5,9 +5,9 @@ Two containers share one storage directory (the registry allows one listen addre
 - ``buildrig-registry`` on ``<gateway>:5443``: TLS from the test bed CA, htpasswd (bcrypt) basic
   auth, read-write — what jobs log in and push to;
 - ``buildrig-registry-mirror`` on ``<gateway>:5444``: read-only and anonymous, used as the
-  ``docker.io`` mirror by the stand-in daemons and buildah. dockerd sends no credentials to a
-  registry mirror (and refuses a mirror URL carrying a user or password), so the mirror cannot
-  ask for them; instead it sees only the public part of the storage: the ``library/`` repositories
+  ``docker.io`` mirror by the stand-in daemons and buildah. dockerd refuses a mirror URL carrying
+  a user or password, and the daemons have no docker.io login to offer it, so the mirror cannot
+  ask for credentials; instead it sees only the public part of the storage: the ``library/`` repositories
   (the Docker Hub official-image names the base images are pushed under) and the blob store. The
   registry serves a blob or manifest only through a repository that links it, so what jobs push
   under their own project paths is not reachable through the mirror, even by digest.
