@@ -171,6 +171,8 @@ def run_command(
         style = {"success": "green", "failed": "red", "skipped": "dim"}.get(jr.status, "yellow")
         detail = f" ({jr.reason})" if jr.reason and jr.status != "success" else ""
         err.print(f"[{style}]{jr.status:8}[/] {jr.name} {jr.duration:.2f}s{detail}", highlight=False)
+        for note in jr.notes:
+            err.print(f"         note: {note}", markup=False, highlight=False)
     raise typer.Exit(result.exit_code)
 
 

@@ -541,4 +541,5 @@ def _run_one(
         tuple(log.lines),
         log.mask(outcome.reason) if outcome.reason else None,  # reasons are printed too
         allow,
+        tuple(log.notes),
     )

@@ -100,6 +100,7 @@ class JobResult:
     lines: tuple[LogLine, ...] = ()
     reason: str | None = None  # one line: why it failed or was skipped
     allow_failure: bool = False
+    notes: tuple[str, ...] = ()  # repeated in the run's summary (e.g. the privileged fallback)
 
     @property
     def duration(self) -> float:
