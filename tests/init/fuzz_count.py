@@ -13,17 +13,12 @@ from __future__ import annotations
 import random
 import signal
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
 from types import FrameType
 
-import tomlkit
-from test_init_fuzz import CI_INPUTS, TOML_BITS, TOML_INPUTS, YAML_BITS, _top, _tree
-
-from buildrig.errors import BuildrigError
-from buildrig.init import InitOptions, init_project
+from test_init_fuzz import CI_INPUTS, TOML_BITS, TOML_INPUTS, YAML_BITS, damage, try_init
 
 WAYS = ("dind", "kaniko", "buildah", "buildkit", "docker_sock", "shell")
 JOBS = ("build-image", "123", "lint", "deploy", "img", "unit-tests")
@@ -70,64 +65,24 @@ def main(n: int, seed: int) -> int:
         toml = None if rng.random() < 0.3 else mutate(rng, rng.choice(TOML_INPUTS), TOML_BITS)
         as_option = rng.random() < 0.5
         job, way, force = rng.choice(JOBS), rng.choice(WAYS), rng.random() < 0.5
-        with tempfile.TemporaryDirectory() as d:
-            root = Path(d)
-            out = root / "p"
-            out.mkdir()
-            if ci is not None:
-                (out / ".gitlab-ci.yml").write_text(ci)
-            use_option = toml is not None and as_option
-            cfg = root / "config.toml" if use_option else out / "runner" / "config.toml"
-            if toml is not None:
-                cfg.parent.mkdir(exist_ok=True)
-                cfg.write_text(toml)
-            before = _tree(root)
-            opts = InitOptions(
-                strategy=way, job_name=job, force=force, out=out, runner_config=cfg if use_option else None
-            )
-            signal.alarm(10)
-            try:
-                res = init_project(opts)
-                messages = [*res.notes, *res.warnings]
-                ok = True
-            except BuildrigError as exc:
-                messages, ok = [str(exc)], False
-            except Hang:
-                counts["hang"] += 1
-                continue
-            except Exception as exc:  # counting them is the point
-                counts["traceback"] += 1
-                print(f"traceback: {type(exc).__name__}: {exc}"[:200], file=sys.stderr)
-                continue
-            finally:
-                signal.alarm(0)
-            if any(TOKEN in m for m in messages):
-                counts["secret"] += 1
-            if not ok:
-                counts["clean error"] += 1
-                if _tree(root) != before:
-                    counts["damaged"] += 1
-                continue
-            counts["success"] += 1
-            new = _top((out / ".gitlab-ci.yml").read_text())
-            old = _top(ci) if ci else {}
-            damaged = (
-                new is None
-                or job not in new
-                or any(k != job and new.get(k) != v for k, v in (old or {}).items())
-            )
-            try:
-                after = tomlkit.parse(cfg.read_text()).unwrap()
-                if toml is not None:
-                    prev = tomlkit.parse(toml).unwrap()
-                    damaged |= any(after.get(k) != v for k, v in prev.items() if k != "runners")
-                    damaged |= any(
-                        r.get("token") != after["runners"][i].get("token")
-                        for i, r in enumerate(prev.get("runners") or [])
-                    )
-            except Exception:  # an unparseable result is what is counted
-                damaged = True
-            counts["damaged"] += damaged
+        signal.alarm(10)
+        try:
+            tried = try_init(ci, toml, as_option, way, job, force)
+        except Hang:
+            counts["hang"] += 1
+            continue
+        except Exception as exc:  # counting them is the point
+            counts["traceback"] += 1
+            print(f"traceback: {type(exc).__name__}: {exc}"[:200], file=sys.stderr)
+            continue
+        finally:
+            signal.alarm(0)
+        counts["success" if tried.error is None else "clean error"] += 1
+        counts["secret"] += any(TOKEN in m for m in tried.messages)
+        why = damage(tried, ci, toml, job)
+        if why is not None:
+            counts["damaged"] += 1
+            print(f"damaged: {why}", file=sys.stderr)
     took = time.monotonic() - started
     print(f"inputs tried: {n} (seed {seed}) in {took:.1f} s")
     for key, value in counts.items():

@@ -8,6 +8,7 @@ leaves the user's text (comments included) as the untouched prefix of the new fi
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 from test_init_merge import CI, TOML
+from tomlkit.exceptions import TOMLKitError
 
 from buildrig.errors import BuildrigError
 from buildrig.init import InitOptions, init_project
@@ -111,6 +113,25 @@ def _top(text: str) -> dict[str, Any] | None:
 def test_merge_never_breaks_the_users_files(
     ci: str | None, toml: str | None, toml_as_option: bool, way: str, job_name: str, force: bool
 ) -> None:
+    tried = try_init(ci, toml, toml_as_option, way, job_name, force)
+    assert damage(tried, ci, toml, job_name) is None
+
+
+@dataclass(frozen=True)
+class Tried:
+    """One init run in a scratch directory: the error (or None), what it said, the files after."""
+
+    error: BuildrigError | None
+    messages: tuple[str, ...]
+    unchanged: bool  # every file byte-identical to before
+    ci: str  # .gitlab-ci.yml after
+    toml: str  # the runner config after
+
+
+def try_init(
+    ci: str | None, toml: str | None, toml_as_option: bool, way: str, job_name: str, force: bool
+) -> Tried:
+    """Exceptions other than BuildrigError propagate (they are the tracebacks)."""
     with tempfile.TemporaryDirectory() as d:
         root = Path(d)
         out = root / "p"
@@ -124,31 +145,53 @@ def test_merge_never_breaks_the_users_files(
             cfg.write_text(toml)
         before = _tree(root)
         opts = InitOptions(
-            strategy=way,
-            job_name=job_name,
-            force=force,
-            out=out,
-            runner_config=cfg if use_option else None,
+            strategy=way, job_name=job_name, force=force, out=out, runner_config=cfg if use_option else None
         )
+        error: BuildrigError | None = None
+        messages: tuple[str, ...] = ()
         try:
-            init_project(opts)
-        except BuildrigError:
-            assert _tree(root) == before
-            return
-        new_ci = (out / ".gitlab-ci.yml").read_text()
-        top = _top(new_ci)
-        assert top is not None and job_name in top
-        old_top = _top(ci) if ci else {}
-        for key, value in (old_top or {}).items():
-            if key != job_name:
-                assert top[key] == value, key
-        if ci and old_top is not None and job_name not in old_top:
-            assert new_ci.startswith(ci)
-        new_toml = tomlkit.parse(cfg.read_text()).unwrap()
-        if toml is not None:
+            res = init_project(opts)
+            messages = (*res.notes, *res.warnings)
+        except BuildrigError as exc:
+            error, messages = exc, (str(exc),)
+        after = _tree(root)
+
+        def text(path: Path) -> str:
+            return after.get(str(path.relative_to(root)), b"").decode("utf-8", "replace")
+
+        return Tried(error, messages, after == before, text(out / ".gitlab-ci.yml"), text(cfg))
+
+
+def damage(tried: Tried, ci: str | None, toml: str | None, job_name: str) -> str | None:
+    """What went wrong with the user's files, or None."""
+    if tried.error is not None:
+        return None if tried.unchanged else "changed although init failed"
+    top = _top(tried.ci)
+    if top is None or job_name not in top:
+        return ".gitlab-ci.yml does not parse or lacks the job"
+    old_top = _top(ci) if ci else {}
+    lost = [k for k, v in (old_top or {}).items() if k != job_name and top.get(k) != v]
+    if lost:
+        return f".gitlab-ci.yml: {lost[0]!r} lost or changed"
+    if ci and old_top is not None and job_name not in old_top and not tried.ci.startswith(ci):
+        return ".gitlab-ci.yml: the user's text is not kept as it was"
+    try:
+        new = tomlkit.parse(tried.toml).unwrap()
+    except TOMLKitError:
+        return "the runner config does not parse"
+    if toml is not None:
+        try:
             old = tomlkit.parse(toml).unwrap()
-            assert {k: v for k, v in new_toml.items() if k != "runners"} == {
-                k: v for k, v in old.items() if k != "runners"
-            }
-            for i, r in enumerate(old.get("runners") or []):
-                assert r.get("token") == new_toml["runners"][i].get("token")
+        except TOMLKitError:
+            return None if tried.toml == toml else "an unparseable runner config was replaced"
+        settings_before = {k: v for k, v in old.items() if k != "runners"}
+        if {k: v for k, v in new.items() if k != "runners"} != settings_before:
+            return "a top-level runner setting changed"
+        runners = new.get("runners")
+        runners = runners if isinstance(runners, list) else []
+        before = old.get("runners")
+        for i, r in enumerate(before if isinstance(before, list) else []):
+            after = runners[i] if i < len(runners) and isinstance(runners[i], dict) else {}
+            if isinstance(r, dict) and r.get("token") != after.get("token"):
+                return "a runner's token was lost"
+    return None
