@@ -40,7 +40,9 @@ def init_cmd(
     ),
     runner_name: str = typer.Option("", "--runner-name", help="Which \\[\\[runners]] entry to merge into."),
     out_dir: str = typer.Option(".", "--out", "-o", help="Project directory to write into."),
-    force: bool = typer.Option(False, "--force", help="Replace an existing job of the same name."),
+    force: bool = typer.Option(
+        False, "--force", help="Replace an existing job of the same name, and generated files that differ."
+    ),
     insecure_i_know: bool = typer.Option(
         False, "--insecure-i-know", help="docker_host: allow 0.0.0.0, public addresses, plain 2375."
     ),

@@ -502,9 +502,10 @@ def init_project(opts: InitOptions) -> InitResult:
     """Plan (every file rendered and re-parsed), check every target, then write all files or none."""
     plan = plan_project(opts)
     _preflight(plan.files)
-    write_all([FileWrite(f.path, f.data, f.mode) for f in plan.files])
+    # Kept keys first: a mode fix cannot fail after the files are in place.
     for path, mode in plan.modes:
         ensure_mode(path, mode)
+    write_all([FileWrite(f.path, f.data, f.mode) for f in plan.files])
     written = [f.path for f in plan.files]
     return InitResult(
         strategy=plan.strategy.name,
