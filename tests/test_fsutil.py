@@ -144,3 +144,29 @@ def test_ensure_mode_fixes_a_kept_key(tmp_path: Path) -> None:
     key.chmod(0o644)
     ensure_mode(key, 0o600)
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
+
+
+def test_rollback_without_hard_links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # vfat, some FUSE mounts: no link(2); the backup is a copy with the same mode.
+    a = tmp_path / "a.txt"
+    a.write_text("user a\n")
+    a.chmod(0o640)
+    real_replace = os.replace
+    calls = {"n": 0}
+
+    def no_link(src: str, dst: str) -> None:
+        raise PermissionError(1, "Operation not permitted", src)
+
+    def failing_replace(src: str, dst: str) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError(5, "Input/output error", dst)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "link", no_link)
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(BuildrigError, match="Input/output error"):
+        write_all([FileWrite(a, b"ours\n"), FileWrite(tmp_path / "b.txt", b"b\n")])
+    monkeypatch.undo()
+    assert a.read_text() == "user a\n" and stat.S_IMODE(a.stat().st_mode) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]

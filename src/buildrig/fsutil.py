@@ -27,6 +27,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import shutil
 import stat
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -172,13 +173,22 @@ def _stage(t: _Target, data: bytes, mode: int | None) -> str:
 
 
 def _backup(path: Path) -> str:
-    """A second name for the file about to be replaced, to put it back on rollback."""
+    """A second name for the file about to be replaced, to put it back on rollback: a hard link,
+    or a copy (same mode and owner) where the filesystem has no hard links."""
     for _ in range(100):
         name = str(path.parent / f".{path.name}.{os.urandom(4).hex()}.bak")
         try:
             os.link(path, name)
         except FileExistsError:
             continue
+        except OSError:
+            st = os.lstat(path)
+            fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            with os.fdopen(fd, "wb") as fh, open(path, "rb") as src:
+                shutil.copyfileobj(src, fh)
+            with contextlib.suppress(OSError):
+                os.chown(name, st.st_uid, st.st_gid)
+            os.chmod(name, stat.S_IMODE(st.st_mode))
         return name
     raise BuildrigError(f"{path}: cannot keep a backup while replacing it")
 
