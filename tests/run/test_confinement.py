@@ -164,3 +164,25 @@ def test_file_work_for_another_user_is_done_as_that_user(builds: Path, tmp_path:
             assert made.stat().st_uid == nobody, name
     finally:
         shutil.rmtree(vault, ignore_errors=True)
+
+
+def test_cache_paths_outside_the_project_are_warned_about_and_skipped(
+    builds: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    monkeypatch.setenv("BUILDRIG_HOME", str(home))
+    res = _run(
+        tmp_path / "proj",
+        "job:\n  script: [mkdir -p deps, echo d > deps/x, echo s > ../secret]\n"
+        "  cache:\n    - key: one\n      paths: [deps/, ../secret]\n"
+        "    - key: two\n      paths: [../../etc]\n",
+        builds,
+    )
+    job = res.jobs[0]
+    assert job.status == "success", job.text
+    assert "WARNING: ../secret: not supported: outside build directory" in job.text
+    assert "WARNING: ../../etc: not supported: outside build directory" in job.text
+    assert "Created cache (1 files)" in job.text
+    (stored,) = home.rglob("one.tar")
+    assert [f.path for f in arts.load_cache(stored)] == ["deps/x"]
+    assert not list(home.rglob("two.tar"))

@@ -271,7 +271,8 @@ def cache_specs(job: Job, expand_value: Any, project_dir: Path) -> list[CacheSpe
                 outside=outside,
             )
         )
-    return [c for c in out if c.paths]
+    # Kept with only outside paths too: the runner still warns about them.
+    return [c for c in out if c.paths or c.outside]
 
 
 def cache_file(root: Path, key: str) -> Path:
