@@ -186,3 +186,17 @@ def test_cache_paths_outside_the_project_are_warned_about_and_skipped(
     (stored,) = home.rglob("one.tar")
     assert [f.path for f in arts.load_cache(stored)] == ["deps/x"]
     assert not list(home.rglob("two.tar"))
+
+
+def test_project_copy_holds_files_dirs_and_symlinks_only(tmp_path: Path) -> None:
+    from buildrig.run.script import build_tar
+
+    project = tmp_path / "proj"
+    (project / "d").mkdir(parents=True)
+    (project / "d" / "f").write_text("x")
+    (project / "link").symlink_to("d/f")
+    os.mkfifo(project / "fifo")
+    with tarfile.open(fileobj=build_tar(project, "b/proj", {})) as tar:
+        kinds = {m.name: m.type for m in tar.getmembers()}
+    assert kinds["b/proj/d/f"] == tarfile.REGTYPE and kinds["b/proj/link"] == tarfile.SYMTYPE
+    assert "b/proj/fifo" not in kinds

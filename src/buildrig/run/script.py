@@ -134,8 +134,9 @@ def build_tar(
                     if arc not in made:
                         made.add(arc)
                         tar.addfile(info)
-                else:
+                elif info.issym():
                     tar.addfile(info)
+                # Devices, FIFOs and sockets are not part of a clone: never recreated (as root) for a job.
         for path, (content, mode) in extra.items():
             arc = path.strip("/")
             mkdirs(os.path.dirname(arc))
