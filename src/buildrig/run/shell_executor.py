@@ -72,7 +72,7 @@ class ShellExecutor:
     def _unpack(self, builds: Path, archive: IO[bytes]) -> None:
         """Extract ``archive`` (names relative to ``builds``) as the job's user."""
         argv = self._as_user([self._tar(), "-x", "-p", "--no-same-owner", "-f", "-", "-C", str(builds)])
-        proc = subprocess.run(argv, stdin=archive, capture_output=True, umask=0o077, check=False)
+        proc = subprocess.run(argv, stdin=archive, capture_output=True, umask=0o077, cwd="/", check=False)
         if proc.returncode != 0:
             why = (proc.stderr.decode("utf-8", "replace").strip().splitlines() or ["tar failed"])[0]
             raise JobError(f"cannot prepare {builds} as {self.user or 'this user'}: {why}")
@@ -92,7 +92,7 @@ class ShellExecutor:
         names = [f"./{project.name}/{p}" if p else f"./{project.name}" for p in prefixes]
         argv = self._as_user([self._tar(), "-c", "-f", "-", "-C", str(project.parent), *names])
         # tar exits 2 when a prefix does not exist and still archives the others.
-        proc = subprocess.run(argv, capture_output=True, check=False)
+        proc = subprocess.run(argv, capture_output=True, cwd="/", check=False)
         if not proc.stdout:
             return []
         return arts.from_tar(proc.stdout, "", patterns)
