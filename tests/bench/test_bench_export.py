@@ -85,3 +85,23 @@ def test_results_are_kept_when_the_html_report_fails(tmp_path: Path, monkeypatch
     assert json.loads((tmp_path / "report" / "results.json").read_text())["runs"]
     assert (tmp_path / "report" / "results.csv").read_text().startswith("way,")
     assert not (tmp_path / "report" / "report.html").exists()
+
+
+def test_report_files_follow_the_write_policy(tmp_path: Path) -> None:
+    from buildrig.errors import BuildrigError
+
+    report = tmp_path / "report"
+    report.mkdir()
+    victim = tmp_path / "elsewhere.html"
+    victim.write_text("theirs")
+    (report / "report.html").symlink_to(victim)
+    (report / "results.csv").write_text("old")
+    (report / "results.csv").chmod(0o640)
+    with pytest.raises(BuildrigError, match="is a symlink"):
+        write_all(sample(), report)
+    assert victim.read_text() == "theirs" and (report / "report.html").is_symlink()
+    assert (report / "results.csv").stat().st_mode & 0o777 == 0o640  # rewritten, mode kept
+    (report / "report.html").unlink()
+    (report / "report.html").mkdir()
+    with pytest.raises(BuildrigError, match="is a directory"):
+        write_all(sample(), report)

@@ -319,3 +319,15 @@ def test_plan_interleaves_ways_within_each_repeat(project: Path) -> None:
         (2, "none", "shell"),
         (2, "none", "dind"),
     ]
+
+
+def test_apply_change_never_writes_through_a_symlink(tmp_path: Path) -> None:
+    outside = tmp_path / "users-own.py"
+    outside.write_text("x = 1\n")
+    copy = tmp_path / "scratch"
+    copy.mkdir()
+    (copy / "a.py").symlink_to(outside)  # scratch copies keep the project's symlinks
+    apply_change(copy, "a.py", "7")
+    assert outside.read_text() == "x = 1\n"
+    assert not (copy / "a.py").is_symlink()
+    assert (copy / "a.py").read_text() == "x = 1\n# buildrig bench change 7\n"

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import tarfile
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -174,3 +175,12 @@ def _docker_runner(environment: dict[str, str] | None = None, **kw: Any) -> Runn
         environment=env,
         docker=DockerSection(**kw),
     )
+
+
+@pytest.fixture
+def builds() -> Iterator[Path]:
+    # Not under pytest's 0700 tmp dir: another user must be able to reach it.
+    path = Path(tempfile.mkdtemp(prefix="buildrig-shell-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import pwd
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,15 +20,6 @@ SHELL_YAML = (
     "    - echo G=$G V=$V file=$(cat $F) ci=$CI\n    - id -un\n    - sh -c 'exit 9'\n    - echo never\n"
     "  after_script:\n    - echo after=$CI_JOB_STATUS\n"
 )
-
-
-@pytest.fixture
-def builds() -> Iterator[Path]:
-    # Not under pytest's 0700 tmp dir: another user must be able to reach it.
-    path = Path(tempfile.mkdtemp(prefix="buildrig-shell-"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def test_shell_executor_semantics(run_yaml: Runfn, builds: Path, tmp_path: Path) -> None:

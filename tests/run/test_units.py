@@ -240,3 +240,12 @@ def test_the_registry_ca_reaches_jobs_as_a_file_variable_unless_set(tmp_path: Pa
     assert _registry_ca_variable(RegistryInfo(host="r", user="u", password="p"), [], {}) is None
     with pytest.raises(InputError, match="cannot read the registry's CA"):
         _registry_ca_variable(RegistryInfo(host="r", user="u", password="p", ca_path=tmp_path / "no"), [], {})
+
+
+def test_masker_masks_each_line_of_a_multi_line_value() -> None:
+    key = "-----BEGIN KEY-----\r\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n\n-----END KEY-----\n"
+    mask = Masker([key])
+    # The log arrives line by line: no line of the value may pass in clear.
+    for line in ("-----BEGIN KEY-----", "x MIIEvQIBADANBgkqhkiG9w0BAQEFAASC y", "-----END KEY-----"):
+        assert "KEY" not in mask(line) and "MIIE" not in mask(line)
+    assert mask("") == "" and mask("unrelated") == "unrelated"

@@ -121,7 +121,10 @@ def write_all(results: BenchResults, report_dir: Path) -> tuple[Path, ...]:
     report_dir = Path(report_dir)
     written = []
     # A report from an earlier run must not sit beside these results if this one fails to render.
-    (report_dir / "report.html").unlink(missing_ok=True)
+    # Only a regular file: a symlink or directory there is refused by the write below instead.
+    old = report_dir / "report.html"
+    if old.is_file() and not old.is_symlink():
+        old.unlink()
     # One file at a time, data first: measurements that took minutes survive a report that fails
     # to render.
     renderers: tuple[tuple[str, Callable[[BenchResults], str]], ...] = (

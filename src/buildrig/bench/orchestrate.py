@@ -243,13 +243,16 @@ def apply_change(project: Path, rel: str, token: str) -> None:
     data = path.read_bytes()
     opener = _COMMENT.get(path.suffix.lower())
     sep = b"" if not data or data.endswith(b"\n") else b"\n"
+    # The scratch copy keeps the project's symlinks: appending through one would change the
+    # user's own file outside the copy, so the copy's link becomes a file of its own.
+    if path.is_symlink():
+        path.unlink()
     if opener is None:
         # Whitespace only: still valid JSON and most data formats.
-        path.write_bytes(data + sep + b"\n")
+        atomic_write(path, data + sep + b"\n")
     else:
-        path.write_bytes(
-            data + sep + f"{opener}buildrig bench change {token}{_CLOSE.get(opener, '')}\n".encode()
-        )
+        line = f"{opener}buildrig bench change {token}{_CLOSE.get(opener, '')}\n"
+        atomic_write(path, data + sep + line.encode())
 
 
 # --- the loop ------------------------------------------------------------------------------------------

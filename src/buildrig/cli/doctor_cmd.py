@@ -98,11 +98,26 @@ def doctor_cmd(
     if output is not None:
         from buildrig.fsutil import atomic_write
 
-        atomic_write(output, text)
+        atomic_write(output, text, inputs=_files_read(inputs, report))
         err.print(f"doctor: {len(report.findings)} finding(s) written to {output}", markup=False, emoji=False)
     else:
         out.print(text, markup=False, emoji=False, end="")
     raise typer.Exit(exit_code(report, strict=strict))
+
+
+def _files_read(inputs: object, report: object) -> list[Path]:
+    """Every file doctor may have read: ``-o`` must not replace any of them."""
+    from buildrig.doctor import engine
+
+    assert isinstance(inputs, engine.Inputs) and isinstance(report, engine.Report)
+    d = inputs.directory
+    given = (inputs.ci_file, inputs.runner_config, inputs.daemon_json, *inputs.docker_units)
+    names = (*engine.CI_CANDIDATES, *engine.RUNNER_CANDIDATES, *engine.DAEMON_CANDIDATES)
+    ctx = report.context
+    read = [p for p in given if p is not None] + [d / n for n in names]
+    read += list(ctx.pipeline.files) if ctx.pipeline is not None else []
+    read += [ctx.runner_config.path] if ctx.runner_config is not None else []
+    return read
 
 
 def exit_code(report: object, *, strict: bool) -> int:

@@ -57,7 +57,12 @@ def init_cmd(
         str, typer.Option("--runner-name", help="Which \\[\\[runners]] entry to merge into.")
     ] = "",
     out_dir: Annotated[str, typer.Option("--out", "-o", help="Project directory to write into.")] = ".",
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing job of the same name.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Replace an existing job of the same name, and generated files that differ."
+        ),
+    ] = False,
     insecure_i_know: Annotated[
         bool,
         typer.Option("--insecure-i-know", help="docker_host: allow 0.0.0.0, public addresses, plain 2375."),

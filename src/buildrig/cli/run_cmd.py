@@ -208,6 +208,8 @@ def run_command(
         if quiet:
             for hint in jr.hints:
                 err.print(f"  {hint}")
+        for note in jr.notes:
+            err.print(f"         note: {note}", highlight=False)
     raise typer.Exit(result.exit_code)
 
 

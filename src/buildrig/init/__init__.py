@@ -6,14 +6,22 @@ Public API (stable; ``buildrig run`` tests and ``bench`` use it):
 - :func:`plan_project(opts) -> Plan` — validate, read the existing files, render everything
   (including fresh docker_host certificates); writes nothing.
 - :func:`init_project(opts) -> InitResult` — :func:`plan_project`, then a pre-flight check of
-  every target, then one :func:`~buildrig.fsutil.atomic_write` per file. Raises
-  :class:`~buildrig.errors.BuildrigError` on bad input before anything is written.
+  every target, then :func:`~buildrig.fsutil.write_all`: every file or none (a failure part-way
+  puts back the files already replaced). Raises :class:`~buildrig.errors.BuildrigError` on bad
+  input before anything is written.
+
+Never losing the user's content: every file is rendered in memory and re-parsed (ruamel, tomlkit,
+and the loaders ``doctor``/``run`` use) before anything is written; a merge that would not parse or
+would drop or change another job, key or runner is refused (:mod:`buildrig.init.check`). An
+existing ``runner/config.toml`` is merged into (its url and token kept), never replaced; an existing
+generated file (``SETUP.md``, host files, certificates for another address) that differs from the
+new one is replaced only with ``--force``. Symlinks are neither replaced nor written through.
 
 Files written under ``opts.out``:
 
 - ``.gitlab-ci.yml`` — the job, merged into an existing file (other bytes kept) or new;
-- ``runner/config.toml`` — a ``[[runners]]`` fragment, unless ``opts.runner_config`` names a
-  config.toml to merge into (then that file is updated instead);
+- ``runner/config.toml`` — a ``[[runners]]`` fragment (merged into an existing one), unless
+  ``opts.runner_config`` names a config.toml to merge into (then that file is updated instead);
 - ``runner/SETUP.md`` — the administrator's steps in order, with the way's warnings;
 - ``runner/variables.toml`` — the project's CI/CD variables for ``buildrig run`` (docker_host: the
   three File variables of the client certificate), kept and extended on re-runs;
@@ -33,9 +41,9 @@ from pathlib import Path
 
 from buildrig import strategies
 from buildrig.errors import BuildrigError, InputError, Loc
-from buildrig.fsutil import atomic_write
+from buildrig.fsutil import FileWrite, ensure_mode, write_all
 from buildrig.gitlab.variables_file import DEFAULT_PATH as VARIABLES_FILE
-from buildrig.init import certs, ci_yaml, runner_toml, setup_md, variables
+from buildrig.init import certs, check, ci_yaml, runner_toml, setup_md, variables
 from buildrig.strategies import (
     CACHE_MODES,
     EXECUTORS,
@@ -97,6 +105,9 @@ class PlannedFile:
     data: bytes
     mode: int | None = None
     secret: bool = False
+    # Generated whole (SETUP.md, host files, certificates): an existing file that differs is the
+    # user's (edited, or from another run) and is replaced only with --force.
+    generated: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,6 +118,8 @@ class Plan:
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     auto: AutoChoice | None = None
+    # Files kept as they are whose mode is corrected (reused private keys: 0600).
+    modes: tuple[tuple[Path, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -132,6 +145,12 @@ def _check_rel_path(value: str, what: str) -> str:
         raise InputError(f"{what} {value!r} must not contain spaces, quotes, backslashes or $")
     if v.startswith("/") or ".." in Path(v).parts:
         raise InputError(f"{what} {value!r} must be a path inside the project (relative, no '..')")
+    if v.startswith("-"):
+        # The job passes it as an argument ("$BUILD_CONTEXT", dirname "$BUILD_DOCKERFILE"): a
+        # leading '-' would be read as an option of docker build, buildah or dirname.
+        raise InputError(
+            f"{what} {value!r} must not start with '-' (it would be read as an option); write ./{v}"
+        )
     return v
 
 
@@ -190,7 +209,8 @@ def _check_docker_host(raw: str, insecure: bool) -> tuple[str, int, list[str]]:
 
 
 def _port(p: str, raw: str) -> int:
-    if not p.isdigit() or not 0 < int(p) < 65536:
+    # isascii: str.isdigit() accepts '²', which int() does not.
+    if not (p.isascii() and p.isdigit()) or not 0 < int(p) < 65536:
         raise InputError(f"--docker-host {raw!r}: bad port {p!r}")
     return int(p)
 
@@ -320,19 +340,29 @@ def command_line(s: Strategy, p: RenderParams) -> str:
     return " ".join(parts)
 
 
-def _certs(out: Path, p: RenderParams, notes: list[str]) -> list[PlannedFile]:
+def _certs(
+    out: Path, p: RenderParams, force: bool, notes: list[str], modes: list[tuple[Path, int]]
+) -> list[PlannedFile]:
     assert p.docker_host is not None
     cert_dir = out / CERT_DIR
     existing = {n: cert_dir / n for n in certs.FILE_NAMES}
-    if all(f.is_file() for f in existing.values()):
+    if all(f.is_file() and not f.is_symlink() for f in existing.values()):
         server = existing["server-cert.pem"].read_bytes()
         if certs.server_cert_names_ip(server, p.docker_host):
             notes.append(f"{cert_dir}: kept the existing certificates (they name {p.docker_host})")
+            # A key copied in with 0644 (or kept from an older buildrig) is readable by everyone.
+            modes += [(path, certs.MODES[n]) for n, path in existing.items() if certs.MODES[n] == 0o600]
             return []
+        if not force:
+            raise InputError(
+                f"{cert_dir}: the certificates there do not name {p.docker_host}; pass --force to "
+                "replace them (the Docker host then needs the new ones)"
+            )
         notes.append(f"{cert_dir}: replaced certificates that do not name {p.docker_host}")
     bundle = certs.generate(p.docker_host)
     return [
-        PlannedFile(cert_dir / name, data, mode, secret=mode == 0o600) for name, data, mode in bundle.files()
+        PlannedFile(cert_dir / name, data, mode, secret=mode == 0o600, generated=True)
+        for name, data, mode in bundle.files()
     ]
 
 
@@ -340,10 +370,14 @@ def plan_project(opts: InitOptions) -> Plan:
     """Validate and render everything ``init_project`` would write; writes nothing."""
     notes: list[str] = []
     warnings: list[str] = []
+    for flag, value in (("--out", opts.out), ("--runner-config", opts.runner_config)):
+        if value is not None and "\0" in str(value):
+            raise InputError(f"{flag}: a path cannot contain a NUL byte")
     s, executor, auto = _resolve(opts)
     p = _params(opts, s, executor, notes, warnings)
     out = Path(opts.out)
     files: list[PlannedFile] = []
+    modes: list[tuple[Path, int]] = []
 
     # .gitlab-ci.yml
     ci_path = out / CI_FILE
@@ -362,6 +396,7 @@ def plan_project(opts: InitOptions) -> Plan:
     )
     job_text = ci_yaml.render_job_text(p.job_name, s.render_job(p), header)
     merged = ci_yaml.merge(existing, ci_path, p.job_name, job_text, force=opts.force)
+    check.check_ci(existing, merged, ci_path, p.job_name)
     files.append(PlannedFile(ci_path, merged.encode()))
     if existing is not None:
         notes.append(f"{ci_path}: {'replaced' if replacing else 'added'} job {p.job_name!r}")
@@ -373,24 +408,26 @@ def plan_project(opts: InitOptions) -> Plan:
         f"buildrig init: runner settings for the {s.name} way ({p.executor} executor).\n"
         "Merge into the [[runners]] entry `gitlab-runner register` created; keep its url and token."
     )
-    if opts.runner_config is not None:
-        rc_path = Path(opts.runner_config)
-        text = _read(rc_path)
-        if text is None:
-            raise InputError(
-                "runner config not found (omit --runner-config to get a fragment)", loc=Loc.of(rc_path)
-            )
+    rc_path = Path(opts.runner_config) if opts.runner_config is not None else out / RUNNER_DIR / "config.toml"
+    text = _read(rc_path)
+    if text is None and opts.runner_config is not None:
+        raise InputError(
+            "runner config not found (omit --runner-config to get a fragment)", loc=Loc.of(rc_path)
+        )
+    if text is not None:
+        # An existing runner/config.toml may already hold the registered url and token: merge into
+        # it as into --runner-config, never over it.
         m = runner_toml.merge(
             text, rc_path, spec, name=runner_name, runner_name=opts.runner_name, header=toml_header
         )
         notes += m.notes
         warnings += m.warnings
-        files.append(PlannedFile(rc_path, m.text.encode()))
-        config_label = str(rc_path)
+        new_toml = m.text
     else:
-        frag = runner_toml.render_fragment(spec, runner_name, toml_header)
-        files.append(PlannedFile(out / RUNNER_DIR / "config.toml", frag.encode()))
-        config_label = f"{RUNNER_DIR}/config.toml"
+        new_toml = runner_toml.render_fragment(spec, runner_name, toml_header)
+    check.check_toml(text, new_toml, rc_path)
+    files.append(PlannedFile(rc_path, new_toml.encode()))
+    config_label = str(rc_path) if opts.runner_config is not None else f"{RUNNER_DIR}/config.toml"
 
     # host side
     described: list[tuple[str, str]] = [
@@ -398,10 +435,10 @@ def plan_project(opts: InitOptions) -> Plan:
         (config_label, f"the [[runners]] settings for the {p.executor} executor"),
     ]
     for hf in s.render_host(p):
-        files.append(PlannedFile(out / HOST_DIR / hf.path, hf.content.encode(), hf.mode))
+        files.append(PlannedFile(out / HOST_DIR / hf.path, hf.content.encode(), hf.mode, generated=True))
         described.append((f"{HOST_DIR}/{hf.path}", "host set-up (see the steps)"))
     if s.name == "docker_host" and p.host_tls:
-        files += _certs(out, p, notes)
+        files += _certs(out, p, opts.force, notes, modes)
         described.append((f"{CERT_DIR}/ca.pem, server-cert.pem, server-key.pem", "for the Docker host"))
         described.append(
             (
@@ -414,12 +451,35 @@ def plan_project(opts: InitOptions) -> Plan:
     described.append((str(VARIABLES_FILE), "CI/CD variables for `buildrig run` (GitLab: Settings > CI/CD)"))
     described.append((f"{RUNNER_DIR}/SETUP.md", "this file"))
     setup = setup_md.render(s, p, files=tuple(described), command=command_line(s, p))
-    files.append(PlannedFile(out / RUNNER_DIR / "SETUP.md", setup.encode()))
+    files.append(PlannedFile(out / RUNNER_DIR / "SETUP.md", setup.encode(), generated=True))
     if s.needs_privileged:
         warnings.append(f"{s.name} needs privileged mode on the runner: a job can take over the host")
     if s.name == "docker_sock":
         warnings.append("docker_sock binds the host's Docker socket: every job is root on the host")
-    return Plan(s, p, tuple(files), tuple(notes), tuple(warnings), auto)
+    _keep_users_files(files, opts.force)
+    return Plan(s, p, tuple(files), tuple(notes), tuple(warnings), auto, tuple(modes))
+
+
+def _keep_users_files(files: list[PlannedFile], force: bool) -> None:
+    """Refuse to replace a generated file whose content differs, unless --force."""
+    if force:
+        return
+    for f in files:
+        if not f.generated:
+            continue
+        try:
+            same = f.path.read_bytes() == f.data
+        except (FileNotFoundError, NotADirectoryError):
+            # Missing, or a parent that is a file: the pre-flight check reports the latter.
+            continue
+        except OSError as exc:
+            raise InputError(f"cannot read: {exc.strerror or exc}", loc=Loc.of(f.path)) from exc
+        if not same:
+            raise InputError(
+                "exists and differs from what init writes (edited, or from another run); "
+                "pass --force to replace it, or move it away",
+                loc=Loc.of(f.path),
+            )
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -445,13 +505,14 @@ def _preflight(files: tuple[PlannedFile, ...]) -> None:
 
 
 def init_project(opts: InitOptions) -> InitResult:
-    """Plan, check every target, then write each file atomically."""
+    """Plan (every file rendered and re-parsed), check every target, then write all files or none."""
     plan = plan_project(opts)
     _preflight(plan.files)
-    written: list[Path] = []
-    for f in plan.files:
-        atomic_write(f.path, f.data, mode=f.mode)
-        written.append(f.path)
+    # Kept keys first: a mode fix cannot fail after the files are in place.
+    for path, mode in plan.modes:
+        ensure_mode(path, mode)
+    write_all([FileWrite(f.path, f.data, f.mode) for f in plan.files])
+    written = [f.path for f in plan.files]
     return InitResult(
         strategy=plan.strategy.name,
         executor=plan.params.executor,

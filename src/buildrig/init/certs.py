@@ -17,6 +17,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 VALID_DAYS = 825
+# Each file's mode: private keys 0600, certificates 0644.
+MODES: dict[str, int] = {
+    "ca.pem": 0o644,
+    "server-cert.pem": 0o644,
+    "server-key.pem": 0o600,
+    "cert.pem": 0o644,
+    "key.pem": 0o600,
+}
 
 
 @dataclass(frozen=True)
@@ -29,16 +37,17 @@ class CertBundle:
 
     def files(self) -> tuple[tuple[str, bytes, int], ...]:
         """(file name, PEM, mode) in the layout dockerd and the docker CLI expect."""
-        return (
-            ("ca.pem", self.ca_cert, 0o644),
-            ("server-cert.pem", self.server_cert, 0o644),
-            ("server-key.pem", self.server_key, 0o600),
-            ("cert.pem", self.client_cert, 0o644),
-            ("key.pem", self.client_key, 0o600),
-        )
+        data = {
+            "ca.pem": self.ca_cert,
+            "server-cert.pem": self.server_cert,
+            "server-key.pem": self.server_key,
+            "cert.pem": self.client_cert,
+            "key.pem": self.client_key,
+        }
+        return tuple((name, data[name], mode) for name, mode in MODES.items())
 
 
-FILE_NAMES: tuple[str, ...] = ("ca.pem", "server-cert.pem", "server-key.pem", "cert.pem", "key.pem")
+FILE_NAMES: tuple[str, ...] = tuple(MODES)
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:

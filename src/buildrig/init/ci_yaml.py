@@ -97,6 +97,10 @@ def load(text: str, path: Path) -> CommentedMap:
         raise InputError(f"malformed YAML: {problem}", loc=Loc.of(path, line)) from exc
     except YAMLError as exc:
         raise InputError(f"malformed YAML: {str(exc).splitlines()[0]}", loc=Loc.of(path)) from exc
+    except (AttributeError, TypeError, ValueError) as exc:
+        # ruamel's round-trip constructor fails this way on tags used on the wrong node kind
+        # (`x: !!omap` on a scalar, `!!set` on a sequence).
+        raise InputError(f"malformed YAML: a tag does not fit its value ({exc})", loc=Loc.of(path)) from exc
     if doc is None:
         return CommentedMap()
     if not isinstance(doc, CommentedMap):
@@ -122,10 +126,12 @@ def merge(text: str | None, path: Path, job_name: str, job_text: str, *, force: 
         return job_text
     doc = load(text, path)
     lines = text.splitlines(keepends=True)
-    if job_name not in doc:
+    # GitLab reads every key as a string: `123:` is the job --job-name 123 names.
+    key = next((k for k in doc if str(k) == job_name), None)
+    if key is None:
         sep = "" if text.endswith("\n") else "\n"
         return text + sep + "\n" + job_text
-    start = doc.lc.key(job_name)[0]
+    start = doc.lc.key(key)[0]
     if not force:
         raise InputError(
             f"a job named {job_name!r} already exists; pass --force to replace it "
@@ -133,7 +139,7 @@ def merge(text: str | None, path: Path, job_name: str, job_text: str, *, force: 
             loc=Loc.of(path, start + 1),
         )
     keys = list(doc.keys())
-    idx = keys.index(job_name)
+    idx = keys.index(key)
     end = doc.lc.key(keys[idx + 1])[0] if idx + 1 < len(keys) else len(lines)
     # Comments and blank lines right above the next key belong to that key, not to this job.
     while end > start + 1 and (not lines[end - 1].strip() or lines[end - 1].startswith("#")):

@@ -108,10 +108,23 @@ def _executor(r: Any) -> str:
     return str(r.get("executor", "")) if isinstance(r, dict) else ""
 
 
-def _merge_list(section: Table, key: str, values: tuple[str, ...], added: list[str]) -> None:
+def _need(value: Any, kind: type | tuple[type, ...], what: str, path: Path) -> None:
+    """Refuse a setting of the wrong TOML type (``volumes = "/cache"``) instead of failing on it."""
+    if not isinstance(value, kind):
+        raise InputError(
+            f"{what} must be {_KIND_NAMES.get(kind, 'a table')}; merge by hand", loc=Loc.of(path)
+        )
+
+
+_KIND_NAMES: dict[Any, str] = {list: "an array", dict: "a table"}
+
+
+def _merge_list(section: Table, key: str, values: tuple[str, ...], added: list[str], path: Path) -> None:
     if not values:
         return
     cur = section.get(key)
+    if cur is not None:
+        _need(cur, list, key, path)
     if cur is None:
         section[key] = _array(values)
         added.append(f"{key} = {list(values)}")
@@ -122,8 +135,14 @@ def _merge_list(section: Table, key: str, values: tuple[str, ...], added: list[s
             added.append(f"{key} += {v!r}")
 
 
-def _merge_aot(parent: Table, key: str, entries: list[Table], ident: str, added: list[str]) -> None:
+def _merge_aot(
+    parent: Table, key: str, entries: list[Table], ident: str, added: list[str], path: Path
+) -> None:
     cur = parent.get(key)
+    if cur is not None:
+        _need(cur, list, key, path)
+        for e in cur:
+            _need(e, dict, f"each {key} entry", path)
     if cur is None:
         aot = tomlkit.aot()
         for e in entries:
@@ -148,7 +167,18 @@ def merge(
     runners = doc.get("runners")
     if runners is not None and not isinstance(runners, AoT | list):
         raise InputError("`runners` must be an array of tables ([[runners]])", loc=Loc.of(path))
+    if isinstance(runners, Array):
+        if len(runners):
+            raise InputError(
+                "`runners` is an inline array; write its entries as [[runners]] tables to merge into it",
+                loc=Loc.of(path),
+            )
+        # `runners = []`: appending a table to the inline array would render `runners = [name = …`.
+        del doc["runners"]
+        runners = None
     entries = list(runners) if runners is not None else []
+    for r in entries:
+        _need(r, dict, "each [[runners]] entry", path)
     if runner_name is not None:
         targets = [r for r in entries if str(r.get("name", "")) == runner_name]
         if not targets:
@@ -192,6 +222,8 @@ def merge(
     added: list[str] = []
     if spec.section:
         section = target.get(spec.section)
+        if section is not None:
+            _need(section, dict, f"[runners.{spec.section}]", path)
         if section is None:
             target[spec.section] = _section_table(spec)
             added.append(f"[runners.{spec.section}]")
@@ -208,11 +240,13 @@ def merge(
                     f"{path}: runner {rname!r} is privileged although this way does not need it; "
                     "left as is because other jobs may rely on it"
                 )
-            _merge_list(section, "volumes", spec.volumes, added)
-            _merge_list(section, "security_opt", spec.security_opt, added)
-            _merge_list(section, "devices", spec.devices, added)
+            _merge_list(section, "volumes", spec.volumes, added, path)
+            _merge_list(section, "security_opt", spec.security_opt, added, path)
+            _merge_list(section, "devices", spec.devices, added, path)
             if spec.empty_dirs or spec.host_paths:
                 vols = section.get("volumes")
+                if vols is not None:
+                    _need(vols, dict, f"[runners.{spec.section}.volumes]", path)
                 if vols is None:
                     vols = tomlkit.table()
                     section["volumes"] = vols
@@ -223,6 +257,7 @@ def merge(
                         list(_section_table(spec)["volumes"]["empty_dir"]),
                         "mount_path",
                         added,
+                        path,
                     )
                 if spec.host_paths:
                     _merge_aot(
@@ -231,9 +266,12 @@ def merge(
                         list(_section_table(spec)["volumes"]["host_path"]),
                         "mount_path",
                         added,
+                        path,
                     )
             if spec.pod_annotations:
                 ann = section.get("pod_annotations")
+                if ann is not None:
+                    _need(ann, dict, f"[runners.{spec.section}.pod_annotations]", path)
                 if ann is None:
                     ann = tomlkit.table()
                     section["pod_annotations"] = ann

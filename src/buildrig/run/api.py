@@ -547,7 +547,8 @@ def _run_one(
     caches = cache_specs(job, lambda v: expand(v, env), run.ctx.project.dir)
     cache_root = _cache_root(run)
     # Cache first, then artifacts: what an earlier job of this pipeline made wins, as in GitLab.
-    inputs = [f for c in caches if c.policy in ("pull-push", "pull") for f in _restore(cache_root, c, log)]
+    pulled = [c for c in caches if c.paths and c.policy in ("pull-push", "pull")]
+    inputs = [f for c in pulled for f in _restore(cache_root, c, log)]
     inputs += [f for name in sources(job, run.finished, order) for f in run.artifacts.get(name, ())]
     cache_paths = [p for c in caches if c.policy in ("pull-push", "push") for p in c.paths]
     try:
@@ -586,6 +587,10 @@ def _run_one(
         )
     for c in caches:
         if c.policy in ("pull-push", "push") and wanted(c.when, outcome.status == "success"):
+            for path in c.outside:
+                log.warn(f"WARNING: {path}: not supported: outside build directory")
+            if not c.paths:
+                continue
             files = [f for f in outcome.cache if any(matches(f.path, p) for p in c.paths)]
             log.sys(f"Creating cache {c.key}...")
             save_cache(cache_file(cache_root, c.key), files)
@@ -616,4 +621,5 @@ def _run_one(
         log.mask(outcome.reason) if outcome.reason else None,  # reasons are printed too
         allow,
         hints,
+        tuple(log.notes),
     )

@@ -3,7 +3,9 @@ job cache (``cache:``) kept between runs in buildrig's state directory, like a r
 
 A job's ``artifacts: paths`` (globs relative to ``CI_PROJECT_DIR``, ``artifacts: when``) are
 collected after its script; a later job gets the artifacts of every job of earlier stages, or only
-of those named in ``dependencies:`` / ``needs:``. Not emulated: ``exclude``, ``untracked``,
+of those named in ``dependencies:`` / ``needs:``. As in GitLab Runner, a path that leaves the
+project (``../x``) is skipped with a warning, and symlinks are neither stored nor followed, so a
+job cannot collect or restore a file outside its project. Not emulated: ``exclude``, ``untracked``,
 ``reports``, expiry (the run is the artifact's whole life).
 """
 
@@ -12,14 +14,16 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import io
+import posixpath
 import re
 import tarfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from buildrig.gitlab.model import Job
+from buildrig.run.log import JobLog
 
 
 def _rel(path: str) -> str:
@@ -28,6 +32,31 @@ def _rel(path: str) -> str:
     while path.startswith("./"):
         path = path[2:]
     return path.lstrip("/")
+
+
+def confine(path: str) -> str | None:
+    """``path`` relative to the project and normalised ("" for the project itself), or None when
+    it leaves the project (``../x``, ``a/../../x``)."""
+    norm = posixpath.normpath(_rel(path) or ".")
+    if norm == ".." or norm.startswith("../"):
+        return None
+    return "" if norm == "." else norm
+
+
+def _confined(raw: Iterable[object]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(kept globs, paths outside the project) of a ``paths:`` list."""
+    kept: list[str] = []
+    outside: list[str] = []
+    for p in raw:
+        text = str(p)
+        if not text.strip():
+            continue
+        c = confine(text)
+        if c is None:
+            outside.append(text)
+        else:
+            kept.append(c or ".")
+    return tuple(kept), tuple(outside)
 
 
 @dataclass(frozen=True)
@@ -42,12 +71,50 @@ def spec(job: Job) -> tuple[tuple[str, ...], str]:
     raw = job.raw.get("artifacts")
     if not isinstance(raw, Mapping):
         return (), "on_success"
-    paths = raw.get("paths") or ()
-    if isinstance(paths, str):
-        paths = (paths,)
     when = str(raw.get("when") or "on_success")
-    globs = tuple(_rel(str(p)) or "." for p in paths if str(p).strip())
+    globs = _confined(_paths(raw))[0]
     return (*globs, *(d for d in dotenv_paths(job) if d not in globs)), when
+
+
+def _paths(raw: Mapping[str, Any]) -> tuple[object, ...]:
+    paths = raw.get("paths") or ()
+    return (paths,) if isinstance(paths, str) else tuple(paths) if isinstance(paths, list) else ()
+
+
+def outside_paths(job: Job) -> tuple[str, ...]:
+    """``artifacts:`` paths (and dotenv reports) that leave the project: never collected."""
+    raw = job.raw.get("artifacts")
+    if not isinstance(raw, Mapping):
+        return ()
+    reports = raw.get("reports")
+    dot = reports.get("dotenv") if isinstance(reports, Mapping) else None
+    dots = [dot] if isinstance(dot, str) else (dot if isinstance(dot, list) else [])
+    return _confined([*_paths(raw), *dots])[1]
+
+
+def collect(
+    job: Job, success: bool, log: JobLog, gather: Callable[[str], list[ArtifactFile]]
+) -> tuple[ArtifactFile, ...]:
+    """The job's artifacts, logged as the runner does; ``gather(pattern)`` reads one pattern."""
+    patterns, when = spec(job)
+    if not patterns or not wanted(when, success):
+        return ()
+    log.section("Uploading artifacts for " + ("successful" if success else "failed") + " job")
+    for path in outside_paths(job):
+        log.warn(f"WARNING: {path}: not supported: outside build directory")
+    found: dict[str, ArtifactFile] = {}
+    for pattern in patterns:
+        files = gather(pattern)
+        if not files:
+            log.warn(
+                f"WARNING: {pattern}: no matching files. Ensure that the artifact path is relative "
+                "to the working directory"
+            )
+        else:
+            log.sys(f"{pattern}: found {len(files)} matching artifact files and directories")
+        for f in files:
+            found.setdefault(f.path, f)
+    return tuple(found.values())
 
 
 def dotenv_paths(job: Job) -> tuple[str, ...]:
@@ -56,7 +123,7 @@ def dotenv_paths(job: Job) -> tuple[str, ...]:
     reports = raw.get("reports") if isinstance(raw, Mapping) else None
     dot = reports.get("dotenv") if isinstance(reports, Mapping) else None
     items = [dot] if isinstance(dot, str) else (dot if isinstance(dot, list) else [])
-    return tuple(_rel(str(d)) for d in items if str(d).strip())
+    return _confined(items)[0]
 
 
 def split_dotenv(job: Job, files: Sequence[ArtifactFile]) -> tuple[tuple[ArtifactFile, ...], dict[str, str]]:
@@ -64,7 +131,7 @@ def split_dotenv(job: Job, files: Sequence[ArtifactFile]) -> tuple[tuple[Artifac
     dots = set(dotenv_paths(job))
     raw = job.raw.get("artifacts")
     paths = raw.get("paths") if isinstance(raw, Mapping) else None
-    globs = [_rel(str(p)) for p in (paths if isinstance(paths, list) else [paths] if paths else [])]
+    globs = list(_confined(paths if isinstance(paths, list) else [paths] if paths else [])[0])
     variables: dict[str, str] = {}
     kept: list[ArtifactFile] = []
     for f in files:
@@ -132,45 +199,28 @@ def matches(rel: str, pattern: str) -> bool:
 
 def from_tar(data: bytes | Iterable[bytes], archived: str, patterns: Sequence[str]) -> list[ArtifactFile]:
     """Regular files of a Docker archive of ``archived`` (project-relative, "" for the project dir):
-    its members are named after the archived path's last component."""
+    its members are named after the archived path's last component. Symlinks are skipped."""
     raw = data if isinstance(data, bytes) else b"".join(data)
     out: list[ArtifactFile] = []
     with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
         for member in tar:
             if not member.isfile():
                 continue
-            _, _, inner = member.name.partition("/")
+            name = member.name
+            while name.startswith("./"):
+                name = name[2:]
+            _, _, inner = name.partition("/")
             if archived:
                 parent = archived.rsplit("/", 1)[0] if "/" in archived else ""
-                rel = f"{parent}/{member.name}" if parent else member.name
+                rel = f"{parent}/{name}" if parent else name
             else:
                 rel = inner
-            rel = rel.strip("/")
+            rel = confine(rel) or ""
             if rel and any(matches(rel, p) for p in patterns):
                 fh = tar.extractfile(member)
                 if fh is not None:
                     out.append(ArtifactFile(rel, fh.read(), member.mode & 0o7777))
     return out
-
-
-def from_dir(root: Path, patterns: Sequence[str]) -> list[ArtifactFile]:
-    out: dict[str, ArtifactFile] = {}
-    for pattern in patterns:
-        for path in _walk(root, prefix(pattern)):
-            rel = path.relative_to(root).as_posix()
-            if rel not in out and matches(rel, pattern):
-                out[rel] = ArtifactFile(rel, path.read_bytes(), path.stat().st_mode & 0o7777)
-    return list(out.values())
-
-
-def _walk(root: Path, start: str) -> Iterator[Path]:
-    base = root / start if start else root
-    if base.is_file():
-        yield base
-    elif base.is_dir():
-        for path in sorted(base.rglob("*")):
-            if path.is_file() and not path.is_symlink():
-                yield path
 
 
 @dataclass(frozen=True)
@@ -179,6 +229,7 @@ class CacheSpec:
     paths: tuple[str, ...]
     policy: str  # pull-push | pull | push
     when: str  # on_success | on_failure | always
+    outside: tuple[str, ...] = ()  # paths that leave the project: never cached
 
 
 def cache_specs(job: Job, expand_value: Any, project_dir: Path) -> list[CacheSpec]:
@@ -199,22 +250,29 @@ def cache_specs(job: Job, expand_value: Any, project_dir: Path) -> list[CacheSpe
             files = key.get("files") or []
             digest = hashlib.sha256()
             for name in sorted(str(f) for f in files):
+                inside = confine(name)
                 try:
-                    digest.update(
-                        name.encode() + b"\0" + Path(expand_value("$CI_PROJECT_DIR"), name).read_bytes()
-                    )
+                    # A name outside the project is hashed as a name only: the key must not
+                    # reveal anything about a host file.
+                    target = Path(project_dir, inside or ".")
+                    if inside is None or not target.resolve().is_relative_to(Path(project_dir).resolve()):
+                        raise FileNotFoundError(name)
+                    digest.update(name.encode() + b"\0" + target.read_bytes())
                 except OSError:
                     digest.update(name.encode())
             key = (str(key.get("prefix")) + "-" if key.get("prefix") else "") + digest.hexdigest()[:16]
+        kept, outside = _confined(paths)
         out.append(
             CacheSpec(
                 key=re.sub(r"[^A-Za-z0-9._-]", "-", expand_value(str(key))) or "default",
-                paths=tuple(_rel(str(p)) for p in paths if str(p).strip()),
+                paths=tuple("" if k == "." else k for k in kept),
                 policy=str(item.get("policy") or "pull-push"),
                 when=str(item.get("when") or "on_success"),
+                outside=outside,
             )
         )
-    return [c for c in out if c.paths]
+    # Kept with only outside paths too: the runner still warns about them.
+    return [c for c in out if c.paths or c.outside]
 
 
 def cache_file(root: Path, key: str) -> Path:
@@ -229,9 +287,10 @@ def load_cache(path: Path) -> list[ArtifactFile]:
     out: list[ArtifactFile] = []
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         for member in tar:
-            fh = tar.extractfile(member) if member.isfile() else None
-            if fh is not None:
-                out.append(ArtifactFile(member.name, fh.read(), member.mode & 0o7777))
+            rel = confine(member.name)
+            fh = tar.extractfile(member) if member.isfile() and rel else None
+            if fh is not None and rel:
+                out.append(ArtifactFile(rel, fh.read(), member.mode & 0o7777))
     return out
 
 

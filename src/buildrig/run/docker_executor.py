@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import re
 import socket
 import threading
@@ -85,6 +86,24 @@ class Outcome:
     reason: str | None = None
     artifacts: tuple[ArtifactFile, ...] = ()
     cache: tuple[ArtifactFile, ...] = ()  # files under the job's cache: paths, for the caller to keep
+
+
+FALLBACK_ENV = "BUILDRIG_PRIVILEGED_FALLBACK"
+
+
+def privileged_fallback_allowed() -> bool | None:
+    """Whether a job may run with the privileged fallback when the runtime refuses --privileged:
+    True (``BUILDRIG_PRIVILEGED_FALLBACK=1``), False (``=0``: the job fails instead), None (unset:
+    allowed, as this project's own machine and CI need it, and reported in the job's log and in the
+    run's summary like any other use)."""
+    raw = os.environ.get(FALLBACK_ENV, "").strip().lower()
+    if not raw:
+        return None
+    if raw in ("1", "yes", "true", "on"):
+        return True
+    if raw in ("0", "no", "false", "off"):
+        return False
+    raise JobError(f"{FALLBACK_ENV}={raw!r}: expected 1 (allow) or 0 (refuse)")
 
 
 def missing_caps(status_path: str = "/proc/self/status") -> list[str]:
@@ -290,12 +309,23 @@ class DockerExecutor:
                 self._refused = text.strip().splitlines()[0][:200]
                 self.tracker.remove_container(cid)
         if privileged and self._refused is not None:
+            allowed = privileged_fallback_allowed()
+            if allowed is False:
+                raise JobError(
+                    f"the container runtime refused privileged mode ({self._refused}) and "
+                    f"{FALLBACK_ENV}=0 forbids the fallback (every available capability, confinement off)"
+                )
             caps = missing_caps()
+            what = (
+                f"every capability the host has (ALL{' minus ' + ', '.join(caps) if caps else ''}), "
+                "seccomp, apparmor and systempaths unconfined"
+            )
             log.warn(
                 f"WARNING: the container runtime refused privileged mode ({self._refused}); running with "
-                f"every capability the host has (ALL{' minus ' + ', '.join(caps) if caps else ''}), "
-                f"seccomp, apparmor and systempaths unconfined instead"
+                f"{what} instead"
+                + ("" if allowed is True else f" ({FALLBACK_ENV}=0 refuses this, =1 acknowledges it)")
             )
+            log.note(f"privileged fallback: {what} (the runtime refused --privileged)")
             cid = create(True)
         else:
             cid = create(False)
@@ -471,23 +501,7 @@ class DockerExecutor:
         return arts.from_tar(stream, start, [pattern])
 
     def _collect(self, cid: str, job: Job, success: bool, log: JobLog) -> tuple[ArtifactFile, ...]:
-        patterns, when = arts.spec(job)
-        if not patterns or not arts.wanted(when, success):
-            return ()
-        log.section("Uploading artifacts for " + ("successful" if success else "failed") + " job")
-        found: dict[str, ArtifactFile] = {}
-        for pattern in patterns:
-            files = self._gather(cid, pattern)
-            if not files:
-                log.warn(
-                    f"WARNING: {pattern}: no matching files. Ensure that the artifact path is relative "
-                    "to the working directory"
-                )
-            else:
-                log.sys(f"{pattern}: found {len(files)} matching artifact files and directories")
-            for f in files:
-                found.setdefault(f.path, f)
-        return tuple(found.values())
+        return arts.collect(job, success, log, lambda pattern: self._gather(cid, pattern))
 
     def _follow(self, cid: str, log: JobLog, timeout: float | None = None,
                 stream: Iterable[bytes] | None = None) -> tuple[int, bool]:

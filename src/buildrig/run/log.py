@@ -23,6 +23,7 @@ class JobLog:
         self.sink = sink
         self.keep = keep
         self.lines: list[LogLine] = []
+        self.notes: list[str] = []  # what the run's summary must repeat (e.g. a privileged fallback)
         self._buf = ""
         self._dec = codecs.getincrementaldecoder("utf-8")(errors="replace")
 
@@ -63,6 +64,12 @@ class JobLog:
 
     def warn(self, text: str) -> None:
         self._emit(f"{YELLOW}{text}{RESET}", "warn")
+
+    def note(self, text: str) -> None:
+        """Remember ``text`` for the job's summary line (the log has already said it)."""
+        masked = self.mask(text)
+        if masked not in self.notes:
+            self.notes.append(masked)
 
     def error(self, text: str) -> None:
         self._emit(f"{RED}{text}{RESET}", "error")

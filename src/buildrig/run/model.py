@@ -106,6 +106,7 @@ class JobResult:
     reason: str | None = None  # one line: why it failed or was skipped
     allow_failure: bool = False
     hints: tuple[str, ...] = ()  # one line each: a likely cause of the failure and its fix
+    notes: tuple[str, ...] = ()  # repeated in the run's summary (e.g. the privileged fallback)
 
     @property
     def duration(self) -> float:

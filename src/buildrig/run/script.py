@@ -90,9 +90,15 @@ def project_files(project_dir: Path) -> list[Path]:
     return sorted(p for p in seen if (project_dir / p).exists() or (project_dir / p).is_symlink())
 
 
-def build_tar(project_dir: Path | None, dest: str, extra: Mapping[str, tuple[bytes, int]]) -> IO[bytes]:
+def build_tar(
+    project_dir: Path | None,
+    dest: str,
+    extra: Mapping[str, tuple[bytes, int]],
+    dir_modes: Mapping[str, int] | None = None,
+) -> IO[bytes]:
     """A tar (paths relative to ``/``) with the project copied to ``dest`` and ``extra`` files
-    (absolute path → (content, mode)), owned by root like a runner's clone."""
+    (absolute path → (content, mode)), owned by root like a runner's clone. ``dir_modes`` sets
+    the mode of named directories (default: 0777 for ``dest``, 0755 for the others)."""
     # Spooled: a big working tree goes to a temp file instead of memory; the engine reads it as a stream.
     buf: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=64 << 20)  # noqa: SIM115 (returned open)
     now = time.time()
@@ -107,7 +113,8 @@ def build_tar(project_dir: Path | None, dest: str, extra: Mapping[str, tuple[byt
                     made.add(d)
                     info = tarfile.TarInfo(d)
                     info.type = tarfile.DIRTYPE
-                    info.mode = 0o777 if i == len(parts) and path == dest else 0o755
+                    default = 0o777 if i == len(parts) and path == dest else 0o755
+                    info.mode = (dir_modes or {}).get(d, default)
                     info.mtime = int(now)
                     tar.addfile(info)
 
@@ -127,8 +134,9 @@ def build_tar(project_dir: Path | None, dest: str, extra: Mapping[str, tuple[byt
                     if arc not in made:
                         made.add(arc)
                         tar.addfile(info)
-                else:
+                elif info.issym():
                     tar.addfile(info)
+                # Devices, FIFOs and sockets are not part of a clone: never recreated (as root) for a job.
         for path, (content, mode) in extra.items():
             arc = path.strip("/")
             mkdirs(os.path.dirname(arc))

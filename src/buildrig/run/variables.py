@@ -358,8 +358,6 @@ def resolve(
         if var.masked or name in mask_names or name in always_masked:
             secret.add(name)
             masked.add(value)
-            if var.file:
-                masked.update(line for line in value.splitlines() if line.strip())
     masked.discard("")
     return JobVariables(tuple(env), files, tuple(sorted(masked, key=len, reverse=True)), frozenset(secret))
 
@@ -373,10 +371,18 @@ ALWAYS_MASKED = ("CI_JOB_TOKEN", "CI_REGISTRY_PASSWORD", "CI_BUILD_TOKEN")
 
 
 class Masker:
-    """Replaces every occurrence of a masked value in a line with ``[MASKED]``."""
+    """Replaces every occurrence of a masked value in a line with ``[MASKED]``.
+
+    The log is masked line by line, so a multi-line value (a key, a certificate, a File variable)
+    never appears whole in one line: each of its non-blank lines is masked on its own too.
+    """
 
     def __init__(self, values: Iterable[str]) -> None:
-        vals = sorted({v for v in values if v}, key=len, reverse=True)
+        phrases: set[str] = set()
+        for v in values:
+            phrases.add(v)
+            phrases.update(line.rstrip("\r") for line in v.splitlines() if line.strip())
+        vals = sorted({v for v in phrases if v}, key=len, reverse=True)
         self._re = re.compile("|".join(re.escape(v) for v in vals)) if vals else None
 
     def __call__(self, text: str) -> str:

@@ -4,9 +4,13 @@ Two containers share one storage directory (the registry allows one listen addre
 
 - ``buildrig-registry`` on ``<gateway>:5443``: TLS from the test bed CA, htpasswd (bcrypt) basic
   auth, read-write — what jobs log in and push to;
-- ``buildrig-registry-mirror`` on ``<gateway>:5444``: the same storage read-only and anonymous,
-  used as a pull-through mirror for ``docker.io`` names by the stand-in daemons and buildah (a
-  daemon does not send the job's credentials to a mirror).
+- ``buildrig-registry-mirror`` on ``<gateway>:5444``: read-only and anonymous, used as the
+  ``docker.io`` mirror by the stand-in daemons and buildah. dockerd refuses a mirror URL carrying
+  a user or password, and the daemons have no docker.io login to offer it, so the mirror cannot
+  ask for credentials; instead it sees only the public part of the storage: the ``library/`` repositories
+  (the Docker Hub official-image names the base images are pushed under) and the blob store. The
+  registry serves a blob or manifest only through a repository that links it, so what jobs push
+  under their own project paths is not reachable through the mirror, even by digest.
 
 The host daemon trusts the CA through ``/etc/docker/certs.d/<gateway>:<port>/ca.crt`` (read
 without a restart); ``status`` says so and ``stop`` removes those files again.
@@ -26,7 +30,7 @@ from typing import Any
 
 from buildrig.engine import client as engine_client
 from buildrig.errors import BuildrigError, EngineError
-from buildrig.fsutil import atomic_write
+from buildrig.fsutil import atomic_write, ensure_mode
 from buildrig.paths import state_dir
 from buildrig.run.model import RegistryInfo
 from buildrig.testbed import net, tls
@@ -52,6 +56,12 @@ class RegistryStatus:
 
 
 LABEL_STATE = "buildrig.state"
+# Which storage the mirror sees; a mirror started with another layout (the whole storage) is
+# replaced on the next start.
+LABEL_MIRROR_LAYOUT = "buildrig.mirror-layout"
+MIRROR_LAYOUT = "library-only"
+_V2 = Path("docker/registry/v2")
+PUBLIC_REPOS = ("library",)
 
 
 def registry_dir() -> Path:
@@ -148,12 +158,23 @@ def _write_files() -> tuple[Path, str, str]:
     ips = (net.gateway(), "127.0.0.1")
     if not server.exists() or tls.cert_sans(server) != (sans, ips):
         tls.issue(ca, d, "server", common_name=net.gateway(), dns_names=sans, ip_addresses=ips)
+    else:
+        # Kept from an earlier start (or copied in): a key must not stay readable by others.
+        ensure_mode(d / "server.key", 0o600)
     user, password = _credentials()
-    atomic_write(d / "htpasswd", _htpasswd(user, password), mode=0o644)
+    ensure_mode(_password_file(), 0o600)
+    # The registry runs as root in its container: nobody else needs to read the hashes.
+    atomic_write(d / "htpasswd", _htpasswd(user, password), mode=0o600)
     atomic_write(d / "config.yml", _config(auth=True, readonly=False))
     atomic_write(d / "mirror-config.yml", _config(auth=False, readonly=True))
-    (d / "data").mkdir(parents=True, exist_ok=True)
+    _storage_dirs(d)
     return ca.cert, user, password
+
+
+def _storage_dirs(d: Path) -> None:
+    """The storage paths the mirror mounts must exist before it starts (the registry fills them)."""
+    for sub in ("blobs", *(f"repositories/{r}" for r in PUBLIC_REPOS)):
+        (d / "data" / _V2 / sub).mkdir(parents=True, exist_ok=True)
 
 
 def _host_trust_paths() -> tuple[Path, ...]:
@@ -166,16 +187,28 @@ def _trust_on_host(ca: Path) -> None:
         atomic_write(p, data, mode=0o644)
 
 
-def _mounts(config: str) -> list[Any]:
+def _mounts(config: str, d: Path, *, mirror: bool) -> list[Any]:
+    """Bind mounts of the registry (``mirror=False``) or of the anonymous mirror."""
     from docker.types import Mount
 
-    d = registry_dir()
-    return [
+    common = [
         Mount("/etc/docker/registry/config.yml", str(d / config), type="bind", read_only=True),
         Mount("/etc/docker/registry/server.crt", str(d / "server.crt"), type="bind", read_only=True),
         Mount("/etc/docker/registry/server.key", str(d / "server.key"), type="bind", read_only=True),
-        Mount("/etc/docker/registry/htpasswd", str(d / "htpasswd"), type="bind", read_only=True),
-        Mount("/var/lib/registry", str(d / "data"), type="bind"),
+    ]
+    if not mirror:
+        return [
+            *common,
+            Mount("/etc/docker/registry/htpasswd", str(d / "htpasswd"), type="bind", read_only=True),
+            Mount("/var/lib/registry", str(d / "data"), type="bind"),
+        ]
+    public = [f"repositories/{r}" for r in PUBLIC_REPOS]
+    return [
+        *common,
+        *(
+            Mount(f"/var/lib/registry/{_V2 / sub}", str(d / "data" / _V2 / sub), type="bind", read_only=True)
+            for sub in ("blobs", *public)
+        ),
     ]
 
 
@@ -188,18 +221,28 @@ def _container(cli: Any, name: str) -> Any | None:
         return None
 
 
-def _start_one(cli: Any, name: str, image: str, config: str, port: int) -> None:
+def _labels(d: Path, *, mirror: bool) -> dict[str, str]:
+    labels = {**net.testbed_labels("registry"), LABEL_STATE: str(d)}
+    if mirror:
+        labels[LABEL_MIRROR_LAYOUT] = MIRROR_LAYOUT
+    return labels
+
+
+def _start_one(cli: Any, name: str, image: str, config: str, port: int, d: Path | None = None) -> None:
+    d = d or registry_dir()
+    mirror = name == MIRROR_NAME
+    labels = _labels(d, mirror=mirror)
     c = _container(cli, name)
+    have = (c.labels or {}) if c is not None else {}
     if (c is not None and c.status == "running" and c.image.tags and image in c.image.tags
-            and (c.labels or {}).get(LABEL_STATE) == str(registry_dir())):
+            and all(have.get(k) == v for k, v in labels.items())):
         return
     if c is not None:
         c.remove(force=True, v=True)
     try:
         cli.containers.run(
-            image, name=name, detach=True,
-            labels={**net.testbed_labels("registry"), LABEL_STATE: str(registry_dir())},
-            mounts=_mounts(config), network=net.NETWORK,
+            image, name=name, detach=True, labels=labels,
+            mounts=_mounts(config, d, mirror=mirror), network=net.NETWORK,
             ports={"5000/tcp": (net.gateway(), port)},
         )
     except Exception as exc:
@@ -234,6 +277,14 @@ def ensure_started(*, progress: Progress | None = None, docker_host: str | None 
     owner = _owner_dir(cli)
     if owner is not None and _container(cli, MIRROR_NAME) is not None:
         info = _info_from(owner)
+        mirror = _container(cli, MIRROR_NAME)
+        if mirror is not None and (mirror.labels or {}).get(LABEL_MIRROR_LAYOUT) != MIRROR_LAYOUT:
+            # A mirror from before it was limited to the public repositories: replace it.
+            running = _container(cli, REGISTRY_NAME)
+            image = running.image.tags[0] if running is not None and running.image.tags else None
+            _storage_dirs(owner)
+            _start_one(cli, MIRROR_NAME, image or images.registry_image(cli, say), "mirror-config.yml",
+                       net.MIRROR_PORT, owner)
         _trust_on_host(Path(str(info.ca_path)))
         _wait_ready(info)
         return info

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from buildrig.errors import BuildrigError
-from buildrig.fsutil import atomic_write
+from buildrig.fsutil import atomic_write, ensure_mode
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,8 @@ def ensure_ca(directory: Path, common_name: str = "buildrig test bed CA") -> Cer
     """
     pair = CertPair(directory / "ca.crt", directory / "ca.key")
     if pair.cert.exists() and pair.key.exists():
+        # Reused, maybe from a copy or an older buildrig: the key must not be readable by others.
+        ensure_mode(pair.key, 0o600)
         return pair
     key = _key()
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])

@@ -1,0 +1,66 @@
+"""The privileged fallback (every available capability, confinement off) when the runtime refuses
+--privileged: forbidden with BUILDRIG_PRIVILEGED_FALLBACK=0, otherwise taken and reported in the
+job's log and in the run's summary (JobResult.notes, printed by `buildrig run`)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from docker.errors import APIError
+
+from buildrig.run.docker_executor import FALLBACK_ENV, DockerExecutor, JobError
+from buildrig.run.log import JobLog
+from buildrig.run.variables import Masker
+
+
+class _Api:
+    def __init__(self) -> None:
+        self.started: list[str] = []
+
+    def start(self, cid: str) -> None:
+        if cid == "strict":
+            raise APIError("OCI runtime create failed: unable to apply caps: operation not permitted")
+        self.started.append(cid)
+
+
+def _executor() -> Any:
+    return SimpleNamespace(
+        api=_Api(), tracker=SimpleNamespace(remove_container=lambda cid: None), _refused=None
+    )
+
+
+def _start(ex: Any, log: JobLog) -> str:
+    return str(DockerExecutor._start(ex, log, True, lambda fallback: "relaxed" if fallback else "strict"))
+
+
+@pytest.mark.parametrize("value", [None, "1"])
+def test_fallback_is_taken_and_reported(value: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    if value is None:
+        monkeypatch.delenv(FALLBACK_ENV, raising=False)
+    else:
+        monkeypatch.setenv(FALLBACK_ENV, value)
+    ex, log = _executor(), JobLog("j", Masker([]), None)
+    assert _start(ex, log) == "relaxed"
+    text = "\n".join(line.text for line in log.lines)
+    assert "refused privileged mode" in text and "unconfined" in text
+    assert (f"{FALLBACK_ENV}=0 refuses this" in text) is (value is None)
+    assert len(log.notes) == 1 and log.notes[0].startswith("privileged fallback:")
+    # The next privileged container of the run falls back at once, and is reported again.
+    log2 = JobLog("k", Masker([]), None)
+    assert _start(ex, log2) == "relaxed" and log2.notes
+
+
+def test_fallback_forbidden_fails_the_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(FALLBACK_ENV, "0")
+    ex, log = _executor(), JobLog("j", Masker([]), None)
+    with pytest.raises(JobError, match=f"{FALLBACK_ENV}=0 forbids the fallback"):
+        _start(ex, log)
+    assert ex.api.started == []
+
+
+def test_bad_setting_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(FALLBACK_ENV, "maybe")
+    with pytest.raises(JobError, match=r"expected 1 \(allow\) or 0 \(refuse\)"):
+        _start(_executor(), JobLog("j", Masker([]), None))
