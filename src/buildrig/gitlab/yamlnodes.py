@@ -5,6 +5,11 @@ installed, the pure-Python one otherwise); we build the values ourselves from th
 the round-trip constructor is ~40x slower than composing, and a 1,000-job pipeline must load in
 well under a second. Every mapping is an :class:`LMap` (a dict with ``loc`` and per-key ``locs``),
 every sequence an :class:`LList`; ``!reference`` becomes a :class:`Ref` to be resolved later.
+
+Text nested deeper than :data:`~buildrig.gitlab.limits.MAX_DEPTH` never reaches the composer (it
+recurses on the C stack), and a document whose aliases expand past
+:data:`~buildrig.gitlab.limits.MAX_NODES` values is refused once composed (an alias is the anchor's
+own node, so composing costs nothing; copying it out would).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from buildrig.errors import InputError, Loc
+from buildrig.gitlab.limits import check_expanded, check_yaml_depth
 
 try:  # the C composer; a pure-Python fallback keeps buildrig working without the wheel
     from ruamel.yaml.cyaml import CSafeLoader as _CSafeLoader
@@ -280,9 +286,10 @@ def _docs(text: str, path: Path) -> Iterator[Node]:
 
 def load_documents(text: str, path: Path) -> list[Any]:
     """Every YAML document of ``text`` as located values; malformed YAML → InputError at file:line."""
+    check_yaml_depth(text, path)
     builder = _Builder(path)
     try:
-        return [builder.build(node) for node in _docs(text, path)]
+        docs = [builder.build(node) for node in _docs(text, path)]
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 0
@@ -293,6 +300,10 @@ def load_documents(text: str, path: Path) -> list[Any]:
         raise InputError(f"invalid YAML: {exc}", loc=Loc(str(path))) from None
     except RecursionError:
         raise InputError("YAML nested too deeply", loc=Loc(str(path))) from None
+    memo: dict[int, int] = {}
+    for doc in docs:
+        check_expanded(doc, getattr(doc, "loc", Loc(str(path), 1)), "this document", memo)
+    return docs
 
 
 def plain(value: Any) -> Any:
