@@ -56,7 +56,9 @@ def test_many_shallow_brackets_are_not_mistaken_for_depth(tmp_path: Path) -> Non
 
 def test_deep_json_is_an_input_error_not_a_recursion_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"daemon.json:2: nested deeper than the limit of 100"):
-        load_daemon_json_text('{"a": 1,\n "b": ' + "[" * 100000 + "]" * 100000 + "}", tmp_path / "daemon.json")
+        load_daemon_json_text(
+            '{"a": 1,\n "b": ' + "[" * 100000 + "]" * 100000 + "}", tmp_path / "daemon.json"
+        )
     # brackets inside strings do not count
     cfg = load_daemon_json_text(json.dumps({"x": "[" * 500, "mtu": 1400}), tmp_path / "daemon.json")
     assert cfg.mtu == 1400
