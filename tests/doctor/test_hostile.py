@@ -105,3 +105,31 @@ def test_symlinked_config_toml_out_of_the_project_is_not_read(
     assert main(["doctor", str(proj)]) == 2
     captured = capsys.readouterr()
     assert "leads outside" in captured.err and TOKEN not in captured.out + captured.err
+
+
+def test_symlinked_docker_unit_out_of_the_project_is_not_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    proj = tmp_path / "proj"
+    (proj / "docker.service.d").mkdir(parents=True)
+    (tmp_path / "host.conf").write_text(
+        "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd -H tcp://0.0.0.0:2375\n"
+    )
+    os.symlink(tmp_path / "host.conf", proj / "docker.service.d" / "override.conf")
+    (proj / ".gitlab-ci.yml").write_text(JOB)
+    assert main(["doctor", str(proj)]) == 2
+    assert "override.conf: leads outside" in capsys.readouterr().err
+
+
+def test_many_unknown_daemon_keys_are_summed_up(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / ".gitlab-ci.yml").write_text(JOB)
+    (tmp_path / "daemon.json").write_text(
+        json.dumps({"insecure-registry": [], **{f"k{i}": i for i in range(5000)}})
+    )
+    out = tmp_path / "r.json"
+    main(["doctor", str(tmp_path), "-f", "json", "-o", str(out)])
+    br005 = [f for f in json.loads(out.read_text())["findings"] if f["rule"] == "BR005"]
+    assert len(br005) == 21
+    assert any("did you mean 'insecure-registries'" in f["message"] for f in br005)
+    summary = [f for f in br005 if "4,981 more keys" in f["message"]]
+    assert summary and summary[0]["line"] == 1 and "'k19'" in summary[0]["message"]

@@ -89,7 +89,8 @@ def _bomb(levels: int, width: int) -> str:
 
 
 def test_alias_bomb_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match=r"expands to more than the limit of 1,000,000 values"):
+    # named where the aliases multiply: a6 (line 7) alone is past the limit, a5 is not
+    with pytest.raises(InputError, match=r"ci\.yml:7: this part expands to more than the limit of 1,000,000"):
         load_pipeline_text(_bomb(8, 9), tmp_path / ".gitlab-ci.yml")
 
 
@@ -237,3 +238,11 @@ def test_limits_are_documented() -> None:
     assert "## Limits on input" in readme
     for figure in (f"{limits.MAX_DEPTH}", f"{limits.MAX_NODES:,}", f"{limits.MAX_INCLUDES}", "4 MiB"):
         assert figure in readme.split("## Limits on input", 1)[1]
+
+
+def test_environment_item_lines_in_a_long_array(tmp_path: Path) -> None:
+    items = "".join(f'    "K{i}=v",\n' for i in range(500))
+    text = '[[runners]]\n  name = "r"\n  environment = [\n' + items + '  ]\n  executor = "docker"\n'
+    runner = load_runner_config_text(text, tmp_path / "config.toml").runners[0]
+    assert [(v.name, v.loc.line if v.loc else 0) for v in runner.environment[:2]] == [("K0", 4), ("K1", 5)]
+    assert runner.environment[499].loc is not None and runner.environment[499].loc.line == 503

@@ -142,12 +142,14 @@ def _pick(given: Path | None, directory: Path, candidates: Sequence[str]) -> Pat
     for name in candidates:
         path = directory / name
         if path.is_file():
-            if not path.resolve().is_relative_to(directory.resolve()):
-                raise InputError(
-                    f"{path}: leads outside {directory}; not read (name it explicitly to check it)"
-                )
-            return path
+            return _inside(path, directory)
     return None
+
+
+def _inside(path: Path, directory: Path) -> Path:
+    if not path.resolve().is_relative_to(directory.resolve()):
+        raise InputError(f"{path}: leads outside {directory}; not read (name it explicitly to check it)")
+    return path
 
 
 def load_inputs(
@@ -169,6 +171,8 @@ def load_inputs(
             raise InputError(f"{unit}: file not found")
     if not units:
         units = find_units(directory)
+        for unit in units:
+            _inside(unit, directory)
     pipeline = load_pipeline(ci_path) if ci_path is not None else None
     runners = load_runner_config(runner_path) if runner_path is not None else None
     daemon = merge_daemon(

@@ -171,8 +171,19 @@ def expanded_size(value: Any, memo: dict[int, int]) -> int:
 
 def check_expanded(value: Any, loc: Loc, what: str, memo: dict[int, int] | None = None) -> int:
     """InputError at ``loc`` when ``value`` expands past :data:`MAX_NODES` values."""
-    size = expanded_size(value, {} if memo is None else memo)
+    sizes = {} if memo is None else memo
+    size = expanded_size(value, sizes)
     if size > MAX_NODES:
+        # name the place that multiplies: the deepest container still past the limit alone
+        node = value
+        for _ in range(10 * MAX_DEPTH):  # bounded: a cycle must not turn this into a hang
+            children = node.values() if isinstance(node, dict) else node
+            big = [c for c in children if isinstance(c, (dict, list)) and sizes.get(id(c), 0) > MAX_NODES]
+            if not big:
+                break
+            node = big[0]
+        if node is not value:
+            what, loc = "this part", getattr(node, "loc", loc)
         raise too_big(what, loc)
     return size
 

@@ -34,6 +34,7 @@ from buildrig.gitlab.model import (
 # No two quantifiers here can match the same characters: "[" and 3,000 spaces once took 21 s
 _HEADER = re.compile(r"^[ \t]*(\[\[?)([^\]]*)\]\]?[ \t]*(#.*)?$")
 _KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_.-]+)\s*=""")
+_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'')
 KUBE_VOLUME_KINDS = ("host_path", "pvc", "config_map", "secret", "empty_dir", "csi")
 
 
@@ -195,24 +196,31 @@ class _Parser:
         """``environment = ["K=V", ...]`` as Variables, each at the line its item is on."""
         items = self.strs(raw, section, key, index)
         base = self.loc(section, key, index)
+        lines = self._item_lines(base) if items else {}
         out = []
         for item in items:
             name, sep, value = item.partition("=")
             if not sep or not name:
                 # GitLab Runner skips entries it cannot split (doctor's BR007 reports them)
                 continue
-            out.append(Variable(name=name, value=value, loc=self._item_loc(base, item)))
+            line = lines.get(item)
+            out.append(Variable(name=name, value=value, loc=Loc(self.file, line) if line else base))
         return tuple(out)
 
-    def _item_loc(self, base: Loc, item: str) -> Loc:
-        # multi-line arrays put each item on its own line; look a few lines down for it
+    def _item_lines(self, base: Loc) -> dict[str, int]:
+        """The line of each string item of the array starting at ``base``: multi-line arrays put
+        each item on its own line. One pass up to the next key or table (one search per item was
+        quadratic in the array's length)."""
+        found: dict[str, int] = {}
         start = max(base.line - 1, 0)
-        for offset, text in enumerate(self.source[start : start + 200]):
-            if f'"{item}"' in text or f"'{item}'" in text:
-                return Loc(self.file, start + offset + 1)
+        for offset, text in enumerate(self.source[start:]):
+            for match in _STRING.finditer(text):
+                found.setdefault(
+                    match.group(1) if match.group(1) is not None else match.group(2), start + offset + 1
+                )
             if offset and (_KEY.match(text) or _HEADER.match(text)):
                 break
-        return base
+        return found
 
     # --- sections -------------------------------------------------------------------------------
 
