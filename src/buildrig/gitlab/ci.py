@@ -18,7 +18,7 @@ from typing import Any
 
 from buildrig.errors import InputError, Loc
 from buildrig.fsutil import read_user_text
-from buildrig.gitlab.limits import MAX_INCLUDES, MAX_NODES, check_expanded, expanded_size, too_big
+from buildrig.gitlab.limits import MAX_INCLUDES, MAX_NODES, Sizes, too_big
 from buildrig.gitlab.model import ImageSpec, Job, Pipeline, ServiceSpec, Variable
 from buildrig.gitlab.yamlnodes import LList, LMap, Ref, deep_merge, load_documents, plain
 
@@ -77,7 +77,7 @@ def load_pipeline_text(text: str, path: Path, *, root: Path | None = None) -> Pi
     loader = _Loader(root if root is not None else path.parent)
     top = loader.load(path, text, ())
     top = _resolve_references(top, loader)
-    check_expanded(top, top.loc, "the pipeline")
+    loader.sizes.check(top, top.loc, "the pipeline")
     return _build_pipeline(path, top, loader)
 
 
@@ -103,6 +103,7 @@ class _Loader:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.included = 0
+        self.sizes = Sizes()
         self.files: list[Path] = []
         self.skipped: list[tuple[str, Loc]] = []
         self.unresolved: list[tuple[str, Loc]] = []
@@ -111,7 +112,7 @@ class _Loader:
         key = path.resolve()
         if key not in {p.resolve() for p in self.files}:
             self.files.append(path)
-        docs = load_documents(text, path)
+        docs = load_documents(text, path, self.sizes)
         doc = _config_document(docs, path)
         includes = doc.pop("include", None)
         inc_loc = doc.locs.pop("include", doc.loc)
@@ -373,7 +374,6 @@ def _build_pipeline(path: Path, top: LMap, loader: _Loader) -> Pipeline:
     resolved = _resolve_extends(top, job_names, loader)
     defaults = _defaults(top)
     jobs = []
-    sizes: dict[int, int] = {}
     total = 0
     for name in job_names:
         if name.startswith("."):
@@ -390,7 +390,7 @@ def _build_pipeline(path: Path, top: LMap, loader: _Loader) -> Pipeline:
             if filled:
                 merged = deep_merge(filled, merged)
         # extends and default: share parts between jobs; each job's raw copy pays for all of them
-        total += expanded_size(merged, sizes)
+        total += loader.sizes.of(merged)
         if total > MAX_NODES:
             raise too_big(f"the pipeline up to job {name}", top.key_loc(name))
         jobs.append(_job(name, merged, top.key_loc(name)))

@@ -147,45 +147,51 @@ def check_toml_depth(text: str, path: Path | str) -> None:
 # --- expanded size --------------------------------------------------------------------------------
 
 
-def expanded_size(value: Any, memo: dict[int, int]) -> int:
-    """How many values ``value`` holds once every shared subtree is copied out, counted in time
-    linear in the number of distinct containers (``memo`` keeps each one's count by identity).
+class Sizes:
+    """How many values a tree holds once every shared subtree is copied out, counted in time
+    linear in the number of distinct containers: each container's count is kept by identity.
 
-    Aliases, ``!reference`` and ``extends`` share subtrees instead of copying them; anything
-    that later walks or copies the tree (``plain``, rules, output) pays the expanded size.
+    Aliases, ``!reference`` and ``extends`` share subtrees instead of copying them; anything that
+    later walks or copies the tree (``plain``, rules, output) pays the expanded size. Each counted
+    container is held here too, so its id cannot be reused by a new one while the counts are used.
     """
-    if not isinstance(value, (dict, list)):
-        return 1
-    key = id(value)
-    found = memo.get(key)
-    if found is not None:
-        return found
-    memo[key] = 1  # a container reached again while being counted (a recursive anchor)
-    children = value.values() if isinstance(value, dict) else value
-    total = 1
-    for child in children:
-        total += expanded_size(child, memo) if isinstance(child, (dict, list)) else 1
-    memo[key] = total
-    return total
 
+    __slots__ = ("_seen",)
 
-def check_expanded(value: Any, loc: Loc, what: str, memo: dict[int, int] | None = None) -> int:
-    """InputError at ``loc`` when ``value`` expands past :data:`MAX_NODES` values."""
-    sizes = {} if memo is None else memo
-    size = expanded_size(value, sizes)
-    if size > MAX_NODES:
-        # name the place that multiplies: the deepest container still past the limit alone
+    def __init__(self) -> None:
+        self._seen: dict[int, tuple[int, object]] = {}
+
+    def of(self, value: Any) -> int:
+        if not isinstance(value, (dict, list)):
+            return 1
+        key = id(value)
+        found = self._seen.get(key)
+        if found is not None:
+            return found[0]
+        self._seen[key] = (1, value)  # reached again while being counted: a recursive anchor
+        children = value.values() if isinstance(value, dict) else value
+        total = 1
+        for child in children:
+            total += self.of(child) if isinstance(child, (dict, list)) else 1
+        self._seen[key] = (total, value)
+        return total
+
+    def check(self, value: Any, loc: Loc, what: str) -> int:
+        """InputError at ``loc`` when ``value`` expands past :data:`MAX_NODES` values, naming the
+        deepest part that is past the limit alone (where the aliases multiply) when there is one."""
+        size = self.of(value)
+        if size <= MAX_NODES:
+            return size
         node = value
         for _ in range(10 * MAX_DEPTH):  # bounded: a cycle must not turn this into a hang
             children = node.values() if isinstance(node, dict) else node
-            big = [c for c in children if isinstance(c, (dict, list)) and sizes.get(id(c), 0) > MAX_NODES]
+            big = [c for c in children if isinstance(c, (dict, list)) and self.of(c) > MAX_NODES]
             if not big:
                 break
             node = big[0]
         if node is not value:
             what, loc = "this part", getattr(node, "loc", loc)
         raise too_big(what, loc)
-    return size
 
 
 def too_big(what: str, loc: Loc) -> InputError:

@@ -25,7 +25,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from buildrig.errors import InputError, Loc
-from buildrig.gitlab.limits import check_expanded, check_yaml_depth
+from buildrig.gitlab.limits import Sizes, check_yaml_depth
 
 try:  # the C composer; a pure-Python fallback keeps buildrig working without the wheel
     from ruamel.yaml.cyaml import CSafeLoader as _CSafeLoader
@@ -284,8 +284,9 @@ def _docs(text: str, path: Path) -> Iterator[Node]:
             dispose()
 
 
-def load_documents(text: str, path: Path) -> list[Any]:
-    """Every YAML document of ``text`` as located values; malformed YAML → InputError at file:line."""
+def load_documents(text: str, path: Path, sizes: Sizes | None = None) -> list[Any]:
+    """Every YAML document of ``text`` as located values; malformed YAML → InputError at file:line.
+    ``sizes`` carries expanded sizes over to later checks of the same values."""
     check_yaml_depth(text, path)
     builder = _Builder(path)
     try:
@@ -300,9 +301,9 @@ def load_documents(text: str, path: Path) -> list[Any]:
         raise InputError(f"invalid YAML: {exc}", loc=Loc(str(path))) from None
     except RecursionError:
         raise InputError("YAML nested too deeply", loc=Loc(str(path))) from None
-    memo: dict[int, int] = {}
+    sizes = Sizes() if sizes is None else sizes
     for doc in docs:
-        check_expanded(doc, getattr(doc, "loc", Loc(str(path), 1)), "this document", memo)
+        sizes.check(doc, getattr(doc, "loc", Loc(str(path), 1)), "this document")
     return docs
 
 
