@@ -67,7 +67,7 @@ def run_list(*extra: str) -> tuple[str, ...]:
     return ("run", "proj", "--list", *extra)
 
 
-def ci(text: str) -> dict[str, str | bytes]:
+def ci(text: str | bytes) -> dict[str, str | bytes]:
     return {"proj/.gitlab-ci.yml": text}
 
 
@@ -231,6 +231,39 @@ def cases() -> list[Case]:
         )
     )
 
+    big_base = ".base:\n  script:\n" + "".join(f"    - echo {i}\n" for i in range(10000))
+    out.append(
+        Case(
+            "growth: 300 jobs extend a 10,000-line base",
+            "growth",
+            ci(big_base + "".join(f"j{i}: {{extends: .base}}\n" for i in range(300))),
+            doctor(),
+        )
+    )
+    out.append(
+        Case(
+            "growth: default: 10,000-line before_script x 300 jobs",
+            "growth",
+            ci(
+                big_base.replace(".base:\n  script:", "default:\n  before_script:")
+                + "".join(f"j{i}: {{script: [echo]}}\n" for i in range(300))
+            ),
+            doctor(),
+        )
+    )
+    out.append(
+        Case("growth: !reference cycle", "growth", ci(".a: {s: [!reference [.a, s]]}\n" + JOB), doctor())
+    )
+    out.append(
+        Case(
+            "growth: extends cycle",
+            "growth",
+            ci(".a: {extends: .b}\n.b: {extends: .a}\nj: {extends: .a}\n"),
+            doctor(),
+        )
+    )
+    out.append(Case("growth: recursive anchor", "growth", ci("a: &x [1, *x]\n" + JOB), doctor()))
+
     # files named by the user or by a config file
     for key in ("tlscert", "tlscacert", "tlskey"):
         out.append(
@@ -337,6 +370,46 @@ def cases() -> list[Case]:
     )
     out.append(
         Case("paths: 64 MiB .gitlab-ci.yml", "paths", ci("x: " + "a" * (64 * 1024 * 1024) + "\n"), doctor())
+    )
+
+    out.append(
+        Case(
+            "paths: 5 MiB config.toml",
+            "paths",
+            {"proj/.gitlab-ci.yml": JOB, "proj/config.toml": RUNNER + "# " + "x" * (5 << 20) + "\n"},
+            doctor(),
+        )
+    )
+    out.append(
+        Case("paths: .gitlab-ci.yml is a directory", "paths", {"proj/.gitlab-ci.yml/x": "x"}, doctor())
+    )
+    out.append(Case("paths: --ci-file is a directory", "paths", {}, doctor("--ci-file", "proj")))
+    out.append(
+        Case(
+            "paths: include: local is a directory",
+            "paths",
+            {"proj/.gitlab-ci.yml": "include: d\n" + JOB, "proj/d/x": "x"},
+            doctor(),
+        )
+    )
+    out.append(Case("paths: binary .gitlab-ci.yml", "paths", ci(bytes(range(256)) * 64), doctor()))
+    out.append(
+        Case(
+            "paths: symlink loop .gitlab-ci.yml",
+            "paths",
+            {},
+            doctor(),
+            setup=_symlink("proj/.gitlab-ci.yml", "proj/.gitlab-ci.yml"),
+        )
+    )
+    out.append(
+        Case(
+            "paths: include symlink loop",
+            "paths",
+            ci("include: loop.yml\n" + JOB),
+            doctor(),
+            setup=_symlink("proj/loop.yml", "proj/loop.yml"),
+        )
     )
 
     # secrets in output

@@ -246,3 +246,8 @@ def test_environment_item_lines_in_a_long_array(tmp_path: Path) -> None:
     runner = load_runner_config_text(text, tmp_path / "config.toml").runners[0]
     assert [(v.name, v.loc.line if v.loc else 0) for v in runner.environment[:2]] == [("K0", 4), ("K1", 5)]
     assert runner.environment[499].loc is not None and runner.environment[499].loc.line == 503
+
+
+def test_recursive_alias_is_named(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"ci\.yml:2: an alias inside its own anchor"):
+        load_documents("a: 1\nb: &x [1, {c: *x}]\n", tmp_path / "ci.yml")

@@ -164,6 +164,9 @@ def _key_str(value: Any) -> str:
     return str(value)
 
 
+_BUILDING = object()  # the memo's mark for a node being built: meeting it again is recursion
+
+
 class _Builder:
     def __init__(self, path: Path) -> None:
         self.file = str(path)
@@ -186,7 +189,11 @@ class _Builder:
                 return _scalar_tagged(node, tag)
         key = id(node)
         if key in self.memo:  # an alias: the same node object as its anchor
-            return self.memo[key]
+            value = self.memo[key]
+            if value is _BUILDING:
+                raise InputError("an alias inside its own anchor (a recursive alias)", loc=self.loc(node))
+            return value
+        self.memo[key] = _BUILDING
         value = self._build(node)
         self.memo[key] = value
         return value
