@@ -1,4 +1,4 @@
-"""Hostile and careless inputs against ``buildrig doctor`` and ``buildrig run --list`` (issue 14).
+"""Hostile and careless inputs against ``buildrig doctor``, ``run --list`` and ``init`` (issue 14).
 
 Each case writes its files into a fresh temp dir (the project is ``DIR/proj``; ``DIR/outside``
 stands for the rest of the host and holds decoy secrets), runs the CLI as a whole process with a
@@ -12,7 +12,7 @@ timeout and a memory cap, and sorts the outcome into one column:
 - bad output: the report is not what its format requires (SARIF URIs that are not RFC 3986)
 
 Usage: ``python benchmarks/hostile_inputs.py [--timeout S] [-k SUBSTRING] [-v]``. Touches no
-Docker Engine: ``run --list`` only parses the pipeline.
+Docker Engine: ``run --list`` only parses the pipeline, ``init`` only writes into the temp dir.
 """
 
 from __future__ import annotations
@@ -831,6 +831,29 @@ def cases() -> list[Case]:
             doctor(),
             secrets=("HOSTSECRETHASH",),
             setup=_symlink("proj/daemon.json", "outside/shadow"),
+        )
+    )
+    # init reads the same kinds of files (its merge and writes are issue-14b's)
+    init = ("init", "--strategy", "dind", "--out", "proj")
+    out.append(
+        Case("init: .gitlab-ci.yml flow depth 5000", "init", ci("a: " + "[" * 5000 + "]" * 5000 + "\n"), init)
+    )
+    out.append(
+        Case(
+            "init: .gitlab-ci.yml block depth 1500",
+            "init",
+            ci("a:\n" + "".join(" " * (i + 1) + f"k{i}:\n" for i in range(1500))),
+            init,
+        )
+    )
+    out.append(Case("init: --runner-config /dev/zero", "init", {}, (*init, "--runner-config", "/dev/zero")))
+    out.append(
+        Case(
+            "init: --runner-config FIFO",
+            "init",
+            {},
+            (*init, "--runner-config", "outside/fifo"),
+            setup=_fifo("outside/fifo"),
         )
     )
     # SARIF URIs
