@@ -251,3 +251,9 @@ def test_environment_item_lines_in_a_long_array(tmp_path: Path) -> None:
 def test_recursive_alias_is_named(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"ci\.yml:2: an alias inside its own anchor"):
         load_documents("a: 1\nb: &x [1, {c: *x}]\n", tmp_path / "ci.yml")
+
+
+@pytest.mark.parametrize("text", ["\udc80" + "[" * 200, "a: \udc80\n"])
+def test_text_with_lone_surrogates_is_an_input_error(tmp_path: Path, text: str) -> None:
+    with pytest.raises(InputError, match="not UTF-8 text"):
+        load_documents(text, tmp_path / "ci.yml")

@@ -16,7 +16,6 @@ segfault of the C YAML parser, a RecursionError, minutes of CPU or gigabytes of 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -85,14 +84,15 @@ def check_yaml_depth(text: str, path: Path | str) -> None:
     try:
         from ruamel.yaml.cyaml import CParser  # type: ignore[attr-defined]
     except ImportError:  # pragma: no cover - depends on the installed wheels
-        from ruamel.yaml import YAML
-
-        stream: Iterator[Any] = iter(YAML(typ="safe", pure=True).parse(text))
-        get = stream.__next__
-    else:
-        get = CParser(text).get_event
+        CParser = None
     depth = 0
     try:
+        if CParser is None:  # pragma: no cover - depends on the installed wheels
+            from ruamel.yaml import YAML
+
+            get = iter(YAML(typ="safe", pure=True).parse(text)).__next__
+        else:
+            get = CParser(text).get_event
         while True:
             event = get()
             kind = type(event)
@@ -104,7 +104,7 @@ def check_yaml_depth(text: str, path: Path | str) -> None:
                 depth -= 1
             elif kind is ev.StreamEndEvent:
                 return
-    except (YAMLError, StopIteration):
+    except (YAMLError, StopIteration, UnicodeError):
         return  # malformed: the real parse reports it at its line
 
 

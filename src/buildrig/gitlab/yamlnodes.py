@@ -308,6 +308,8 @@ def load_documents(text: str, path: Path, sizes: Sizes | None = None) -> list[An
         raise InputError(f"invalid YAML: {exc}", loc=Loc(str(path))) from None
     except RecursionError:
         raise InputError("YAML nested too deeply", loc=Loc(str(path))) from None
+    except UnicodeEncodeError as exc:  # text that did not come from a strict UTF-8 decode
+        raise InputError(f"not UTF-8 text ({exc.reason})", loc=Loc(str(path))) from None
     sizes = Sizes() if sizes is None else sizes
     for doc in docs:
         sizes.check(doc, getattr(doc, "loc", Loc(str(path), 1)), "this document")
