@@ -469,6 +469,14 @@ def cases() -> list[Case]:
     )
     out.append(
         Case(
+            "slow: valid config.toml, array line '[' + 3000 spaces",
+            "slow",
+            {"proj/config.toml": RUNNER + "  x = [\n[" + " " * 3000 + "\n]]\n"},
+            doctor(),
+        )
+    )
+    out.append(
+        Case(
             "slow: daemon.json 40000 keys",
             "slow",
             {"proj/daemon.json": json.dumps({f"k{i}": i for i in range(40000)})},
