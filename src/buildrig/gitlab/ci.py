@@ -6,6 +6,11 @@ merged document, then ``extends`` (deep merge, arrays replaced, several levels),
 ``default:`` (and the legacy top-level ``image``/``services``/``before_script``/``after_script``/
 ``cache``) fills keys a job did not set, as far as ``inherit: default`` allows. Every value
 keeps the file:line it was written at.
+
+Limits (:mod:`buildrig.gitlab.limits`): ``include: local`` stays inside the project directory, at
+most :data:`~buildrig.gitlab.limits.MAX_INCLUDES` includes (repeats count), and the pipeline,
+once aliases, ``!reference`` and ``extends`` are expanded, holds at most
+:data:`~buildrig.gitlab.limits.MAX_NODES` values.
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ following directives are specified both as a flag and in the configuration file"
 sources are kept apart where that matters (``hosts_json`` vs ``hosts_flags``); elsewhere the flag
 wins as a summary. ExecStart follows systemd: a drop-in's empty ``ExecStart=`` clears the list and
 the last one left is what runs.
+
+Files are read as bounded regular files (:func:`buildrig.fsutil.read_user_file`), daemon.json
+within :data:`~buildrig.gitlab.limits.MAX_DEPTH` levels; the certificate daemon.json names is
+only parsed, never shown, and skipped when it is no regular file of at most 1 MiB.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ tomlkit parses; it keeps no line numbers, so :func:`_scan` walks the source text
 the line of every table header and of every ``key =`` inside it. Tables are matched to parsed
 values by order: the n-th ``[[runners]]`` header is ``runners[n]``, and the sub-tables that follow
 it (``[runners.docker]``, ``[[runners.docker.services]]``, ...) belong to it.
+
+The file is read as a bounded regular file (:func:`buildrig.fsutil.read_user_file`) and must
+nest at most :data:`~buildrig.gitlab.limits.MAX_DEPTH` levels.
 """
 
 from __future__ import annotations
