@@ -34,7 +34,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from buildrig.errors import BuildrigError
+from buildrig.errors import BuildrigError, InputError, Loc
 
 
 @dataclass(frozen=True)
@@ -253,3 +253,61 @@ def ensure_mode(path: Path, mode: int) -> None:
             os.chmod(path, mode)
     except OSError as exc:
         raise BuildrigError(f"{path}: cannot set mode {mode:04o}: {exc.strerror or exc}") from exc
+
+
+#: Largest file buildrig reads from a path a user (or a config file) names. GitLab caps a CI
+#: configuration at a few MiB (``max_yaml_size_bytes``); runner and dockerd configs are far smaller.
+MAX_INPUT_BYTES = 4 * 1024 * 1024
+
+
+def read_user_file(path: Path, *, limit: int = MAX_INPUT_BYTES, loc: Loc | None = None) -> bytes:
+    """The bytes of a regular file at ``path``, at most ``limit`` of them, or an InputError.
+
+    A path a user names may be a device (``/dev/zero`` never ends), a FIFO (``open`` blocks until a
+    writer comes) or a directory: it is stat'ed first, opened non-blocking (a FIFO swapped in
+    between the two calls returns at once) and checked again on the open descriptor.
+    ``loc`` names where the path was written (a config file's line) when it was not given directly.
+    """
+    path = Path(path)
+    where = f"{path}: " if loc is not None else ""
+    target = Loc.of(path) if loc is None else loc
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise InputError(f"{where}not a regular file", loc=target)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise InputError(f"{where}file not found", loc=target) from None
+    except OSError as exc:
+        raise InputError(f"{where}cannot read: {exc.strerror or exc}", loc=target) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InputError(f"{where}not a regular file", loc=target)
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise InputError(f"{where}cannot read: {exc.strerror or exc}", loc=target) from None
+    finally:
+        os.close(fd)
+    if size > limit:
+        raise InputError(
+            f"{where}larger than the {limit // (1024 * 1024)} MiB limit on input files", loc=target
+        )
+    return b"".join(chunks)
+
+
+def read_user_text(path: Path, *, limit: int = MAX_INPUT_BYTES, loc: Loc | None = None) -> str:
+    """:func:`read_user_file` decoded as UTF-8 (an InputError when it is not)."""
+    data = read_user_file(path, limit=limit, loc=loc)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        where = f"{path}: " if loc is not None else ""
+        raise InputError(
+            f"{where}not UTF-8 text ({exc.reason})", loc=Loc.of(path) if loc is None else loc
+        ) from None

@@ -132,15 +132,24 @@ class Report:
 
 
 def _pick(given: Path | None, directory: Path, candidates: Sequence[str]) -> Path | None:
+    """The file named on the command line (read whatever it is, within the limits of
+    :func:`~buildrig.fsutil.read_user_file`), else the first candidate in DIR. A candidate found in
+    DIR must stay in DIR: a symlink to a host file is not read unless named explicitly."""
     if given is not None:
-        if not given.is_file():
+        if not given.exists():
             raise InputError(f"{given}: file not found")
         return given
     for name in candidates:
         path = directory / name
         if path.is_file():
-            return path
+            return _inside(path, directory)
     return None
+
+
+def _inside(path: Path, directory: Path) -> Path:
+    if not path.resolve().is_relative_to(directory.resolve()):
+        raise InputError(f"{path}: leads outside {directory}; not read (name it explicitly to check it)")
+    return path
 
 
 def load_inputs(
@@ -158,10 +167,12 @@ def load_inputs(
     daemon_path = _pick(inputs.daemon_json, directory, DAEMON_CANDIDATES)
     units = inputs.docker_units
     for unit in units:
-        if not unit.is_file():
+        if not unit.exists():
             raise InputError(f"{unit}: file not found")
     if not units:
         units = find_units(directory)
+        for unit in units:
+            _inside(unit, directory)
     pipeline = load_pipeline(ci_path) if ci_path is not None else None
     runners = load_runner_config(runner_path) if runner_path is not None else None
     daemon = merge_daemon(

@@ -9,10 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from buildrig import __version__
 from buildrig.doctor.base import Category, Finding, RuleModule, Severity
@@ -26,15 +28,58 @@ _GLOBAL = "(set-up)"
 
 
 def render(report: Report, fmt: str, base: Path) -> str:
+    """The report in ``fmt``, with every credential of the runner config masked (``[MASKED]``),
+    whichever rule or message let one through."""
     if fmt == "text":
-        return render_text(report)
-    if fmt == "json":
-        return render_json(report, base)
-    if fmt == "sarif":
-        return render_sarif(report, base)
-    if fmt == "codequality":
-        return render_codequality(report, base)
-    raise ValueError(f"unknown format {fmt}")
+        text = render_text(report)
+    elif fmt == "json":
+        text = render_json(report, base)
+    elif fmt == "sarif":
+        text = render_sarif(report, base)
+    elif fmt == "codequality":
+        text = render_codequality(report, base)
+    else:
+        raise ValueError(f"unknown format {fmt}")
+    return mask_secrets(text, runner_secrets(report))
+
+
+# config.toml keys that hold credentials (token, bearer_token, tls-key-file's contents never are
+# read), and environment entries named like one
+_SECRET_KEY = re.compile(r"tok|secret|pass|auth|cred|bearer|private", re.I)
+MASK = "[MASKED]"
+
+
+def runner_secrets(report: Report) -> tuple[str, ...]:
+    """Credential values written in config.toml: tokens and passwords, also in ``environment``.
+    GitLab masks values of 8 characters or more; shorter ones would mask ordinary words."""
+    found: set[str] = set()
+
+    def walk(value: object, name: str) -> None:
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                walk(item, str(key))
+        elif isinstance(value, list | tuple):
+            for item in value:
+                if name == "environment" and isinstance(item, str) and "=" in item:
+                    key, _, val = item.partition("=")
+                    walk(val, key)
+                else:
+                    walk(item, name)
+        elif isinstance(value, str) and len(value) >= 8 and _SECRET_KEY.search(name):
+            found.add(value)
+
+    cfg = report.context.runner_config
+    for runner in cfg.runners if cfg is not None else ():
+        walk(runner.raw, "")
+    return tuple(sorted(found, key=len, reverse=True))
+
+
+def mask_secrets(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        # as written, and as a JSON string would carry it
+        for form in {secret, json.dumps(secret)[1:-1]}:
+            text = text.replace(form, MASK)
+    return text
 
 
 def _rel(file: str, base: Path) -> str:
@@ -192,7 +237,8 @@ def render_sarif(report: Report, base: Path) -> str:
             result["ruleIndex"] = index[f.rule]
         if f.loc is not None and f.loc.file:
             physical: dict[str, Any] = {
-                "artifactLocation": {"uri": _rel(f.loc.file, base), "uriBaseId": "%SRCROOT%"}
+                # a URI reference (RFC 3986): spaces, '#', '%' and non-ASCII percent-encoded
+                "artifactLocation": {"uri": quote(_rel(f.loc.file, base), safe="/"), "uriBaseId": "%SRCROOT%"}
             }
             if f.loc.line > 0:
                 physical["region"] = {"startLine": f.loc.line}

@@ -6,6 +6,11 @@ merged document, then ``extends`` (deep merge, arrays replaced, several levels),
 ``default:`` (and the legacy top-level ``image``/``services``/``before_script``/``after_script``/
 ``cache``) fills keys a job did not set, as far as ``inherit: default`` allows. Every value
 keeps the file:line it was written at.
+
+Limits (:mod:`buildrig.gitlab.limits`): ``include: local`` stays inside the project directory, at
+most :data:`~buildrig.gitlab.limits.MAX_INCLUDES` includes (repeats count), and the pipeline,
+once aliases, ``!reference`` and ``extends`` are expanded, holds at most
+:data:`~buildrig.gitlab.limits.MAX_NODES` values.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from types import MappingProxyType
 from typing import Any
 
 from buildrig.errors import InputError, Loc
+from buildrig.fsutil import read_user_text
+from buildrig.gitlab.limits import MAX_INCLUDES, MAX_NODES, Sizes, too_big
 from buildrig.gitlab.model import ImageSpec, Job, Pipeline, ServiceSpec, Variable
 from buildrig.gitlab.yamlnodes import LList, LMap, Ref, deep_merge, load_documents, plain
 
@@ -65,7 +72,7 @@ _GLOB = re.compile(r"[*?\[]")
 def load_pipeline(path: Path) -> Pipeline:
     """Read ``path`` (and its local includes, relative to its directory) into a Pipeline."""
     path = Path(path)
-    return load_pipeline_text(_read(path, None), path)
+    return load_pipeline_text(_read(path, None, path.parent), path)
 
 
 def load_pipeline_text(text: str, path: Path, *, root: Path | None = None) -> Pipeline:
@@ -75,26 +82,33 @@ def load_pipeline_text(text: str, path: Path, *, root: Path | None = None) -> Pi
     loader = _Loader(root if root is not None else path.parent)
     top = loader.load(path, text, ())
     top = _resolve_references(top, loader)
+    loader.sizes.check(top, top.loc, "the pipeline")
     return _build_pipeline(path, top, loader)
 
 
 # --- reading and includes -----------------------------------------------------------------------
 
 
-def _read(path: Path, loc: Loc | None) -> str:
+def _read(path: Path, loc: Loc | None, root: Path) -> str:
+    """The text of a pipeline file, which must lie inside the project ``root``.
+
+    GitLab reads ``include: local`` from the repository only; a symlink or ``../`` that leads out
+    of the project would let a pipeline read (and an error message echo) any file of the host.
+    """
     try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found", loc=loc) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text ({exc.reason})", loc=Loc(str(path))) from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}", loc=loc) from None
+        inside = path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError) as exc:  # a symlink loop, a name too long
+        raise InputError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}", loc=loc) from None
+    if not inside:
+        raise InputError(f"{path}: leads outside the project directory {root}; not read", loc=loc)
+    return read_user_text(path, loc=loc)
 
 
 class _Loader:
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.included = 0
+        self.sizes = Sizes()
         self.files: list[Path] = []
         self.skipped: list[tuple[str, Loc]] = []
         self.unresolved: list[tuple[str, Loc]] = []
@@ -103,7 +117,7 @@ class _Loader:
         key = path.resolve()
         if key not in {p.resolve() for p in self.files}:
             self.files.append(path)
-        docs = load_documents(text, path)
+        docs = load_documents(text, path, self.sizes)
         doc = _config_document(docs, path)
         includes = doc.pop("include", None)
         inc_loc = doc.locs.pop("include", doc.loc)
@@ -113,7 +127,11 @@ class _Loader:
             if ikey in stack or ikey == key:
                 chain = " -> ".join(str(p) for p in (*stack, path, inc_path))
                 raise InputError(f"include cycle: {chain}", loc=loc)
-            sub = self.load(inc_path, _read(inc_path, loc), (*stack, key))
+            # GitLab counts every include, nested and repeated ones too (ci_max_includes)
+            self.included += 1
+            if self.included > MAX_INCLUDES:
+                raise InputError(f"more than the limit of {MAX_INCLUDES} included files", loc=loc)
+            sub = self.load(inc_path, _read(inc_path, loc, self.root), (*stack, key))
             merged = sub if merged is None else deep_merge(merged, sub)
         return doc if merged is None else deep_merge(merged, doc)
 
@@ -149,14 +167,21 @@ class _Loader:
             self.skipped.append((f"local: {rel} (uses variables)", loc))
             return
         if _GLOB.search(rel):
-            found = sorted(p for p in self.root.glob(rel) if p.is_file())
+            try:
+                found = sorted(p for p in self.root.glob(rel) if p.is_file())
+            except (OSError, ValueError) as exc:
+                raise InputError(f"include: local '{rel}' cannot be matched: {exc}", loc=loc) from None
             if not found:
                 raise InputError(f"include: local '{rel}' matches no file under {self.root}", loc=loc)
             for p in found:
                 yield p, loc
             return
         target = self.root / rel
-        if not target.is_file():
+        try:
+            exists = target.exists()
+        except (OSError, ValueError) as exc:  # a name too long, a NUL byte
+            raise InputError(f"include: local '{rel}' cannot be read: {exc}", loc=loc) from None
+        if not exists:
             raise InputError(f"include: local file '{rel}' does not exist under {self.root}", loc=loc)
         yield target, loc
 
@@ -181,9 +206,21 @@ def _config_document(docs: list[Any], path: Path) -> LMap:
 
 
 def _resolve_references(top: LMap, loader: _Loader) -> LMap:
-    def lookup(ref: Ref, depth: int) -> Any:
+    # Each reference path and each container is resolved once: a tag used many times (or a
+    # fan-out of tags referring to tags) shares the result instead of walking it again, which
+    # keeps this linear; the expanded size is checked by the caller. Results remember how many
+    # references deep they go, so the 10-level limit holds wherever a shared result is reused.
+    resolved: dict[tuple[str, ...], tuple[Any, int]] = {}
+    walked: dict[int, tuple[Any, int]] = {}
+
+    def lookup(ref: Ref, depth: int) -> tuple[Any, int]:
         if depth > _MAX_REFERENCE_DEPTH:
             raise InputError(f"!reference {list(ref.path)} nests deeper than 10 levels", loc=ref.loc)
+        found = resolved.get(ref.path)
+        if found is not None:
+            if depth + found[1] - 1 > _MAX_REFERENCE_DEPTH:
+                raise InputError(f"!reference {list(ref.path)} nests deeper than 10 levels", loc=ref.loc)
+            return found
         node: Any = top
         for i, part in enumerate(ref.path):
             if not isinstance(node, LMap) or part not in node:
@@ -191,52 +228,68 @@ def _resolve_references(top: LMap, loader: _Loader) -> LMap:
                 if loader.skipped and i == 0:
                     # most likely defined in an include we do not follow: keep going without it
                     loader.unresolved.append((f"!reference {list(ref.path)}", ref.loc))
-                    return None
+                    return None, 1
                 raise InputError(f"!reference {list(ref.path)}: '{where}' could not be found", loc=ref.loc)
             node = node[part]
-        return walk(node, depth + 1)
+        value, height = walk(node, depth + 1)
+        resolved[ref.path] = (value, height + 1)
+        return value, height + 1
 
     # One pass: a subtree without a !reference comes back as the same object, so a container
     # is copied only when something below it changed.
-    def walk(value: Any, depth: int) -> Any:
+    def walk(value: Any, depth: int) -> tuple[Any, int]:
         if isinstance(value, Ref):
             return lookup(value, depth)
-        if isinstance(value, LMap):
-            changed: dict[str, Any] | None = None
-            for k, v in value.items():
-                if isinstance(v, (LMap, LList, Ref)):
-                    w = walk(v, depth)
-                    if w is not v:
-                        if changed is None:
-                            changed = {}
-                        changed[k] = w
-            if changed is None:
-                return value
-            out = LMap(value.loc)
-            for k, v in value.items():
-                out[k] = changed.get(k, v)
-                out.locs[k] = value.key_loc(k)
-            return out
-        if isinstance(value, LList):
-            items: list[Any] | None = None
-            for i, v in enumerate(value):
-                if isinstance(v, (LMap, LList, Ref)):
-                    w = walk(v, depth)
-                    if w is not v:
-                        if items is None:
-                            items = list(value)
-                        items[i] = w
-            if items is None:
-                return value
-            seq = LList(value.loc)
-            seq.extend(items)
-            seq.locs = list(value.locs)
-            return seq
-        return value
+        if not isinstance(value, (LMap, LList)):
+            return value, 0
+        found = walked.get(id(value))
+        if found is not None:
+            if found[1] and depth + found[1] - 1 > _MAX_REFERENCE_DEPTH:
+                return _walk_container(value, depth, walk)  # raises, naming the deep reference
+            return found
+        result = _walk_container(value, depth, walk)
+        walked[id(value)] = result
+        return result
 
-    result = walk(top, 0)
+    result, _ = walk(top, 0)
     assert isinstance(result, LMap)
     return result
+
+
+def _walk_container(value: LMap | LList, depth: int, walk: Any) -> tuple[Any, int]:
+    height = 0
+    if isinstance(value, LMap):
+        changed: dict[str, Any] | None = None
+        for k, v in value.items():
+            if isinstance(v, (LMap, LList, Ref)):
+                w, h = walk(v, depth)
+                height = max(height, h)
+                if w is not v:
+                    if changed is None:
+                        changed = {}
+                    changed[k] = w
+        if changed is None:
+            return value, height
+        out = LMap(value.loc)
+        for k, v in value.items():
+            out[k] = changed.get(k, v)
+            out.locs[k] = value.key_loc(k)
+        return out, height
+    items: list[Any] | None = None
+    for i, v in enumerate(value):
+        if isinstance(v, (LMap, LList, Ref)):
+            w, h = walk(v, depth)
+            height = max(height, h)
+            if w is not v:
+                if items is None:
+                    items = list(value)
+                items[i] = w
+    if items is None:
+        return value, height
+    seq = LList(value.loc)
+    seq.extend(items)
+    seq.locs = list(value.locs)
+    return seq, height
 
 
 # --- extends, default, jobs --------------------------------------------------------------------
@@ -326,6 +379,7 @@ def _build_pipeline(path: Path, top: LMap, loader: _Loader) -> Pipeline:
     resolved = _resolve_extends(top, job_names, loader)
     defaults = _defaults(top)
     jobs = []
+    total = 0
     for name in job_names:
         if name.startswith("."):
             continue
@@ -340,6 +394,10 @@ def _build_pipeline(path: Path, top: LMap, loader: _Loader) -> Pipeline:
                 filled.locs[key] = defaults.key_loc(key)
             if filled:
                 merged = deep_merge(filled, merged)
+        # extends and default: share parts between jobs; each job's raw copy pays for all of them
+        total += loader.sizes.of(merged)
+        if total > MAX_NODES:
+            raise too_big(f"the pipeline up to job {name}", top.key_loc(name))
         jobs.append(_job(name, merged, top.key_loc(name)))
 
     stages_value = top.get("stages", top.get("types"))

@@ -5,6 +5,11 @@ installed, the pure-Python one otherwise); we build the values ourselves from th
 the round-trip constructor is ~40x slower than composing, and a 1,000-job pipeline must load in
 well under a second. Every mapping is an :class:`LMap` (a dict with ``loc`` and per-key ``locs``),
 every sequence an :class:`LList`; ``!reference`` becomes a :class:`Ref` to be resolved later.
+
+Text nested deeper than :data:`~buildrig.gitlab.limits.MAX_DEPTH` never reaches the composer (it
+recurses on the C stack), and a document whose aliases expand past
+:data:`~buildrig.gitlab.limits.MAX_NODES` values is refused once composed (an alias is the anchor's
+own node, so composing costs nothing; copying it out would).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from buildrig.errors import InputError, Loc
+from buildrig.gitlab.limits import Sizes, check_yaml_depth
 
 try:  # the C composer; a pure-Python fallback keeps buildrig working without the wheel
     from ruamel.yaml.cyaml import CSafeLoader as _CSafeLoader
@@ -158,6 +164,9 @@ def _key_str(value: Any) -> str:
     return str(value)
 
 
+_BUILDING = object()  # the memo's mark for a node being built: meeting it again is recursion
+
+
 class _Builder:
     def __init__(self, path: Path) -> None:
         self.file = str(path)
@@ -180,7 +189,11 @@ class _Builder:
                 return _scalar_tagged(node, tag)
         key = id(node)
         if key in self.memo:  # an alias: the same node object as its anchor
-            return self.memo[key]
+            value = self.memo[key]
+            if value is _BUILDING:
+                raise InputError("an alias inside its own anchor (a recursive alias)", loc=self.loc(node))
+            return value
+        self.memo[key] = _BUILDING
         value = self._build(node)
         self.memo[key] = value
         return value
@@ -278,11 +291,13 @@ def _docs(text: str, path: Path) -> Iterator[Node]:
             dispose()
 
 
-def load_documents(text: str, path: Path) -> list[Any]:
-    """Every YAML document of ``text`` as located values; malformed YAML → InputError at file:line."""
+def load_documents(text: str, path: Path, sizes: Sizes | None = None) -> list[Any]:
+    """Every YAML document of ``text`` as located values; malformed YAML → InputError at file:line.
+    ``sizes`` carries expanded sizes over to later checks of the same values."""
+    check_yaml_depth(text, path)
     builder = _Builder(path)
     try:
-        return [builder.build(node) for node in _docs(text, path)]
+        docs = [builder.build(node) for node in _docs(text, path)]
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 0
@@ -293,6 +308,12 @@ def load_documents(text: str, path: Path) -> list[Any]:
         raise InputError(f"invalid YAML: {exc}", loc=Loc(str(path))) from None
     except RecursionError:
         raise InputError("YAML nested too deeply", loc=Loc(str(path))) from None
+    except UnicodeEncodeError as exc:  # text that did not come from a strict UTF-8 decode
+        raise InputError(f"not UTF-8 text ({exc.reason})", loc=Loc(str(path))) from None
+    sizes = Sizes() if sizes is None else sizes
+    for doc in docs:
+        sizes.check(doc, getattr(doc, "loc", Loc(str(path), 1)), "this document")
+    return docs
 
 
 def plain(value: Any) -> Any:

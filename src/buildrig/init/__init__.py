@@ -307,7 +307,12 @@ def _dind_mtu(opts: InitOptions, s: Strategy, executor: str, notes: list[str]) -
 
 
 def _read(path: Path) -> str | None:
+    from buildrig.fsutil import read_user_text
+
     try:
+        if path.exists() and not path.is_dir():
+            # regular files only, bounded: `--runner-config /dev/zero` read until MemoryError
+            return read_user_text(path)
         return path.read_text(encoding="utf-8")
     except (FileNotFoundError, NotADirectoryError):
         # A missing file, or a parent that is a file: the pre-flight check reports the latter.

@@ -17,6 +17,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from buildrig.errors import InputError, Loc
+from buildrig.gitlab.limits import check_yaml_depth
 
 # Top-level keys GitLab treats as global keywords, never as job names.
 RESERVED = frozenset(
@@ -88,6 +89,7 @@ def render_job_text(job_name: str, job: dict[str, Any], header: str) -> str:
 
 
 def load(text: str, path: Path) -> CommentedMap:
+    check_yaml_depth(text, path)  # the round-trip composer recurses: 5,000 levels overflow it
     try:
         doc = _rt().load(text)
     except MarkedYAMLError as exc:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from buildrig.errors import InputError
+from buildrig.gitlab.limits import MAX_PARALLEL
 from buildrig.gitlab.model import DockerSection, Job, Pipeline, Runner, Variable
 from buildrig.run.artifacts import (
     ArtifactFile,
@@ -122,17 +123,34 @@ def expand_parallel(job: Job) -> list[Job]:
     each with its matrix variables and ``CI_NODE_INDEX``/``CI_NODE_TOTAL``, as GitLab names them."""
     spec = job.raw.get("parallel")
     combos: list[list[tuple[str, str]]] = []
-    if isinstance(spec, int) and not isinstance(spec, bool) and spec > 1:
-        combos = [[] for _ in range(spec)]
+    loc = job.key_locs.get("parallel", job.loc)
+    if spec is None:
+        return [job]
+    if isinstance(spec, int) and not isinstance(spec, bool):
+        # GitLab: "parallel config must be between 1 and 200" (and a matrix makes 200 jobs at most)
+        if not 1 <= spec <= MAX_PARALLEL:
+            raise InputError(f"{job.name}: parallel must be between 1 and {MAX_PARALLEL}", loc=loc)
+        combos = [[] for _ in range(spec)] if spec > 1 else []
     elif isinstance(spec, Mapping) and isinstance(spec.get("matrix"), list):
+        count = 0
         for entry in spec["matrix"]:
             if not isinstance(entry, Mapping):
                 continue
+            size = 1
+            for values in entry.values():
+                size *= len(values) if isinstance(values, list) else 1
+                if count + size > MAX_PARALLEL:
+                    raise InputError(
+                        f"{job.name}: parallel: matrix makes more than {MAX_PARALLEL} jobs", loc=loc
+                    )
+            count += size
             rows: list[list[tuple[str, str]]] = [[]]
             for key, values in entry.items():
                 vals = values if isinstance(values, list) else [values]
                 rows = [[*row, (str(key), str(v))] for row in rows for v in vals]
             combos += rows
+    else:
+        raise InputError(f"{job.name}: parallel must be a number or a mapping with matrix", loc=loc)
     if not combos:
         return [job]
     total = len(combos)

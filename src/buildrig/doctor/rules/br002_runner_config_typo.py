@@ -13,6 +13,7 @@ restart``), or let it reload config.toml.
 from __future__ import annotations
 
 import difflib
+import re
 import sys
 from collections.abc import Iterator, Mapping
 
@@ -76,6 +77,24 @@ KUBE_KEYS = frozenset(
 )  # fmt: skip
 
 
+# A misspelt key may hold a credential (``tokn = "glrt-..."``): its value is shown only when
+# neither its name, the name it is close to, nor the value's shape says it may be one.
+_SECRET_NAME = re.compile(r"tok|secret|pass|auth|cred|key|cert|bearer|private", re.I)
+_TOKEN_SHAPE = re.compile(
+    r"^(gl[a-z]{2,6}-|GR1348941|ghp_|gho_|github_pat_|AKIA|xox[abp]-|npm_|dckr_pat_|sk-)"
+)
+
+
+def _shown(key: str, close: str, value: object) -> str:
+    if isinstance(value, bool | int):
+        return f"{key} = {value!r}"
+    if isinstance(value, str):
+        if _SECRET_NAME.search(key) or _SECRET_NAME.search(close) or _TOKEN_SHAPE.match(value.strip()):
+            return f"{key} = [MASKED]"
+        return f"{key} = {value!r}"
+    return key
+
+
 def _typos(raw: Mapping[str, object], known: frozenset[str]) -> list[tuple[str, str]]:
     out = []
     for key in raw:
@@ -100,8 +119,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             sections.append(("[runners.kubernetes]", r.kubernetes.raw, r.kubernetes.key_locs, KUBE_KEYS))
         for section, raw, locs, known in sections:
             for key, close in _typos(raw, known):
-                value = raw.get(key)
-                shown = f"{key} = {value!r}" if isinstance(value, (str, int, bool)) else key
+                shown = _shown(key, close, raw.get(key))
                 yield finding(
                     sys.modules[__name__],
                     f"runner '{r.name}': {section} has '{key}', which GitLab Runner does not know and "

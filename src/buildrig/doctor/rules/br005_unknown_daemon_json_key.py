@@ -50,14 +50,29 @@ DAEMON_KEYS = frozenset(
 )  # fmt: skip
 
 
+#: Unknown keys reported one by one; dockerd names them all in one line and stops, and a
+#: daemon.json of 40,000 made-up keys must not cost 40,000 fuzzy matches and findings.
+MAX_REPORTED = 20
+_SORTED = sorted(DAEMON_KEYS)
+
+
 def check(ctx: Context) -> Iterator[Finding]:
     d = ctx.daemon
     if d is None:
         return
-    for key in d.raw_json:
-        if key in DAEMON_KEYS:
-            continue
-        close = difflib.get_close_matches(key, sorted(DAEMON_KEYS), n=1, cutoff=0.8)
+    unknown = [key for key in d.raw_json if key not in DAEMON_KEYS]
+    if len(unknown) > MAX_REPORTED:
+        rest = unknown[MAX_REPORTED:]
+        yield finding(
+            sys.modules[__name__],
+            f"daemon.json: {len(rest):,} more keys are not dockerd directives (the first: '{rest[0]}'); "
+            "dockerd refuses to start.",
+            "Remove the keys `dockerd --help` does not list.",
+            loc=d.key_locs.get(rest[0]),
+            severity=Severity.WARNING,
+        )
+    for key in unknown[:MAX_REPORTED]:
+        close = difflib.get_close_matches(key, _SORTED, n=1, cutoff=0.8)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         yield finding(
             sys.modules[__name__],
