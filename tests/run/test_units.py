@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -238,7 +239,7 @@ def test_the_registry_ca_reaches_jobs_as_a_file_variable_unless_set(tmp_path: Pa
     assert _registry_ca_variable(reg, [Variable("BUILD_REGISTRY_CA", "x", file=True)], {}) is None
     # a registry with a public certificate has no CA to hand on
     assert _registry_ca_variable(RegistryInfo(host="r", user="u", password="p"), [], {}) is None
-    with pytest.raises(InputError, match="cannot read the registry's CA"):
+    with pytest.raises(InputError, match=re.escape("file not found (the registry's CA, for BUILD_REGISTRY_CA)")):
         _registry_ca_variable(RegistryInfo(host="r", user="u", password="p", ca_path=tmp_path / "no"), [], {})
 
 
@@ -249,3 +250,13 @@ def test_masker_masks_each_line_of_a_multi_line_value() -> None:
     for line in ("-----BEGIN KEY-----", "x MIIEvQIBADANBgkqhkiG9w0BAQEFAASC y", "-----END KEY-----"):
         assert "KEY" not in mask(line) and "MIIE" not in mask(line)
     assert mask("") == "" and mask("unrelated") == "unrelated"
+
+
+def test_file_variables_are_read_as_bounded_regular_files(tmp_path: Path) -> None:
+    from buildrig.run.api import _prepare
+    from buildrig.run.model import RunOptions
+
+    (tmp_path / ".gitlab-ci.yml").write_text("job:\n  script: [echo]\n")
+    with pytest.raises(InputError, match=re.escape("not a regular file (file variable K)")):
+        _prepare(RunOptions(project_dir=tmp_path, file_variables={"K": Path("/dev/zero")},
+                            use_testbed_registry=False))

@@ -35,11 +35,12 @@ def _image_map(path: Path) -> dict[str, str]:
     import json
 
     from buildrig.errors import InputError
+    from buildrig.fsutil import read_user_text
 
     try:
-        text = path.read_text()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read image map: {exc.strerror or exc}") from exc
+        text = read_user_text(path)
+    except InputError as exc:
+        raise InputError(f"{exc} (image map)") from None
     if text.lstrip().startswith("{"):
         try:
             data = json.loads(text)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from buildrig.errors import InputError
+from buildrig.fsutil import read_user_text
 from buildrig.gitlab.limits import MAX_PARALLEL
 from buildrig.gitlab.model import DockerSection, Job, Pipeline, Runner, Variable
 from buildrig.run.artifacts import (
@@ -301,9 +302,10 @@ def _prepare(opts: RunOptions) -> _Run:
     file_vars: list[Variable] = []
     for name, path in opts.file_variables.items():
         try:
-            file_vars.append(Variable(name, Path(path).read_text(), expand=False, file=True))
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read file variable {name}: {exc.strerror or exc}") from exc
+            # A regular file, bounded: --file-var K=/dev/zero must not read forever.
+            file_vars.append(Variable(name, read_user_text(Path(path)), expand=False, file=True))
+        except InputError as exc:
+            raise InputError(f"{exc} (file variable {name})") from None
     registry = opts.registry
     if registry is None and opts.use_testbed_registry:
         registry = _testbed_registry(opts.docker_host)
@@ -351,9 +353,9 @@ def _registry_ca_variable(
     if any(v.name == REGISTRY_CA_VARIABLE for v in given):
         return None
     try:
-        pem = Path(registry.ca_path).read_text()
-    except OSError as exc:
-        raise InputError(f"{registry.ca_path}: cannot read the registry's CA: {exc.strerror or exc}") from exc
+        pem = read_user_text(Path(registry.ca_path))
+    except InputError as exc:
+        raise InputError(f"{exc} (the registry's CA, for {REGISTRY_CA_VARIABLE})") from None
     return Variable(REGISTRY_CA_VARIABLE, pem, expand=False, file=True)
 
 
