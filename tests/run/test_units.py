@@ -239,7 +239,8 @@ def test_the_registry_ca_reaches_jobs_as_a_file_variable_unless_set(tmp_path: Pa
     assert _registry_ca_variable(reg, [Variable("BUILD_REGISTRY_CA", "x", file=True)], {}) is None
     # a registry with a public certificate has no CA to hand on
     assert _registry_ca_variable(RegistryInfo(host="r", user="u", password="p"), [], {}) is None
-    with pytest.raises(InputError, match=re.escape("file not found (the registry's CA, for BUILD_REGISTRY_CA)")):
+    missing = "file not found (the registry's CA, for BUILD_REGISTRY_CA)"
+    with pytest.raises(InputError, match=re.escape(missing)):
         _registry_ca_variable(RegistryInfo(host="r", user="u", password="p", ca_path=tmp_path / "no"), [], {})
 
 
