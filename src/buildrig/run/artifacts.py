@@ -102,16 +102,21 @@ def collect(
     log.section("Uploading artifacts for " + ("successful" if success else "failed") + " job")
     for path in outside_paths(job):
         log.warn(f"WARNING: {path}: not supported: outside build directory")
+    # The runner's messages name each path as the user wrote it ("dist/"), not normalised.
+    raw = job.raw.get("artifacts")
+    paths = _paths(raw) if isinstance(raw, Mapping) else ()
+    written = {c or ".": str(p) for p in reversed(paths) if (c := confine(str(p))) is not None}
     found: dict[str, ArtifactFile] = {}
     for pattern in patterns:
         files = gather(pattern)
+        label = written.get(pattern, pattern)
         if not files:
             log.warn(
-                f"WARNING: {pattern}: no matching files. Ensure that the artifact path is relative "
+                f"WARNING: {label}: no matching files. Ensure that the artifact path is relative "
                 "to the working directory"
             )
         else:
-            log.sys(f"{pattern}: found {len(files)} matching artifact files and directories")
+            log.sys(f"{label}: found {len(files)} matching artifact files and directories")
         for f in files:
             found.setdefault(f.path, f)
     return tuple(found.values())

@@ -58,8 +58,8 @@ def check(ctx: Context) -> Iterator[Finding]:
         yield finding(
             _SELF,
             f"{u.jname(jv.job)} starts rootless buildkitd ({lines[0].loc}){on} without "
-            f"{_FLAG} in BUILDKITD_FLAGS: every RUN step fails with \"mount proc:/proc ... "
-            "operation not permitted\".",
+            f"{_FLAG} in BUILDKITD_FLAGS: every RUN step fails with \"mount proc:/proc (via "
+            "/proc/self/fd/6), flags: 0xe: operation not permitted\" (runc mounting /proc for the step).",
             f"Set variables: BUILDKITD_FLAGS: {_FLAG} (keep any other flags).",
             loc=var.loc if var is not None and var.loc else lines[0].loc,
             job=jv.job.name,
