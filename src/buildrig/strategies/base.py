@@ -233,8 +233,9 @@ def docker_cli_script(p: RenderParams, *, registry_cache: bool) -> list[str]:
     # --force-rm: the classic builder otherwise leaves a failed step's container on the (often
     # shared) daemon for good; BuildKit ignores the flag.
     if registry_cache:
-        # A fresh daemon has no layers; BuildKit can reuse them only from an image it pulled.
-        lines.append(f"docker pull {SLUG_TAG} || true")
+        # No `docker pull` of the previous image first (the classic builder's recipe): BuildKit
+        # reads the inline cache's manifest from the registry and fetches only the layers it
+        # reuses.
         build = (
             "DOCKER_BUILDKIT=1 docker build --force-rm --build-arg BUILDKIT_INLINE_CACHE=1 "
             f"--cache-from {SLUG_TAG} "
