@@ -5,12 +5,18 @@ new Docker release without a change in the repository. That is how the cli/dind 
 pipelines overnight ("client version 1.43 is too old. Minimum supported API version is 1.44"),
 and ``docker:stable`` has not been updated in years. GitLab's docs say to pin a specific version.
 
+A cli image and a dind service on the same major-only tag (``docker:28`` with ``docker:28-dind``)
+move together inside one major, whose clients and daemons share an API range: that pair is only
+advice (info). A fully floating tag (``dind``, ``latest``, ``stable``) or a major the other image
+does not share stays a warning: the next release can break the job without a commit.
+
 Fix: pin both images to the same full version (``docker:29.7.2-cli`` and ``docker:29.7.2-dind``),
 and bump them together.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator
 
@@ -40,6 +46,9 @@ def check(ctx: Context) -> Iterator[Finding]:
         ]
         if not floating:
             continue
+        names = [n for n in (image, *(s.name for s in derive.dind_services(jv.job, jv.runners))) if n]
+        majors = {_major(n) for n in names if F.is_docker_image(n)}
+        same_major = len(majors) == 1 and None not in majors and len(names) >= 2
         loc = (
             jv.job.image.loc
             if image in floating and jv.job.image is not None and jv.job.image.loc
@@ -52,4 +61,12 @@ def check(ctx: Context) -> Iterator[Finding]:
             f"Pin both to one full version: {versions.DOCKER_CLI_IMAGE} and {versions.DOCKER_DIND_IMAGE}.",
             loc=loc,
             job=jv.job.name,
+            severity=Severity.INFO if same_major else None,
         )
+
+
+def _major(name: str) -> str | None:
+    """The major of a ``docker:<major>[.<minor>][-variant]`` tag (None for dind/latest/stable...)."""
+    tag = F.parse_image(name).tag or ""
+    m = re.match(r"^(\d+)(?:\.\d+)*(?:-|$)", tag)
+    return m.group(1) if m else None

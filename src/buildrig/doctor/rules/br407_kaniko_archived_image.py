@@ -6,6 +6,9 @@ Why it matters: Google archived kaniko on 2025-06-03 (last release v1.24.0). The
 but gets no security fixes, no base-image updates and no bug fixes; GitLab removed its kaniko
 page ("kaniko is no longer a maintained project").
 
+Info, not a warning: the image works today and GitLab's own (older) docs and template use it;
+what it lacks is future fixes, which is advice under doctor's severity rule.
+
 Fix: move to the maintained community fork, ``ghcr.io/osscontainertools/kaniko:<version>-debug``
 (same flags, same ``/kaniko/executor``), or to Buildah / rootless BuildKit.
 
@@ -23,7 +26,7 @@ from buildrig.doctor.rules import _b_util as u
 
 ID = "BR407"
 TITLE = "kaniko: archived upstream image gcr.io/kaniko-project"
-SEVERITY = Severity.WARNING
+SEVERITY = Severity.INFO
 CATEGORY = Category.MAINTAINABILITY
 DOCS = "https://docs.gitlab.com/ci/docker/using_kaniko/"
 
