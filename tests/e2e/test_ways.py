@@ -19,7 +19,7 @@ from buildrig.bench.trial import DIGEST_RE, TrialOptions, TrialResult, get_way, 
 from buildrig.init import InitOptions, init_project
 from buildrig.run.api import run_jobs
 from buildrig.run.model import RegistryInfo, RunOptions
-from buildrig.testbed import registry
+from buildrig.testbed import images, registry
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
@@ -114,7 +114,8 @@ def _dind_project(tmp_path: Path, *, tls: bool, privileged: bool) -> Path:
 
 def _run(scratch: Path, testbed: RegistryInfo, runs: Any, **variables: str) -> Any:
     result = run_jobs(RunOptions(project_dir=scratch, runner_config=scratch / "runner" / "config.toml",
-                                 registry=testbed, namespace="e2e", project_name="hello-failure",
+                                 registry=testbed, image_overrides=images.overrides(), namespace="e2e",
+                                 project_name="hello-failure",
                                  variables=variables))
     runs.ids.append(result.run_id)
     return result

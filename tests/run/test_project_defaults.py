@@ -26,7 +26,7 @@ def _init(tmp_path: Path, *args: str) -> Path:
 
 
 def _opts(project: Path, **kw: object) -> RunOptions:
-    return RunOptions(project_dir=project, use_testbed_registry=False, use_testbed_images=False, **kw)  # type: ignore[arg-type]
+    return RunOptions(project_dir=project, **kw)  # type: ignore[arg-type]
 
 
 def test_init_shell_then_run_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

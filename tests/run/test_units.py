@@ -259,5 +259,4 @@ def test_file_variables_are_read_as_bounded_regular_files(tmp_path: Path) -> Non
 
     (tmp_path / ".gitlab-ci.yml").write_text("job:\n  script: [echo]\n")
     with pytest.raises(InputError, match=re.escape("not a regular file (file variable K)")):
-        _prepare(RunOptions(project_dir=tmp_path, file_variables={"K": Path("/dev/zero")},
-                            use_testbed_registry=False))
+        _prepare(RunOptions(project_dir=tmp_path, file_variables={"K": Path("/dev/zero")}))

@@ -78,6 +78,7 @@ class RealWorkspace:
         from buildrig.run.api import run_jobs
         from buildrig.run.model import RunOptions
         from buildrig.run.variables import git_info
+        from buildrig.testbed import images
 
         b = self.backend
         if self.runs and scratch_git(self.scratch, "status", "--porcelain"):
@@ -100,6 +101,7 @@ class RealWorkspace:
                 project_dir=self.scratch,
                 runner_config=runner_cfg if runner_cfg.exists() else None,
                 registry=b.registry,
+                image_overrides=images.overrides(),
                 namespace=b.namespace,
                 project_name=self.project_name,
                 file_variables=self.file_variables,

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from buildrig.errors import BuildrigError, InputError
-from buildrig.run.model import LogLine, LogSink, RegistryInfo, RunInterrupted, RunResult, strip_ansi
+from buildrig.registryinfo import RegistryInfo
+from buildrig.run.model import LogLine, LogSink, RunInterrupted, RunResult, strip_ansi
 
 DIGEST_RE = re.compile(r"BUILDRIG_DIGEST=(sha256:[0-9a-f]{64})")
 
@@ -180,7 +181,8 @@ def trial_way(way: Way, opts: TrialOptions, registry: RegistryInfo, scratch_root
 
     strategy = strategies.get(way.strategy)
     cli = engine.client(opts.docker_host)
-    missing = missing_image(strategy.images, images.overrides(), cli)
+    stand_ins = images.overrides()
+    missing = missing_image(strategy.images, stand_ins, cli)
     if missing:
         return TrialResult(way.name, "skipped", missing)
     start = time.monotonic()
@@ -210,6 +212,7 @@ def trial_way(way: Way, opts: TrialOptions, registry: RegistryInfo, scratch_root
                 project_dir=scratch,
                 project_defaults=True,
                 registry=registry,
+                image_overrides=stand_ins,
                 namespace=opts.namespace,
                 project_name=project_name,
                 sink=opts.sink,

@@ -74,11 +74,12 @@ def images_prepare(
 ) -> None:
     """Build (or reuse) the stand-ins: docker CLI + buildx, dind, buildah, kaniko, BuildKit, base image."""
     from buildrig.testbed import images
+    from buildrig.testbed.prepare import prepare
 
     # A spinner on a terminal while the Go tools compile (minutes, the first time); the steps and
     # their times are printed either way.
     with err.status("preparing stand-in images (the first run builds kaniko, BuildKit and buildx from Go)"):
-        res = images.prepare(offline=offline, progress=_progress)
+        res = prepare(offline=offline, progress=_progress)
     for p in res.images:
         state = "reused" if p.reused else f"built in {p.seconds:.1f} s"
         names = ", ".join(p.replaces) or f"{images.BASE_IMAGE} (FROM of examples/hello)"

@@ -190,45 +190,6 @@ def select_jobs(pipeline: Pipeline, names: tuple[str, ...] = (), stages: tuple[s
     return sorted(picked, key=lambda j: order.get(j.stage, len(order)))
 
 
-def _testbed_registry(docker_host: str | None) -> RegistryInfo | None:
-    import importlib
-
-    try:
-        tb = importlib.import_module("buildrig.testbed.registry")
-    except ImportError:
-        return None
-    current = getattr(tb, "current", None)
-    if current is None:
-        return None
-    info = current(docker_host)
-    if info is None:
-        return None
-    if isinstance(info, RegistryInfo):
-        return info
-    # Accept the testbed's own record type as long as it has the fields we need.
-    return RegistryInfo(
-        host=str(info.host),
-        user=str(info.user),
-        password=str(info.password),
-        ca_path=getattr(info, "ca_path", None),
-        address=getattr(info, "address", None),
-    )
-
-
-def _testbed_images() -> Mapping[str, str]:
-    import importlib
-
-    try:
-        tb = importlib.import_module("buildrig.testbed.images")
-    except ImportError:
-        return {}
-    fn = getattr(tb, "overrides", None)
-    if fn is None:
-        return {}
-    result = fn()
-    return dict(result) if isinstance(result, Mapping) else {}
-
-
 @dataclass
 class _Run:
     opts: RunOptions
@@ -307,8 +268,6 @@ def _prepare(opts: RunOptions) -> _Run:
         except InputError as exc:
             raise InputError(f"{exc} (file variable {name})") from None
     registry = opts.registry
-    if registry is None and opts.use_testbed_registry:
-        registry = _testbed_registry(opts.docker_host)
     notes = found.notes
     ca_var = _registry_ca_variable(registry, [*file_vars, *project_vars], opts.variables)
     if ca_var is not None:
@@ -380,8 +339,7 @@ def _make_executor(run: _Run) -> None:
         opts.docker_host or (host if not os.environ.get("DOCKER_HOST") else None), timeout=JOB_STREAM_TIMEOUT
     )
     run.tracker = Tracker(cli.api, run.ctx.run_id)
-    overrides: dict[str, str] = dict(_testbed_images()) if opts.use_testbed_images else {}
-    overrides.update(opts.image_overrides)
+    overrides = dict(opts.image_overrides)
     default_policy = RUNNER_DEFAULT_PULL_POLICY if run.runner is not None else NO_CONFIG_PULL_POLICY
     extra_hosts: list[str] = []
     reg = run.ctx.registry

@@ -32,7 +32,7 @@ from buildrig.engine import client as engine_client
 from buildrig.errors import BuildrigError, EngineError
 from buildrig.fsutil import atomic_write, ensure_mode
 from buildrig.paths import state_dir
-from buildrig.run.model import RegistryInfo
+from buildrig.registryinfo import RegistryInfo
 from buildrig.testbed import net, tls
 
 REGISTRY_NAME = "buildrig-registry"
