@@ -1,0 +1,54 @@
+"""The layers of CONTRIBUTING.md, enforced: import-linter's contract in pyproject.toml, and no
+import of our own modules the import graph cannot see."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src" / "buildrig"
+
+
+def test_the_layers_contract_is_kept() -> None:
+    lint = shutil.which("lint-imports", path=str(Path(sys.executable).parent)) or "lint-imports"
+    proc = subprocess.run([lint], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 kept, 0 broken" in proc.stdout
+
+
+def _dynamic_imports(tree: ast.AST) -> list[tuple[int, str]]:
+    """``import_module(...)`` / ``__import__(...)`` calls whose target is ours or not a literal."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        f = node.func
+        name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+        if name not in ("import_module", "__import__"):
+            continue
+        arg = node.args[0] if node.args else None
+        target = arg.value if isinstance(arg, ast.Constant) and isinstance(arg.value, str) else None
+        if target is None or target == "buildrig" or target.startswith(("buildrig.", ".")):
+            found.append((node.lineno, ast.unparse(node)))
+    return found
+
+
+def test_no_module_imports_our_modules_by_name() -> None:
+    hidden = [
+        f"{path.relative_to(ROOT)}:{line}: {call}"
+        for path in sorted(SRC.rglob("*.py"))
+        for line, call in _dynamic_imports(ast.parse(path.read_text(), str(path)))
+    ]
+    assert hidden == []
+
+
+def test_the_check_sees_a_hidden_import() -> None:
+    tree = ast.parse(
+        "import importlib\nm = importlib.import_module('buildrig.testbed.registry')\n"
+        "n = __import__(name)\nimport_module('json')\n"
+    )
+    assert [line for line, _ in _dynamic_imports(tree)] == [2, 3]
