@@ -1,5 +1,5 @@
-"""The layers of CONTRIBUTING.md, enforced: import-linter's contract in pyproject.toml, and no
-import of our own modules the import graph cannot see."""
+"""The structure of CONTRIBUTING.md, enforced: import-linter's contract in pyproject.toml, no
+import of our own modules the import graph cannot see, no module over 600 lines."""
 
 from __future__ import annotations
 
@@ -52,3 +52,13 @@ def test_the_check_sees_a_hidden_import() -> None:
         "n = __import__(name)\nimport_module('json')\n"
     )
     assert [line for line, _ in _dynamic_imports(tree)] == [2, 3]
+
+
+def test_no_module_is_over_600_lines() -> None:
+    """Rooms that do one job: past 600 lines a module is split by what its parts do."""
+    long = {
+        str(path.relative_to(ROOT)): n
+        for path in sorted(SRC.rglob("*.py"))
+        if (n := len(path.read_text().splitlines())) > 600
+    }
+    assert long == {}

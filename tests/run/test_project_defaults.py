@@ -12,8 +12,9 @@ import pytest
 from buildrig.cli import main
 from buildrig.errors import Loc
 from buildrig.gitlab.model import Job
-from buildrig.run.api import _prepare, job_variables, project_files
+from buildrig.run.api import _prepare, job_variables
 from buildrig.run.hints import variable_hints
+from buildrig.run.inputs import project_files
 from buildrig.run.model import RunOptions
 
 

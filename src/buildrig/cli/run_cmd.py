@@ -144,7 +144,7 @@ def run_command(
     from buildrig.run import RunInterrupted, RunOptions, run_jobs, select_jobs
 
     job, stage, var, file_var, mask = job or [], stage or [], var or [], file_var or [], mask or []
-    from buildrig.run.api import load_pipeline
+    from buildrig.run.inputs import load_pipeline
 
     base = RunOptions(project_dir=project_dir, ci_file=ci_file)
     if list_jobs:
