@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 
 from buildrig import engine
-from buildrig.bench.trial import TrialOptions, TrialResult, Way, trial_way
 from buildrig.registryinfo import RegistryInfo
 from buildrig.testbed import dockerhost, registry
 from buildrig.testbed.prepare import prepare
+from buildrig.trial import TrialOptions, TrialResult, Way, trial_way
 
 ROOT = Path(__file__).resolve().parents[2]
 HELLO = ROOT / "examples" / "hello"

@@ -13,13 +13,13 @@ import tomlkit
 from ruamel.yaml import YAML
 
 from buildrig import versions
-from buildrig.bench.trial import scratch_copy
 from buildrig.doctor.engine import Inputs, diagnose
 from buildrig.init import InitOptions, init_project
 from buildrig.run.api import run_jobs
 from buildrig.run.model import RegistryInfo, RunOptions, RunResult
 from buildrig.strategies.base import REGISTRY_CA_VARIABLE
 from buildrig.testbed import images
+from buildrig.trial import scratch_copy
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
