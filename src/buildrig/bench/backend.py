@@ -187,12 +187,9 @@ class RealBackend:
         return machine_facts(self.cli)
 
     def engine_alive(self) -> str | None:
-        from docker.errors import DockerException
-        from requests.exceptions import RequestException
-
         try:
             self.cli.ping()
-        except (DockerException, RequestException, OSError) as exc:
+        except engine.sdk_errors() as exc:
             text = str(exc).strip().splitlines()
             return text[0][:200] if text else type(exc).__name__
         return None

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from buildrig.engine import client as engine_client
+from buildrig.engine import sdk_errors
 from buildrig.errors import BuildrigError, EngineError
 from buildrig.fsutil import atomic_write
 from buildrig.paths import state_dir
@@ -139,8 +140,8 @@ def start(cert_src: Path, *, docker_host: str | None = None, timeout: float = 60
             environment={"DOCKER_TLS_CERTDIR": "/certs"},
         )["Id"]
         api.start(cid)
-    except Exception as exc:
-        with contextlib.suppress(Exception):
+    except sdk_errors() as exc:
+        with contextlib.suppress(*sdk_errors()):
             api.remove_container(NAME, v=True, force=True)
         raise EngineError(f"cannot start the docker_host test daemon: {exc}") from exc
     _wait(cli, dest, timeout)

@@ -34,6 +34,7 @@ from typing import Any
 
 from buildrig import versions
 from buildrig.engine import client as engine_client
+from buildrig.engine import sdk_errors
 from buildrig.errors import BuildrigError, EngineError
 from buildrig.paths import state_dir
 from buildrig.testbed import gotools, net, rootfs
@@ -380,7 +381,7 @@ def _import_root(cli: Any, recipe: Recipe, progress: Progress) -> None:
                 rootfs.remove_tree(tree)
         try:
             cli.api.import_image_from_file(str(tar_path), repository=repo, tag=tag, changes=changes)
-        except Exception as exc:
+        except sdk_errors() as exc:
             raise EngineError(f"importing {recipe.root_tag} failed: {exc}") from exc
     if not _has_image(cli, recipe.root_tag, recipe.root_key):
         raise EngineError(f"importing {recipe.root_tag} produced no image")
@@ -404,7 +405,7 @@ def _build_final(cli: Any, recipe: Recipe) -> None:
                                    forcerm=True, decode=True, labels=labels, pull=False):
             if "error" in chunk:
                 errors.append(str(chunk["error"]).strip())
-    except Exception as exc:
+    except sdk_errors() as exc:
         raise EngineError(f"building {recipe.tag} failed: {exc}") from exc
     if errors or not _has_image(cli, recipe.tag, recipe.key):
         raise EngineError(f"building {recipe.tag} failed: {'; '.join(errors) or 'no image'}")

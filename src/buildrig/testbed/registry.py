@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from buildrig.engine import client as engine_client
+from buildrig.engine import sdk_errors
 from buildrig.errors import BuildrigError, EngineError
 from buildrig.fsutil import atomic_write, ensure_mode
 from buildrig.paths import state_dir
@@ -245,7 +246,7 @@ def _start_one(cli: Any, name: str, image: str, config: str, port: int, d: Path 
             mounts=_mounts(config, d, mirror=mirror), network=net.NETWORK,
             ports={"5000/tcp": (net.gateway(), port)},
         )
-    except Exception as exc:
+    except sdk_errors() as exc:
         raise EngineError(f"cannot start {name} from {image}: {exc}") from exc
 
 
