@@ -19,7 +19,7 @@ from buildrig.doctor import derive
 from buildrig.doctor.base import Context, Finding, JobView, LiveFacts, RuleModule, Severity
 from buildrig.errors import BuildrigError, InputError, Loc
 from buildrig.gitlab.ci import load_pipeline
-from buildrig.gitlab.dockerd import load_daemon_json, load_docker_units, merge_daemon, with_cert_sans
+from buildrig.gitlab.dockerd_config import load_daemon_json, load_docker_units, merge_daemon, with_cert_sans
 from buildrig.gitlab.model import DaemonConfig, Pipeline, RunnerConfig
 from buildrig.gitlab.runner_config import load_runner_config
 
