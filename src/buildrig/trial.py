@@ -21,11 +21,14 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from buildrig.errors import BuildrigError, InputError
 from buildrig.registryinfo import RegistryInfo
 from buildrig.run.model import LogLine, LogSink, RunInterrupted, RunResult, strip_ansi
+
+if TYPE_CHECKING:
+    from docker import DockerClient
 
 #: ``buildrig try``'s registry namespace (bench recognises its images as buildrig's build outputs).
 TRY_NAMESPACE = "buildrig-try"
@@ -165,7 +168,7 @@ def prepare_way(way: Way, scratch: Path, cache: str) -> dict[str, Path]:
     return {var: certs / src.rsplit("/", 1)[-1] for var, _, src in CERT_VARIABLES}
 
 
-def missing_image(images: Sequence[str], overrides: dict[str, str], cli: Any) -> str | None:
+def missing_image(images: Sequence[str], overrides: dict[str, str], cli: DockerClient) -> str | None:
     from docker.errors import ImageNotFound
 
     from buildrig.testbed.images import skipped

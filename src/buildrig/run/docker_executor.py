@@ -19,7 +19,7 @@ import hashlib
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from buildrig import engine
 from buildrig.gitlab.model import DockerSection, Job, ServiceSpec
@@ -33,6 +33,9 @@ from buildrig.run.images import ImageResolver
 from buildrig.run.log import JobLog
 from buildrig.run.services import service_aliases, stream_service_log, wait_service
 from buildrig.run.variables import JobVariables, PipelineContext, expand, slug
+
+if TYPE_CHECKING:
+    from docker import APIClient
 
 
 def parse_volume(spec: str) -> tuple[str | None, str, str]:
@@ -50,7 +53,7 @@ def parse_volume(spec: str) -> tuple[str | None, str, str]:
 class DockerExecutor:
     def __init__(
         self,
-        api: Any,
+        api: APIClient,
         ctx: PipelineContext,
         docker: DockerSection,
         *,
@@ -195,8 +198,9 @@ class DockerExecutor:
     ) -> str:
         netcfg = None
         if network and aliases and network not in ("host", "none", "bridge"):
+            # types-docker types the argument as one EndpointConfig; the SDK takes {network: config}.
             netcfg = self.api.create_networking_config(
-                {network: self.api.create_endpoint_config(aliases=aliases)}
+                {network: self.api.create_endpoint_config(aliases=aliases)}  # type: ignore[arg-type]
             )
         res = self.api.create_container(
             image,

@@ -4,10 +4,13 @@ GitLab Runner tries them (``never``, ``if-not-present``, ``always``)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from buildrig.run.executor import JobError
 from buildrig.run.log import JobLog
+
+if TYPE_CHECKING:
+    from docker import APIClient
 
 
 class ImageResolver:
@@ -15,7 +18,7 @@ class ImageResolver:
 
     def __init__(
         self,
-        api: Any,
+        api: APIClient,
         overrides: Mapping[str, str],
         section_policy: tuple[str, ...],
         default_policy: tuple[str, ...],
@@ -30,7 +33,8 @@ class ImageResolver:
         from docker.errors import ImageNotFound, NotFound
 
         try:
-            data: dict[str, Any] = self.api.inspect_image(name)
+            # types-docker leaves inspect_image untyped.
+            data: dict[str, Any] = self.api.inspect_image(name)  # type: ignore[no-untyped-call]
         except (ImageNotFound, NotFound):
             return None
         return data

@@ -10,9 +10,12 @@ import socket
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from buildrig.run.log import JobLog
+
+if TYPE_CHECKING:
+    from docker import APIClient
 
 
 def service_aliases(image: str, alias: str | None) -> list[str]:
@@ -36,7 +39,7 @@ def service_aliases(image: str, alias: str | None) -> list[str]:
     return out
 
 
-def stream_service_log(api: Any, cid: str, alias: str, log: JobLog) -> None:
+def stream_service_log(api: APIClient, cid: str, alias: str, log: JobLog) -> None:
     """CI_DEBUG_SERVICES: the service's output joins the job log live, prefixed like the runner's."""
     from docker.errors import APIError
 
@@ -53,7 +56,7 @@ def stream_service_log(api: Any, cid: str, alias: str, log: JobLog) -> None:
 
 
 def wait_service(
-    api: Any,
+    api: APIClient,
     cid: str,
     name: str,
     cname: str,

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from buildrig import versions
 from buildrig.engine import client as engine_client
@@ -40,6 +40,9 @@ from buildrig.paths import state_dir
 from buildrig.testbed import gotools, net, rootfs
 from buildrig.testbed.gotools import BuiltTool
 from buildrig.testbed.rootfs import RootSpec
+
+if TYPE_CHECKING:
+    from docker import DockerClient
 
 REPO = "buildrig-standin"
 LABEL_STANDIN = "buildrig.standin"
@@ -345,7 +348,7 @@ def skipped() -> dict[str, str]:
         raw, list) else {}
 
 
-def _has_image(cli: Any, tag: str, key: str) -> bool:
+def _has_image(cli: DockerClient, tag: str, key: str) -> bool:
     from docker.errors import ImageNotFound
 
     try:
@@ -355,7 +358,7 @@ def _has_image(cli: Any, tag: str, key: str) -> bool:
     return bool((img.labels or {}).get(LABEL_RECIPE) == key)
 
 
-def _import_root(cli: Any, recipe: Recipe, progress: Progress) -> None:
+def _import_root(cli: DockerClient, recipe: Recipe, progress: Progress) -> None:
     work = state_dir() / "testbed" / "work"
     work.mkdir(parents=True, exist_ok=True)
     changes = [
@@ -387,7 +390,7 @@ def _import_root(cli: Any, recipe: Recipe, progress: Progress) -> None:
         raise EngineError(f"importing {recipe.root_tag} produced no image")
 
 
-def _build_final(cli: Any, recipe: Recipe) -> None:
+def _build_final(cli: DockerClient, recipe: Recipe) -> None:
     dockerfile = f"FROM {recipe.root_tag}\n{recipe.dockerfile}"
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
@@ -411,7 +414,7 @@ def _build_final(cli: Any, recipe: Recipe) -> None:
         raise EngineError(f"building {recipe.tag} failed: {'; '.join(errors) or 'no image'}")
 
 
-def ensure(cli: Any, recipe: Recipe, progress: Progress) -> PreparedImage:
+def ensure(cli: DockerClient, recipe: Recipe, progress: Progress) -> PreparedImage:
     """Build ``recipe`` unless an image with its recipe hash exists."""
     start = time.monotonic()
     if _has_image(cli, recipe.tag, recipe.key):
@@ -424,7 +427,7 @@ def ensure(cli: Any, recipe: Recipe, progress: Progress) -> PreparedImage:
     return PreparedImage(recipe.role, recipe.tag, recipe.replaces, False, secs)
 
 
-def remove_stale(cli: Any, current: list[Recipe]) -> None:
+def remove_stale(cli: DockerClient, current: list[Recipe]) -> None:
     """Drop stand-ins of older recipes (a new CA, a new buildrig); images in use are kept."""
     from docker.errors import APIError, ImageNotFound
 
@@ -436,7 +439,7 @@ def remove_stale(cli: Any, current: list[Recipe]) -> None:
                     cli.images.remove(tag)
 
 
-def registry_image(cli: Any, progress: Progress) -> str:
+def registry_image(cli: DockerClient, progress: Progress) -> str:
     """``registry:2`` when the engine has it, else the Debian stand-in (built if needed)."""
     from docker.errors import ImageNotFound
 
@@ -447,7 +450,7 @@ def registry_image(cli: Any, progress: Progress) -> str:
         return ensure(cli, registry_recipe(), progress).tag
 
 
-def standin_images(cli: Any) -> list[Any]:
+def standin_images(cli: DockerClient) -> list[Any]:
     return list(cli.images.list(filters={"label": LABEL_STANDIN}))
 
 

@@ -15,13 +15,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING
 
 from buildrig.engine import client as engine_client
 from buildrig.errors import BuildrigError
 from buildrig.fsutil import atomic_write
 from buildrig.testbed import images, registry
 from buildrig.testbed.images import PreparedImage, Progress
+
+if TYPE_CHECKING:
+    from docker import DockerClient
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ class PrepareResult:
 
 
 
-def _tag_base_on_host(cli: Any, tag: str) -> None:
+def _tag_base_on_host(cli: DockerClient, tag: str) -> None:
     """Make ``FROM python:...`` resolve on the host daemon without a registry.
 
     Only when the name is free or already ours: a real image the user pulled is never replaced.
