@@ -13,11 +13,27 @@ ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "buildrig"
 
 
-def test_the_layers_contract_is_kept() -> None:
+def _lint_imports(*args: str) -> subprocess.CompletedProcess[str]:
     lint = shutil.which("lint-imports", path=str(Path(sys.executable).parent)) or "lint-imports"
-    proc = subprocess.run([lint], cwd=ROOT, capture_output=True, text=True, check=False)
+    return subprocess.run([lint, *args], cwd=ROOT, capture_output=True, text=True, check=False)
+
+
+def test_the_layers_contract_is_kept() -> None:
+    proc = _lint_imports()
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "1 kept, 0 broken" in proc.stdout
+    assert "0 broken" in proc.stdout and " kept" in proc.stdout
+
+
+def test_an_arrow_pointing_up_breaks_the_contract(tmp_path: Path) -> None:
+    """The same tool on a contract the code does not keep (run under the CLI, not above it)."""
+    config = tmp_path / "upside-down.toml"
+    config.write_text(
+        '[tool.importlinter]\nroot_package = "buildrig"\n\n[[tool.importlinter.contracts]]\n'
+        'name = "upside down"\ntype = "layers"\nlayers = ["buildrig.run", "buildrig.cli"]\n'
+    )
+    proc = _lint_imports(str(config), "--no-cache")
+    assert proc.returncode != 0
+    assert "upside down BROKEN" in proc.stdout and "buildrig.cli" in proc.stdout
 
 
 def _dynamic_imports(tree: ast.AST) -> list[tuple[int, str]]:
