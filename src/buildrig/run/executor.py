@@ -31,7 +31,8 @@ class Outcome:
 
 
 class Executor(Protocol):
-    """One GitLab Runner executor: runs one job and says how it ended (never raises for a failed job)."""
+    """One GitLab Runner executor (docker, shell): runs one job and says how it ended; a
+    :class:`JobError` it raises fails that job the same way."""
 
     pre_build: tuple[str, ...]  # [[runners]] pre_build_script, run before before_script
 

@@ -1,6 +1,7 @@
-"""The docker executor's services, the parts that need no container of their own: GitLab's
-hostnames for a service, its readiness wait (TCP on its exposed ports, then a warning with its log),
-and CI_DEBUG_SERVICES' live log."""
+"""The docker executor's services, beyond creating their containers (which shares the job
+container's privileged fallback, so it stays in :mod:`~buildrig.run.docker_executor`): GitLab's
+hostnames for a service, its readiness wait (TCP on its exposed ports, then a warning with its
+log), and CI_DEBUG_SERVICES' live log."""
 
 from __future__ import annotations
 
