@@ -427,7 +427,7 @@ def push_local_image(cli: DockerClient, local: str, repo_tag: str, info: Registr
             if "error" in chunk
         ]
     finally:
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(*sdk_errors()):
             cli.images.remove(f"{target}:{ref}")
     if errors:
         raise EngineError(f"push of {local} to {target}:{ref} failed: {errors[0]}")
