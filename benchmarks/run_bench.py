@@ -32,8 +32,8 @@ GCL_VERSION = "4.75"
 # CLI's imports (typer, rich and every command module).
 API_SNIPPET = (
     "import sys; from pathlib import Path; from buildrig.run import RunOptions, run_jobs; "
-    "r = run_jobs(RunOptions(project_dir=Path(sys.argv[1]), use_testbed_images=False, "
-    "use_testbed_registry=False, keep_lines=False)); sys.exit(r.exit_code)"
+    "r = run_jobs(RunOptions(project_dir=Path(sys.argv[1]), "
+    "keep_lines=False)); sys.exit(r.exit_code)"
 )
 
 

@@ -23,3 +23,16 @@ def test_ruff_clean() -> None:
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or "ruff"
     proc = _run(ruff, "check", "src", "tests")
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_pre_commit_config_is_valid_and_runs_the_suites_checks() -> None:
+    """The repo's own hooks (ruff, mypy, lint-imports) are local ones on the venv: no network."""
+    from ruamel.yaml import YAML
+
+    proc = _run(sys.executable, "-m", "pre_commit", "validate-config", ".pre-commit-config.yaml")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc = YAML(typ="safe").load((ROOT / ".pre-commit-config.yaml").read_text())
+    hooks = [h for repo in doc["repos"] for h in repo["hooks"]]
+    assert {r["repo"] for r in doc["repos"]} == {"local"}
+    entries = [h["entry"].split()[0] for h in hooks]
+    assert entries == [".venv/bin/ruff", ".venv/bin/mypy", ".venv/bin/lint-imports"]

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from buildrig.errors import EngineError
+
+if TYPE_CHECKING:
+    import docker
 
 #: Every container, network and volume buildrig creates has this label ("1").
 LABEL = "buildrig"
@@ -25,7 +28,7 @@ def labels(run_id: str, role: str, **extra: str) -> dict[str, str]:
     return out
 
 
-def client(base_url: str | None = None, timeout: int = 120) -> Any:
+def client(base_url: str | None = None, timeout: int = 120) -> docker.DockerClient:
     """A Docker SDK client for ``base_url`` (default: ``DOCKER_HOST`` or the local socket).
 
     Raises :class:`EngineError` with one clear line when the engine does not answer.
@@ -42,8 +45,19 @@ def client(base_url: str | None = None, timeout: int = 120) -> Any:
     return cli
 
 
+def sdk_errors() -> tuple[type[Exception], ...]:
+    """What a call into the Docker SDK raises when the engine refuses or cannot be reached: the
+    SDK's own errors and requests' (an unreachable socket, a reset connection); OSError covers a
+    local file the call reads (an image tarball). ``except engine.sdk_errors():`` catches them
+    without importing the SDK before it is needed."""
+    from docker.errors import DockerException
+    from requests.exceptions import RequestException
+
+    return (DockerException, RequestException, OSError)
+
+
 @functools.cache
-def _client_class() -> Any:
+def _client_class() -> type[docker.DockerClient]:
     """The SDK's client, verifying a TLS engine against its own CA (``DOCKER_CERT_PATH/ca.pem``)
     even when ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` is set.
 
@@ -54,7 +68,7 @@ def _client_class() -> Any:
     """
     import docker
 
-    class EngineAPI(docker.APIClient):  # type: ignore[misc]
+    class EngineAPI(docker.APIClient):
         def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any,
                                        cert: Any) -> Any:
             settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
@@ -62,7 +76,7 @@ def _client_class() -> Any:
                 settings["verify"] = self.verify
             return settings
 
-    class Client(docker.DockerClient):  # type: ignore[misc]
+    class Client(docker.DockerClient):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             self.api = EngineAPI(*args, **kwargs)
 

@@ -2,7 +2,7 @@
 bed's registry — over the local socket and over ``DOCKER_HOST=tcp://``.
 
 Needs the test bed (stand-in images + registry): prepared here through the ordinary
-``buildrig.testbed.images.prepare`` (cached by recipe, so fast after scripts/setup.sh did it).
+``buildrig.testbed.prepare.prepare`` (cached by recipe, so fast after scripts/setup.sh did it).
 """
 
 from __future__ import annotations
@@ -31,9 +31,10 @@ HELLO = Path(__file__).resolve().parents[2] / "examples" / "hello"
 
 @pytest.fixture(scope="module")
 def testbed() -> Any:
-    from buildrig.testbed import images, registry
+    from buildrig.testbed import registry
+    from buildrig.testbed.prepare import prepare
 
-    images.prepare(offline=True)
+    prepare(offline=True)
     return registry.current()
 
 

@@ -120,7 +120,7 @@ def test_doctor_text_shows_job_names_as_written(tmp_path: Path, capsys: pytest.C
 def test_try_json_and_text_keep_reasons(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import buildrig.bench.trial as trial
+    import buildrig.trial as trial
 
     def fake(opts: trial.TrialOptions, on_result: object = None) -> tuple[trial.TrialResult, ...]:
         assert opts.ways == ("shell", "dind", "kaniko")

@@ -424,3 +424,19 @@ def test_units_are_found_in_a_copied_host_layout(tmp_path: Path) -> None:
     report = diagnose(Inputs(directory=tmp_path))
     assert report.context.daemon is not None and report.context.daemon.hosts_flags == ("tcp://10.0.0.5:2376",)
     assert "BR305" in {f.rule for f in report.findings}
+
+
+def test_the_catalog_lists_every_rule_module() -> None:
+    """Rules are listed, not looked up at run time: a new module in doctor/rules must be listed."""
+    import pkgutil
+
+    import buildrig.doctor.rules
+    from buildrig.doctor.catalog import RULE_MODULES
+
+    on_disk = {
+        f"buildrig.doctor.rules.{m.name}"
+        for m in pkgutil.iter_modules(buildrig.doctor.rules.__path__)
+        if not m.name.startswith("_")
+    }
+    assert {m.__name__ for m in RULE_MODULES} == on_disk
+    assert len(discover_rules()) == len(on_disk)

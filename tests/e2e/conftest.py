@@ -18,9 +18,10 @@ from typing import Any
 import pytest
 
 from buildrig import engine
-from buildrig.bench.trial import TrialOptions, TrialResult, Way, trial_way
-from buildrig.run.model import RegistryInfo
-from buildrig.testbed import dockerhost, images, registry
+from buildrig.registryinfo import RegistryInfo
+from buildrig.testbed import dockerhost, registry
+from buildrig.testbed.prepare import prepare
+from buildrig.trial import TrialOptions, TrialResult, Way, trial_way
 
 ROOT = Path(__file__).resolve().parents[2]
 HELLO = ROOT / "examples" / "hello"
@@ -36,7 +37,7 @@ def cli() -> Any:
 @pytest.fixture(scope="session")
 def testbed(cli: Any) -> Iterator[RegistryInfo]:
     was_running = registry.current() is not None
-    images.prepare(offline=True)
+    prepare(offline=True)
     info = registry.current()
     assert info is not None, "the registry should run after images prepare"
     yield info

@@ -13,12 +13,13 @@ import tomlkit
 from ruamel.yaml import YAML
 
 from buildrig import versions
-from buildrig.bench.trial import scratch_copy
 from buildrig.doctor.engine import Inputs, diagnose
 from buildrig.init import InitOptions, init_project
 from buildrig.run.api import run_jobs
 from buildrig.run.model import RegistryInfo, RunOptions, RunResult
 from buildrig.strategies.base import REGISTRY_CA_VARIABLE
+from buildrig.testbed import images
+from buildrig.trial import scratch_copy
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
@@ -52,7 +53,8 @@ def _run(scratch: Path, testbed: RegistryInfo, runs: Any, *, ca: bool = True) ->
     # empty, it is what a project without the variable has.
     unset = {} if ca else {REGISTRY_CA_VARIABLE: ""}
     result = run_jobs(RunOptions(project_dir=scratch, runner_config=scratch / "runner" / "config.toml",
-                                 registry=testbed, namespace="e2e", project_name=f"twin-{scratch.name}",
+                                 registry=testbed, image_overrides=images.overrides(), namespace="e2e",
+                                 project_name=f"twin-{scratch.name}",
                                  variables=unset))
     runs.ids.append(result.run_id)
     return result

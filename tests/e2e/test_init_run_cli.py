@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from buildrig.bench.trial import scratch_copy, scratch_git
 from buildrig.cli import main
 from buildrig.run.model import RegistryInfo
 from buildrig.run.variables import slug
 from buildrig.testbed import dockerhost, registry
+from buildrig.trial import scratch_copy, scratch_git
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 

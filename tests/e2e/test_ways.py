@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 import tomlkit
 
-from buildrig.bench.trial import DIGEST_RE, TrialOptions, TrialResult, get_way, scratch_copy
 from buildrig.init import InitOptions, init_project
 from buildrig.run.api import run_jobs
 from buildrig.run.model import RegistryInfo, RunOptions
-from buildrig.testbed import registry
+from buildrig.testbed import images, registry
+from buildrig.trial import DIGEST_RE, TrialOptions, TrialResult, get_way, scratch_copy
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
@@ -114,7 +114,8 @@ def _dind_project(tmp_path: Path, *, tls: bool, privileged: bool) -> Path:
 
 def _run(scratch: Path, testbed: RegistryInfo, runs: Any, **variables: str) -> Any:
     result = run_jobs(RunOptions(project_dir=scratch, runner_config=scratch / "runner" / "config.toml",
-                                 registry=testbed, namespace="e2e", project_name="hello-failure",
+                                 registry=testbed, image_overrides=images.overrides(), namespace="e2e",
+                                 project_name="hello-failure",
                                  variables=variables))
     runs.ids.append(result.run_id)
     return result
@@ -165,8 +166,8 @@ def test_try_prints_one_line_per_way(testbed: RegistryInfo, tmp_path: Path, cli:
 
 
 def test_trial_rejects_a_project_without_dockerfile(tmp_path: Path) -> None:
-    from buildrig.bench.trial import run_trials
     from buildrig.errors import InputError
+    from buildrig.trial import run_trials
 
     with pytest.raises(InputError, match="no Dockerfile"):
         run_trials(TrialOptions(project=tmp_path))

@@ -12,7 +12,12 @@ from buildrig.errors import InputError
 from buildrig.fsutil import read_user_file
 from buildrig.gitlab import limits
 from buildrig.gitlab.ci import load_pipeline, load_pipeline_text
-from buildrig.gitlab.dockerd import _json_key_lines, load_daemon_json, load_daemon_json_text, with_cert_sans
+from buildrig.gitlab.dockerd_config import (
+    _json_key_lines,
+    load_daemon_json,
+    load_daemon_json_text,
+    with_cert_sans,
+)
 from buildrig.gitlab.runner_config import _scan, load_runner_config, load_runner_config_text
 from buildrig.gitlab.yamlnodes import load_documents
 

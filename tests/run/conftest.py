@@ -151,8 +151,6 @@ def run_yaml(tmp_path: Path, images: dict[str, str], no_leftovers: None) -> Runf
         for name, content in (files or {}).items():
             (proj / name).parent.mkdir(parents=True, exist_ok=True)
             (proj / name).write_text(content)
-        kw.setdefault("use_testbed_images", False)
-        kw.setdefault("use_testbed_registry", False)
         kw.setdefault("install_signal_handlers", False)
         return run_jobs(RunOptions(project_dir=proj, **kw))
 

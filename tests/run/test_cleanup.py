@@ -29,8 +29,7 @@ CHILD = textwrap.dedent(
     runner = Runner(name="t", executor="docker", loc=Loc("x", 1),
                     docker=DockerSection(volumes=("/shared",), pull_policy=("if-not-present",)))
     try:
-        run_jobs(RunOptions(project_dir=Path(sys.argv[1]), run_id=sys.argv[2], runner=runner,
-                            use_testbed_images=False, use_testbed_registry=False))
+        run_jobs(RunOptions(project_dir=Path(sys.argv[1]), run_id=sys.argv[2], runner=runner))
     except RunInterrupted as exc:
         print("interrupted", exc.exit_code, exc.result.jobs[0].status if exc.result else "-", flush=True)
         sys.exit(exc.exit_code)

@@ -30,8 +30,6 @@ def _run(project: Path, yaml: str, builds: Path, **kw: Any) -> RunResult:
             project_dir=project,
             executor="shell",
             builds_dir=builds,
-            use_testbed_images=False,
-            use_testbed_registry=False,
             install_signal_handlers=False,
             **kw,
         )

@@ -12,7 +12,7 @@ import pytest
 
 from buildrig.gitlab.model import Runner
 from buildrig.run import RegistryInfo, RunResult
-from buildrig.run.docker_executor import missing_caps
+from buildrig.run.capabilities import missing_caps
 from buildrig.run.model import strip_ansi
 
 Runfn = Callable[..., RunResult]

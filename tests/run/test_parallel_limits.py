@@ -9,7 +9,7 @@ import pytest
 
 from buildrig.errors import InputError, Loc
 from buildrig.gitlab.model import Job
-from buildrig.run.api import expand_parallel
+from buildrig.run.inputs import expand_parallel
 
 
 def _job(parallel: Any) -> Job:

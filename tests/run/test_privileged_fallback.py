@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from docker.errors import APIError
 
-from buildrig.run.docker_executor import FALLBACK_ENV, DockerExecutor, JobError
+from buildrig.run.capabilities import FALLBACK_ENV
+from buildrig.run.docker_executor import DockerExecutor
+from buildrig.run.executor import JobError
 from buildrig.run.log import JobLog
 from buildrig.run.variables import Masker
 

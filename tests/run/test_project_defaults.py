@@ -12,8 +12,9 @@ import pytest
 from buildrig.cli import main
 from buildrig.errors import Loc
 from buildrig.gitlab.model import Job
-from buildrig.run.api import _prepare, job_variables, project_files
+from buildrig.run.api import _prepare, job_variables
 from buildrig.run.hints import variable_hints
+from buildrig.run.inputs import project_files
 from buildrig.run.model import RunOptions
 
 
@@ -26,7 +27,7 @@ def _init(tmp_path: Path, *args: str) -> Path:
 
 
 def _opts(project: Path, **kw: object) -> RunOptions:
-    return RunOptions(project_dir=project, use_testbed_registry=False, use_testbed_images=False, **kw)  # type: ignore[arg-type]
+    return RunOptions(project_dir=project, **kw)  # type: ignore[arg-type]
 
 
 def test_init_shell_then_run_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -154,3 +154,36 @@ def test_dotenv_report_feeds_later_jobs(run_yaml: Runfn, builds: Path) -> None:
     assert use is not None and use.status == "success", use.text if use else res
     lines = use.text.splitlines()
     assert "tag=v1.2.3 other=x" in lines and "no-file" in lines
+
+
+@pytest.mark.parametrize("no_testbed", [False, True])
+def test_run_cli_passes_the_test_beds_registry_and_stand_ins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_testbed: bool
+) -> None:
+    """``run`` knows nothing of the test bed: the command resolves both and hands them in;
+    ``--image-map`` entries win over the stand-ins, ``--no-testbed`` drops both."""
+    import buildrig.run
+    from buildrig.registryinfo import RegistryInfo
+    from buildrig.run import RunOptions
+    from buildrig.testbed import images, registry
+
+    info = RegistryInfo(host="10.0.0.1:5443", user="u", password="p")
+    seen: list[RunOptions] = []
+
+    def fake_run(opts: RunOptions) -> RunResult:
+        seen.append(opts)
+        return RunResult(run_id="r", jobs=(), started=0.0, finished=0.0)
+
+    monkeypatch.setattr(registry, "current", lambda docker_host=None: info)
+    monkeypatch.setattr(images, "overrides", lambda: {"docker:cli": "standin/cli", "kaniko": "standin/k"})
+    monkeypatch.setattr(buildrig.run, "run_jobs", fake_run)
+    (tmp_path / ".gitlab-ci.yml").write_text("job:\n  script: [echo]\n")
+    (tmp_path / "map.txt").write_text("kaniko=mine/kaniko\n")
+    args = ["run", str(tmp_path), "--image-map", str(tmp_path / "map.txt"), "-q"]
+    assert main([*args, "--no-testbed"] if no_testbed else args) == 0
+    (opts,) = seen
+    if no_testbed:
+        assert (opts.registry, dict(opts.image_overrides)) == (None, {"kaniko": "mine/kaniko"})
+    else:
+        assert opts.registry == info
+        assert dict(opts.image_overrides) == {"docker:cli": "standin/cli", "kaniko": "mine/kaniko"}

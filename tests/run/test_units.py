@@ -11,8 +11,11 @@ import pytest
 from buildrig.errors import InputError, Loc
 from buildrig.gitlab.model import Job, Pipeline, Variable
 from buildrig.run import select_jobs
-from buildrig.run.docker_executor import job_timeout, missing_caps, parse_volume, service_aliases
+from buildrig.run.capabilities import missing_caps
+from buildrig.run.docker_executor import parse_volume
+from buildrig.run.executor import job_timeout
 from buildrig.run.script import render
+from buildrig.run.services import service_aliases
 from buildrig.run.variables import Masker, expand, resolve, slug
 
 
@@ -210,7 +213,7 @@ def test_rules_decide(tmp_path: Path) -> None:
 
 
 def test_parallel_and_matrix_expand() -> None:
-    from buildrig.run.api import expand_parallel
+    from buildrig.run.inputs import expand_parallel
 
     three = expand_parallel(Job("t", "test", Loc("x", 1), raw={"parallel": 3}))
     assert [j.name for j in three] == ["t 1/3", "t 2/3", "t 3/3"]
@@ -259,5 +262,4 @@ def test_file_variables_are_read_as_bounded_regular_files(tmp_path: Path) -> Non
 
     (tmp_path / ".gitlab-ci.yml").write_text("job:\n  script: [echo]\n")
     with pytest.raises(InputError, match=re.escape("not a regular file (file variable K)")):
-        _prepare(RunOptions(project_dir=tmp_path, file_variables={"K": Path("/dev/zero")},
-                            use_testbed_registry=False))
+        _prepare(RunOptions(project_dir=tmp_path, file_variables={"K": Path("/dev/zero")}))

@@ -194,7 +194,6 @@ def test_overrides_reads_prepare_output(home: Path) -> None:
     p.parent.mkdir(parents=True)
     p.write_text(json.dumps({"overrides": {"docker:cli": "buildrig-standin/docker-cli:abc"}}))
     assert images.overrides() == {"docker:cli": "buildrig-standin/docker-cli:abc"}
-    assert images.override_map() == images.overrides()
 
 
 def test_busybox_rootfs_has_applets_and_binary_libraries() -> None:

@@ -1,4 +1,4 @@
-"""bench.trial pieces that need no engine: the way list and the scratch copy."""
+"""buildrig.trial pieces that need no engine: the way list, the scratch copy, prepare_way."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from buildrig import strategies
-from buildrig.bench.trial import WAYS, TrialResult, get_way, scratch_copy
 from buildrig.errors import InputError
+from buildrig.trial import WAYS, TrialResult, get_way, prepare_way, scratch_copy, scratch_git
 
 HELLO = Path(__file__).resolve().parents[2] / "examples" / "hello"
 
@@ -59,3 +59,22 @@ def test_summary_lines() -> None:
     assert ok.summary().split()[:3] == ["dind", "ok", "12.3"]
     assert "skipped why" in TrialResult("kaniko", "skipped", "why").summary()
     assert TrialResult("x", "failed", "boom", seconds=1).summary().endswith("boom")
+
+
+@pytest.mark.parametrize("way", ["docker_host", "kaniko"])
+def test_prepare_way_commits_what_init_wrote(tmp_path: Path, way: str) -> None:
+    """The one preparation ``try`` and ``bench`` share: init for the way, committed; docker_host's
+    client certificates come back as the File variables its jobs get."""
+    from buildrig.strategies.docker_host import CERT_VARIABLES
+
+    scratch = scratch_copy(HELLO, tmp_path, way)
+    certs = prepare_way(get_way(way), scratch, "registry")
+    assert (scratch / ".gitlab-ci.yml").is_file() and (scratch / "runner" / "config.toml").is_file()
+    assert scratch_git(scratch, "status", "--porcelain") == ""
+    subject = scratch_git(scratch, "log", "-1", "--format=%s")
+    assert subject == f"buildrig init --strategy {way} --cache registry"
+    if way == "docker_host":
+        assert set(certs) == {var for var, _, _ in CERT_VARIABLES}
+        assert all(p.is_file() and p.parent == scratch / "runner" / "host" / "certs" for p in certs.values())
+    else:
+        assert certs == {}

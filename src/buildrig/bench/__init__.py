@@ -9,7 +9,7 @@
 - :mod:`~buildrig.bench.orchestrate` — the loop (cold → warm → change per workspace, repeats
   outermost), input checks, the default change file, engine death and interrupts.
 - :mod:`~buildrig.bench.backend` — the real backend: scratch copy → ``init`` → ``run``, against the
-  test bed's registry; :mod:`~buildrig.bench.trial` (``buildrig try``) is the single-shot sibling.
+  test bed's registry; :mod:`~buildrig.trial` (``buildrig try``) is the single-shot sibling.
 - :mod:`~buildrig.bench.export`, :mod:`~buildrig.bench.html`, :mod:`~buildrig.bench.table` —
   ``results.json``/``.csv``, the offline HTML report, the terminal table.
 """

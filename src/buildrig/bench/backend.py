@@ -24,13 +24,11 @@ from buildrig.bench.machine import machine_facts
 from buildrig.bench.model import CacheMode, Machine, Skipped
 from buildrig.bench.orchestrate import JobRun
 from buildrig.bench.phases import LogLine, ServiceSpan, strip_ansi
-from buildrig.bench.trial import scratch_git
 from buildrig.errors import BuildrigError
+from buildrig.trial import TRY_NAMESPACE, scratch_git
 
 #: Namespace of every repository the benchmark pushes; also how its images are recognised.
 NAMESPACE_PREFIX = "buildrig-bench"
-#: ``buildrig try``'s namespace (``bench.trial``): its images are buildrig's build outputs too.
-TRY_NAMESPACE = "buildrig-try"
 #: Ways whose builds land in a daemon that outlives the job (the host's, or docker_host's).
 HOST_DAEMON_WAYS = ("shell", "docker_sock")
 
@@ -78,6 +76,7 @@ class RealWorkspace:
         from buildrig.run.api import run_jobs
         from buildrig.run.model import RunOptions
         from buildrig.run.variables import git_info
+        from buildrig.testbed import images
 
         b = self.backend
         if self.runs and scratch_git(self.scratch, "status", "--porcelain"):
@@ -100,6 +99,7 @@ class RealWorkspace:
                 project_dir=self.scratch,
                 runner_config=runner_cfg if runner_cfg.exists() else None,
                 registry=b.registry,
+                image_overrides=images.overrides(),
                 namespace=b.namespace,
                 project_name=self.project_name,
                 file_variables=self.file_variables,
@@ -162,8 +162,8 @@ class RealBackend:
 
     def availability(self, ways: Sequence[str]) -> tuple[tuple[str, ...], tuple[Skipped, ...]]:
         from buildrig import strategies
-        from buildrig.bench.trial import missing_image
         from buildrig.testbed import images
+        from buildrig.trial import missing_image
 
         overrides = images.overrides()
         runnable: list[str] = []
@@ -187,12 +187,9 @@ class RealBackend:
         return machine_facts(self.cli)
 
     def engine_alive(self) -> str | None:
-        from docker.errors import DockerException
-        from requests.exceptions import RequestException
-
         try:
             self.cli.ping()
-        except (DockerException, RequestException, OSError) as exc:
+        except engine.sdk_errors() as exc:
             text = str(exc).strip().splitlines()
             return text[0][:200] if text else type(exc).__name__
         return None
@@ -222,31 +219,13 @@ class RealBackend:
 
     @contextlib.contextmanager
     def workspace(self, way: str, cache: CacheMode, tag: str) -> Iterator[RealWorkspace]:
-        from buildrig.bench.trial import get_way, scratch_copy
-        from buildrig.init import InitOptions, init_project
-        from buildrig.strategies.docker_host import CERT_VARIABLES
         from buildrig.testbed import dockerhost
+        from buildrig.trial import get_way, prepare_way, scratch_copy
 
         spec = get_way(way)
         scratch = scratch_copy(self.project, self.root(), f"{way}-{cache}")
         try:
-            init_project(
-                InitOptions(
-                    strategy=spec.strategy,
-                    executor=spec.executor,
-                    out=scratch,
-                    tls=spec.tls,
-                    cache=cache,
-                    docker_host=dockerhost.address() if spec.strategy == "docker_host" else None,
-                )
-            )
-            scratch_git(scratch, "add", "-A")
-            message = f"buildrig init --strategy {spec.strategy} --cache {cache}"
-            scratch_git(scratch, "commit", "-q", "-m", message)
-            file_vars: dict[str, Path] = {}
-            if spec.strategy == "docker_host":
-                certs = scratch / "runner" / "host" / "certs"
-                file_vars = {var: certs / src.rsplit("/", 1)[-1] for var, _, src in CERT_VARIABLES}
+            file_vars = prepare_way(spec, scratch, cache)
             if way in HOST_DAEMON_WAYS:
                 self.remove_bench_images()
             name = re.sub(r"[^a-z0-9-]", "-", f"{self.project.resolve().name}-{tag}".lower()).strip("-")

@@ -20,6 +20,7 @@ from buildrig.cli import (  # noqa: F401  (imported for their registrations)
     run_cmd,
     strategies_cmd,
     testbed_cmd,
+    try_cmd,
 )
 from buildrig.cli.app import app, err
 from buildrig.errors import BuildrigError

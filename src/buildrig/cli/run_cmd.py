@@ -144,7 +144,7 @@ def run_command(
     from buildrig.run import RunInterrupted, RunOptions, run_jobs, select_jobs
 
     job, stage, var, file_var, mask = job or [], stage or [], var or [], file_var or [], mask or []
-    from buildrig.run.api import load_pipeline
+    from buildrig.run.inputs import load_pipeline
 
     base = RunOptions(project_dir=project_dir, ci_file=ci_file)
     if list_jobs:
@@ -170,6 +170,14 @@ def run_command(
             mark = "*" if j.name in chosen else " "
             out.print(f"{mark} {j.name}\t{j.stage}\t{j.when}\t{image}")
         raise typer.Exit(0)
+    registry, stand_ins = None, {}
+    if not no_testbed:
+        # The test bed's registry (when running) is CI_REGISTRY and its stand-ins replace the real
+        # images; --image-map entries win over the stand-ins.
+        from buildrig.testbed import images
+        from buildrig.testbed import registry as testbed_registry
+
+        registry, stand_ins = testbed_registry.current(docker_host), images.overrides()
     opts = RunOptions(
         project_dir=project_dir,
         ci_file=ci_file,
@@ -183,9 +191,8 @@ def run_command(
         variables=_pairs(var, "--var"),
         file_variables={k: Path(v) for k, v in _pairs(file_var, "--file-var").items()},
         masked=tuple(mask),
-        image_overrides=_image_map(image_map) if image_map else {},
-        use_testbed_images=not no_testbed,
-        use_testbed_registry=not no_testbed,
+        image_overrides={**stand_ins, **(_image_map(image_map) if image_map else {})},
+        registry=registry,
         network_per_build=network_per_build,
         builds_dir=builds_dir,
         user=user,

@@ -1,18 +1,13 @@
-"""CLI commands: ``registry``, ``images``, ``testbed`` and ``try`` (registered on import)."""
+"""CLI commands: ``registry``, ``images`` and ``testbed`` (registered on import)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from buildrig.cli.app import app, err, markup, out, split_list
-from buildrig.cli.choices import Format
-
-if TYPE_CHECKING:
-    from buildrig.bench.trial import TrialResult
+from buildrig.cli.app import app, err, markup, out
 
 registry_app = typer.Typer(help="The local OCI registry jobs see as CI_REGISTRY (TLS + basic auth).",
                            no_args_is_help=True)
@@ -74,11 +69,12 @@ def images_prepare(
 ) -> None:
     """Build (or reuse) the stand-ins: docker CLI + buildx, dind, buildah, kaniko, BuildKit, base image."""
     from buildrig.testbed import images
+    from buildrig.testbed.prepare import prepare
 
     # A spinner on a terminal while the Go tools compile (minutes, the first time); the steps and
     # their times are printed either way.
     with err.status("preparing stand-in images (the first run builds kaniko, BuildKit and buildx from Go)"):
-        res = images.prepare(offline=offline, progress=_progress)
+        res = prepare(offline=offline, progress=_progress)
     for p in res.images:
         state = "reused" if p.reused else f"built in {p.seconds:.1f} s"
         names = ", ".join(p.replaces) or f"{images.BASE_IMAGE} (FROM of examples/hello)"
@@ -142,66 +138,3 @@ def testbed_status() -> None:
     out.print(f"docker_host: {dh or 'not running'} ({dockerhost.url()})")
     mapping = images.overrides()
     out.print(f"stand-ins:   {len(mapping)} image name(s) mapped" if mapping else "stand-ins:   none")
-
-
-@app.command("try")
-def try_cmd(
-    project: Annotated[Path, typer.Argument(help="Project directory with a Dockerfile.")] = Path("."),
-    ways: Annotated[list[str] | None, typer.Option(
-        "--way", "--ways", "-w", help="Way(s) to try, repeatable or comma-separated; default: all.")] = None,
-    keep: Annotated[bool, typer.Option("--keep", help="Keep the scratch copies (paths printed).")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Stream job logs to stderr.")] = False,
-    fmt: Annotated[
-        Format, typer.Option("--format", "-f", help="text: a line per way as it ends; json: all at the end.")
-    ] = Format.text,
-) -> None:
-    """Build PROJECT through every way that can run here: one line per way (ok / failed / skipped).
-
-    Each way: a scratch copy, `buildrig init --strategy WAY`, `buildrig run` against the local
-    registry. ok = the job was green and the registry serves the digest the job reported.
-    """
-    from buildrig.bench.trial import TrialOptions, run_trials
-    from buildrig.run.model import LogLine, strip_ansi
-
-    def sink(line: LogLine) -> None:
-        err.print(f"{line.job} | {strip_ansi(line.text)}", highlight=False)
-
-    def show(res: TrialResult) -> None:
-        if fmt is Format.json:
-            return
-        style = {"ok": "green", "failed": "red", "skipped": "yellow"}[res.status]
-        out.print(f"[{style}]{markup(res.summary())}[/{style}]", markup=True)
-        if keep and res.scratch is not None:
-            out.print(f"{'':12} scratch copy: {res.scratch}")
-
-    trial = TrialOptions(project, split_list(ways), keep_scratch=keep, sink=sink if verbose else None)
-    results = run_trials(trial, on_result=show)
-    failed = [r for r in results if r.status == "failed"]
-    ok = sum(1 for r in results if r.ok)
-    skipped = sum(1 for r in results if r.status == "skipped")
-    if fmt is Format.json:
-        out.print(trials_json(results))
-    else:
-        out.print(f"{ok} ok, {len(failed)} failed, {skipped} skipped")
-    raise typer.Exit(1 if failed else 0)
-
-
-def trials_json(results: Sequence[TrialResult]) -> str:
-    """``try --format json``: one object per way, in the order they ran."""
-    import json
-
-    rows = [
-        {
-            "way": r.way,
-            "status": r.status,
-            "reason": r.reason,
-            "seconds": round(r.seconds, 3),
-            "repository": r.repository,
-            "digest": r.digest,
-            "registry_digest": r.registry_digest,
-            "tags": list(r.tags),
-            "scratch": str(r.scratch) if r.scratch is not None else None,
-        }
-        for r in results
-    ]
-    return json.dumps({"version": 1, "results": rows}, indent=2, ensure_ascii=False)

@@ -1,14 +1,13 @@
 """The doctor engine: read the inputs, derive each job's view, run every rule.
 
-Rules are discovered, not registered: every module of :mod:`buildrig.doctor.rules` whose name
-does not start with ``_`` and that defines the contract of :mod:`buildrig.doctor.base` is one.
+The rules are the modules :mod:`buildrig.doctor.catalog` lists (a test keeps that list equal to
+the modules of :mod:`buildrig.doctor.rules`); each defines the contract of
+:mod:`buildrig.doctor.base`.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
-import pkgutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -20,11 +19,10 @@ from buildrig.doctor import derive
 from buildrig.doctor.base import Context, Finding, JobView, LiveFacts, RuleModule, Severity
 from buildrig.errors import BuildrigError, InputError, Loc
 from buildrig.gitlab.ci import load_pipeline
-from buildrig.gitlab.dockerd import load_daemon_json, load_docker_units, merge_daemon, with_cert_sans
+from buildrig.gitlab.dockerd_config import load_daemon_json, load_docker_units, merge_daemon, with_cert_sans
 from buildrig.gitlab.model import DaemonConfig, Pipeline, RunnerConfig
 from buildrig.gitlab.runner_config import load_runner_config
 
-RULES_PACKAGE = "buildrig.doctor.rules"
 _CONTRACT = ("ID", "TITLE", "SEVERITY", "CATEGORY", "DOCS", "check")
 _SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
@@ -73,14 +71,12 @@ def find_units(directory: Path) -> tuple[Path, ...]:
 
 @cache
 def discover_rules() -> tuple[RuleModule, ...]:
-    package = importlib.import_module(RULES_PACKAGE)
+    from buildrig.doctor.catalog import RULE_MODULES
+
     found: dict[str, ModuleType] = {}
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{RULES_PACKAGE}.{info.name}")
+    for module in RULE_MODULES:
         if not all(hasattr(module, attr) for attr in _CONTRACT):
-            continue
+            raise BuildrigError(f"{module.__name__} is listed as a rule but lacks the rule contract")
         rule_id = str(module.ID)
         if rule_id in found:
             raise BuildrigError(

@@ -6,7 +6,8 @@ The Docker SDK is imported only when a docker job actually runs.
 
 from __future__ import annotations
 
-from buildrig.run.api import run_jobs, select_jobs
+from buildrig.run.api import run_jobs
+from buildrig.run.inputs import select_jobs
 from buildrig.run.model import (
     JobResult,
     LogLine,

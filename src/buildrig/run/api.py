@@ -8,11 +8,9 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from buildrig.errors import InputError
 from buildrig.fsutil import read_user_text
-from buildrig.gitlab.limits import MAX_PARALLEL
 from buildrig.gitlab.model import DockerSection, Job, Pipeline, Runner, Variable
 from buildrig.run.artifacts import (
     ArtifactFile,
@@ -27,8 +25,9 @@ from buildrig.run.artifacts import (
     wanted,
 )
 from buildrig.run.cleanup import Terminated, Tracker, signals_deferred, terminate_raises
-from buildrig.run.docker_executor import JobError, Outcome
+from buildrig.run.executor import Executor, JobError, Outcome
 from buildrig.run.hints import variable_hints
+from buildrig.run.inputs import DEFAULT_STAGES, load_pipeline, load_runner, project_files, select_jobs
 from buildrig.run.log import JobLog
 from buildrig.run.model import JobResult, RegistryInfo, RunInterrupted, RunOptions, RunResult
 from buildrig.run.rules import Decision, decide
@@ -47,7 +46,6 @@ from buildrig.run.variables import (
     slug,
 )
 
-DEFAULT_STAGES = (".pre", "build", "test", "deploy", ".post")
 #: Without a config.toml buildrig uses images already in the engine before trying to pull: a local
 #: run should not need a registry for an image you have. With a config.toml, its pull_policy (or
 #: the runner's default, ``always``) applies as written.
@@ -58,175 +56,6 @@ JOB_STREAM_TIMEOUT = 24 * 3600  # seconds; GitLab's longest job timeout is a mon
 
 def new_run_id() -> str:
     return secrets.token_hex(4)
-
-
-def load_pipeline(opts: RunOptions) -> Pipeline:
-    if opts.pipeline is not None:
-        return opts.pipeline
-    from buildrig.gitlab.ci import load_pipeline as _load
-
-    path = opts.ci_file or opts.project_dir / ".gitlab-ci.yml"
-    if not path.exists():
-        raise InputError(f"{path}: no such file (give the project directory or --ci-file)")
-    return _load(path)
-
-
-@dataclass(frozen=True)
-class ProjectFiles:
-    """The runner config and variables file a run uses, and the log lines that say so."""
-
-    runner_config: Path | None
-    variables_file: Path | None
-    notes: tuple[str, ...] = ()
-
-
-def project_files(opts: RunOptions) -> ProjectFiles:
-    """``opts``' runner config and variables file, or with ``project_defaults`` the ones ``init``
-    writes into the project when present."""
-    from buildrig.gitlab.variables_file import DEFAULT_PATH
-
-    config, variables = opts.runner_config, opts.variables_file
-    notes: list[str] = []
-    if opts.project_defaults and config is None and opts.runner is None:
-        found = opts.project_dir / "runner" / "config.toml"
-        if found.is_file():
-            config = found
-            notes.append(f"Using runner config {found} (found in the project; --runner-config overrides)")
-    if opts.project_defaults and variables is None:
-        found = opts.project_dir / DEFAULT_PATH
-        if found.is_file():
-            variables = found
-            notes.append(f"Using CI/CD variables from {found} (--var and --file-var override them)")
-    return ProjectFiles(config, variables, tuple(notes))
-
-
-def load_runner(opts: RunOptions) -> Runner | None:
-    if opts.runner is not None:
-        return opts.runner
-    if opts.runner_config is None:
-        return None
-    from buildrig.gitlab.runner_config import load_runner_config
-
-    cfg = load_runner_config(opts.runner_config)
-    if not cfg.runners:
-        raise InputError(f"{opts.runner_config}: no [[runners]] entry")
-    if opts.runner_name is None:
-        return cfg.runners[0]
-    for r in cfg.runners:
-        if r.name == opts.runner_name:
-            return r
-    names = ", ".join(r.name for r in cfg.runners)
-    raise InputError(f"{opts.runner_config}: no runner named {opts.runner_name!r} (have: {names})")
-
-
-def expand_parallel(job: Job) -> list[Job]:
-    """``parallel: N`` → ``name 1/N``…; ``parallel: matrix`` → ``name: [v1, v2]`` per combination,
-    each with its matrix variables and ``CI_NODE_INDEX``/``CI_NODE_TOTAL``, as GitLab names them."""
-    spec = job.raw.get("parallel")
-    combos: list[list[tuple[str, str]]] = []
-    loc = job.key_locs.get("parallel", job.loc)
-    if spec is None:
-        return [job]
-    if isinstance(spec, int) and not isinstance(spec, bool):
-        # GitLab: "parallel config must be between 1 and 200" (and a matrix makes 200 jobs at most)
-        if not 1 <= spec <= MAX_PARALLEL:
-            raise InputError(f"{job.name}: parallel must be between 1 and {MAX_PARALLEL}", loc=loc)
-        combos = [[] for _ in range(spec)] if spec > 1 else []
-    elif isinstance(spec, Mapping) and isinstance(spec.get("matrix"), list):
-        count = 0
-        for entry in spec["matrix"]:
-            if not isinstance(entry, Mapping):
-                continue
-            size = 1
-            for values in entry.values():
-                size *= len(values) if isinstance(values, list) else 1
-                if count + size > MAX_PARALLEL:
-                    raise InputError(
-                        f"{job.name}: parallel: matrix makes more than {MAX_PARALLEL} jobs", loc=loc
-                    )
-            count += size
-            rows: list[list[tuple[str, str]]] = [[]]
-            for key, values in entry.items():
-                vals = values if isinstance(values, list) else [values]
-                rows = [[*row, (str(key), str(v))] for row in rows for v in vals]
-            combos += rows
-    else:
-        raise InputError(f"{job.name}: parallel must be a number or a mapping with matrix", loc=loc)
-    if not combos:
-        return [job]
-    total = len(combos)
-    out: list[Job] = []
-    for i, combo in enumerate(combos, 1):
-        name = f"{job.name}: [{', '.join(v for _, v in combo)}]" if combo else f"{job.name} {i}/{total}"
-        extra = (
-            *(Variable(k, v) for k, v in combo),
-            Variable("CI_NODE_INDEX", str(i)),
-            Variable("CI_NODE_TOTAL", str(total)),
-        )
-        out.append(replace(job, name=name, variables=(*job.variables, *extra)))
-    return out
-
-
-def select_jobs(pipeline: Pipeline, names: tuple[str, ...] = (), stages: tuple[str, ...] = ()) -> list[Job]:
-    """The jobs to run, in pipeline order (stage order, then file order).
-
-    Named jobs and jobs of named stages run whatever their ``when:``; with no selection, every job a
-    push would start (``when: manual``/``delayed``/``never`` left out).
-    """
-    order = {s: i for i, s in enumerate(pipeline.stages or DEFAULT_STAGES)}
-    # A parallel job's instances are selected by their own name or by the job's.
-    every = [(j, inst) for j in pipeline.jobs for inst in expand_parallel(j)]
-    for name in names:
-        if not any(name in (j.name, inst.name) for j, inst in every):
-            have = ", ".join(j.name for j in pipeline.jobs) or "none"
-            raise InputError(f"{pipeline.path}: no job named {name!r} (jobs: {have})")
-    for stage in stages:
-        if stage not in order:
-            raise InputError(f"{pipeline.path}: no stage named {stage!r} (stages: {', '.join(order)})")
-    if names or stages:
-        picked = [i for j, i in every if j.name in names or i.name in names or i.stage in stages]
-    else:
-        picked = [i for _, i in every if i.when not in ("manual", "delayed", "never")]
-    return sorted(picked, key=lambda j: order.get(j.stage, len(order)))
-
-
-def _testbed_registry(docker_host: str | None) -> RegistryInfo | None:
-    import importlib
-
-    try:
-        tb = importlib.import_module("buildrig.testbed.registry")
-    except ImportError:
-        return None
-    current = getattr(tb, "current", None)
-    if current is None:
-        return None
-    info = current(docker_host)
-    if info is None:
-        return None
-    if isinstance(info, RegistryInfo):
-        return info
-    # Accept the testbed's own record type as long as it has the fields we need.
-    return RegistryInfo(
-        host=str(info.host),
-        user=str(info.user),
-        password=str(info.password),
-        ca_path=getattr(info, "ca_path", None),
-        address=getattr(info, "address", None),
-    )
-
-
-def _testbed_images() -> Mapping[str, str]:
-    import importlib
-
-    try:
-        tb = importlib.import_module("buildrig.testbed.images")
-    except ImportError:
-        return {}
-    fn = getattr(tb, "overrides", None)
-    if fn is None:
-        return {}
-    result = fn()
-    return dict(result) if isinstance(result, Mapping) else {}
 
 
 @dataclass
@@ -240,7 +69,7 @@ class _Run:
     project_vars: list[Variable] = field(default_factory=list)
     notes: tuple[str, ...] = ()
     variables_file: Path | None = None
-    executor: Any = None
+    executor: Executor | None = None
     tracker: Tracker | None = None
     finished: list[Job] = field(default_factory=list)
     artifacts: dict[str, tuple[ArtifactFile, ...]] = field(default_factory=dict)
@@ -307,8 +136,6 @@ def _prepare(opts: RunOptions) -> _Run:
         except InputError as exc:
             raise InputError(f"{exc} (file variable {name})") from None
     registry = opts.registry
-    if registry is None and opts.use_testbed_registry:
-        registry = _testbed_registry(opts.docker_host)
     notes = found.notes
     ca_var = _registry_ca_variable(registry, [*file_vars, *project_vars], opts.variables)
     if ca_var is not None:
@@ -380,8 +207,7 @@ def _make_executor(run: _Run) -> None:
         opts.docker_host or (host if not os.environ.get("DOCKER_HOST") else None), timeout=JOB_STREAM_TIMEOUT
     )
     run.tracker = Tracker(cli.api, run.ctx.run_id)
-    overrides: dict[str, str] = dict(_testbed_images()) if opts.use_testbed_images else {}
-    overrides.update(opts.image_overrides)
+    overrides = dict(opts.image_overrides)
     default_policy = RUNNER_DEFAULT_PULL_POLICY if run.runner is not None else NO_CONFIG_PULL_POLICY
     extra_hosts: list[str] = []
     reg = run.ctx.registry
@@ -572,6 +398,8 @@ def _run_one(
     inputs += [f for name in sources(job, run.finished, order) for f in run.artifacts.get(name, ())]
     cache_paths = [p for c in caches if c.policy in ("pull-push", "push") for p in c.paths]
     try:
+        if run.executor is None:  # _make_executor runs before the first job
+            raise JobError("no executor was set up")
         outcome: Outcome = run.executor.run(job, index, jv, log, inputs, cache_paths)
     except JobError as exc:
         outcome = Outcome("failed", 1, str(exc))

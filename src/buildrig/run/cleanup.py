@@ -14,9 +14,12 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from buildrig.engine import LABEL, LABEL_PID, LABEL_ROLE, LABEL_RUN
+
+if TYPE_CHECKING:
+    from docker import APIClient
 
 #: Roles of objects ``buildrig run`` creates (``gc`` only touches these unless asked otherwise;
 #: the testbed's registry and daemons outlive the process that started them on purpose).
@@ -29,7 +32,7 @@ class Terminated(BaseException):
 
 @dataclass
 class Tracker:
-    api: Any  # docker.APIClient
+    api: APIClient
     run_id: str
 
     def __post_init__(self) -> None:
@@ -155,7 +158,7 @@ class GcItem:
 
 
 def gc(
-    api: Any, *, roles: tuple[str, ...] = RUN_ROLES, dry_run: bool = False, include_live: bool = False
+    api: APIClient, *, roles: tuple[str, ...] = RUN_ROLES, dry_run: bool = False, include_live: bool = False
 ) -> list[GcItem]:
     """Remove labelled objects whose creating process is gone (all of them with ``include_live``)."""
     from docker.errors import APIError, NotFound

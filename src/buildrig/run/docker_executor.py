@@ -6,138 +6,36 @@ plus their log on timeout, then the job goes on), the job's image runs the scrip
 entrypoint with the shell it has (bash, else sh), ``after_script`` runs in the same job container
 started again (what the script left outside the build directory, in ``/tmp`` say, is still there),
 and everything is removed when the job ends.
+
+The pieces around it live beside it: image resolution (``images``), service readiness and aliases
+(``services``), the privileged fallback's capability probing (``capabilities``), and what both
+executors share (``executor``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import re
-import socket
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from buildrig import engine
 from buildrig.gitlab.model import DockerSection, Job, ServiceSpec
 from buildrig.run import artifacts as arts
 from buildrig.run import script as scripts
 from buildrig.run.artifacts import ArtifactFile
+from buildrig.run.capabilities import FALLBACK_ENV, UNCONFINED, missing_caps, privileged_fallback_allowed
 from buildrig.run.cleanup import Tracker
+from buildrig.run.executor import AFTER_SCRIPT_TIMEOUT, JobError, Outcome, duration_text, job_timeout
+from buildrig.run.images import ImageResolver
 from buildrig.run.log import JobLog
+from buildrig.run.services import service_aliases, stream_service_log, wait_service
 from buildrig.run.variables import JobVariables, PipelineContext, expand, slug
 
-# Capability names by bit number (linux/capability.h), for the privileged fallback.
-CAPS = (
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "DAC_READ_SEARCH",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "SETGID",
-    "SETUID",
-    "SETPCAP",
-    "LINUX_IMMUTABLE",
-    "NET_BIND_SERVICE",
-    "NET_BROADCAST",
-    "NET_ADMIN",
-    "NET_RAW",
-    "IPC_LOCK",
-    "IPC_OWNER",
-    "SYS_MODULE",
-    "SYS_RAWIO",
-    "SYS_CHROOT",
-    "SYS_PTRACE",
-    "SYS_PACCT",
-    "SYS_ADMIN",
-    "SYS_BOOT",
-    "SYS_NICE",
-    "SYS_RESOURCE",
-    "SYS_TIME",
-    "SYS_TTY_CONFIG",
-    "MKNOD",
-    "LEASE",
-    "AUDIT_WRITE",
-    "AUDIT_CONTROL",
-    "SETFCAP",
-    "MAC_OVERRIDE",
-    "MAC_ADMIN",
-    "SYSLOG",
-    "WAKE_ALARM",
-    "BLOCK_SUSPEND",
-    "AUDIT_READ",
-)
-UNCONFINED = ("seccomp=unconfined", "apparmor=unconfined", "systempaths=unconfined")
-AFTER_SCRIPT_TIMEOUT = 300  # the runner's default for after_script
-
-
-class JobError(Exception):
-    """The job fails before or around its script (image missing, engine refused); message is GitLab-like."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    status: str
-    exit_code: int
-    reason: str | None = None
-    artifacts: tuple[ArtifactFile, ...] = ()
-    cache: tuple[ArtifactFile, ...] = ()  # files under the job's cache: paths, for the caller to keep
-
-
-FALLBACK_ENV = "BUILDRIG_PRIVILEGED_FALLBACK"
-
-
-def privileged_fallback_allowed() -> bool | None:
-    """Whether a job may run with the privileged fallback when the runtime refuses --privileged:
-    True (``BUILDRIG_PRIVILEGED_FALLBACK=1``), False (``=0``: the job fails instead), None (unset:
-    allowed, as this project's own machine and CI need it, and reported in the job's log and in the
-    run's summary like any other use)."""
-    raw = os.environ.get(FALLBACK_ENV, "").strip().lower()
-    if not raw:
-        return None
-    if raw in ("1", "yes", "true", "on"):
-        return True
-    if raw in ("0", "no", "false", "off"):
-        return False
-    raise JobError(f"{FALLBACK_ENV}={raw!r}: expected 1 (allow) or 0 (refuse)")
-
-
-def missing_caps(status_path: str = "/proc/self/status") -> list[str]:
-    """Capabilities the kernel knows but this host's bounding set lacks (what makes --privileged fail)."""
-    try:
-        with open(status_path) as fh:
-            bnd = next(int(line.split()[1], 16) for line in fh if line.startswith("CapBnd:"))
-        with open("/proc/sys/kernel/cap_last_cap") as fh:
-            last = int(fh.read().strip())
-    except (OSError, StopIteration, ValueError):
-        return []
-    # Names Docker 20.10 doesn't know (PERFMON and later) can't be dropped by name; skip them.
-    return [CAPS[bit] for bit in range(min(last, len(CAPS) - 1) + 1) if not bnd >> bit & 1]
-
-
-def service_aliases(image: str, alias: str | None) -> list[str]:
-    """GitLab's hostnames for a service: explicit aliases, then the two derived from the image name
-    (tag/digest and registry port dropped, ``/`` → ``__`` and ``/`` → ``-``)."""
-    out: list[str] = []
-    if alias:
-        out += [a for a in re.split(r"[,\s]+", alias) if a]
-    name = image.split("@", 1)[0]
-    last = name.rfind("/")
-    colon = name.rfind(":")
-    if colon > last:
-        name = name[:colon]
-    parts = name.split("/")
-    if len(parts) > 1 and ":" in parts[0]:
-        parts[0] = parts[0].split(":", 1)[0]
-    name = "/".join(parts)
-    for derived in (name.replace("/", "__"), name.replace("/", "-")):
-        if derived not in out:
-            out.append(derived)
-    return out
+if TYPE_CHECKING:
+    from docker import APIClient
 
 
 def parse_volume(spec: str) -> tuple[str | None, str, str]:
@@ -155,7 +53,7 @@ def parse_volume(spec: str) -> tuple[str | None, str, str]:
 class DockerExecutor:
     def __init__(
         self,
-        api: Any,
+        api: APIClient,
         ctx: PipelineContext,
         docker: DockerSection,
         *,
@@ -169,69 +67,16 @@ class DockerExecutor:
         self.ctx = ctx
         self.docker = docker
         self.tracker = tracker
-        self.overrides = overrides
-        self.default_pull_policy = default_pull_policy
+        self.images = ImageResolver(api, overrides, tuple(docker.pull_policy), default_pull_policy)
         self.network_per_build = network_per_build
         self.extra_hosts = [*docker.extra_hosts, *extra_hosts]
         self._volumes: dict[str, str] = {}  # container path → per-run volume name
         self._refused: str | None = None  # why the runtime refused --privileged (once per run)
-        self._images: dict[str, str] = {}
         self.pre_build: tuple[str, ...] = ()  # [[runners]] pre_build_script, run before before_script
-
-    # --- images ----------------------------------------------------------------------------------
-
-    def _inspect(self, name: str) -> dict[str, Any] | None:
-        from docker.errors import ImageNotFound, NotFound
-
-        try:
-            data: dict[str, Any] = self.api.inspect_image(name)
-        except (ImageNotFound, NotFound):
-            return None
-        return data
 
     def resolve_image(self, name: str, policies: tuple[str, ...] | None, log: JobLog) -> str:
         """The local image to run for ``name``, honouring the pull policy, or :class:`JobError`."""
-        from docker.errors import APIError
-
-        if name in self._images:
-            return self._images[name]
-        pols = tuple(policies or self.docker.pull_policy or self.default_pull_policy)
-        shown = ", ".join(pols)
-        local = self.overrides.get(name)
-        if local is not None:
-            # A stand-in from the image map is local by definition: pulling it would only fail.
-            if self._inspect(local) is None:
-                raise JobError(
-                    f'failed to pull image "{name}" with specified policies [{shown}]: '
-                    f"the image map names {local}, which is not in the engine "
-                    f"(run `buildrig images prepare --offline`)"
-                )
-            log.sys(f"Using local stand-in {local} for {name} (image map; pull skipped)")
-            self._images[name] = local
-            return local
-        error = ""
-        for pol in pols:
-            if pol in ("never", "if-not-present"):
-                data = self._inspect(name)
-                if data is not None:
-                    log.sys(f'Using locally found image version due to "{pol}" pull policy')
-                    log.sys(f"Using docker image {data['Id'][:19]} for {name} ...")
-                    self._images[name] = name
-                    return name
-                error = f"Error response from daemon: No such image: {name}"
-                if pol == "never":
-                    continue
-            log.sys(f"Pulling docker image {name} ...")
-            repo, tag = _split_tag(name)
-            try:
-                self.api.pull(repo, tag=tag)
-            except APIError as exc:
-                error = str(exc.explanation or exc).strip().splitlines()[0]
-                log.warn(f'WARNING: Failed to pull image with policy "{pol}": {error}')
-                continue
-            self._images[name] = name
-            return name
-        raise JobError(f'failed to pull image "{name}" with specified policies [{shown}]: {error}')
+        return self.images.resolve(name, policies, log)
 
     # --- volumes, host config ------------------------------------------------------------------
 
@@ -353,8 +198,9 @@ class DockerExecutor:
     ) -> str:
         netcfg = None
         if network and aliases and network not in ("host", "none", "bridge"):
+            # types-docker types the argument as one EndpointConfig; the SDK takes {network: config}.
             netcfg = self.api.create_networking_config(
-                {network: self.api.create_endpoint_config(aliases=aliases)}
+                {network: self.api.create_endpoint_config(aliases=aliases)}  # type: ignore[arg-type]
             )
         res = self.api.create_container(
             image,
@@ -609,141 +455,12 @@ class DockerExecutor:
             cid = self._start(log, privileged, create)
             started.append((cid, name, cname, svc_env))
             if str(lookup.get("CI_DEBUG_SERVICES", "")).lower() == "true":
-                self._stream_service_log(cid, aliases[0], log)
+                stream_service_log(self.api, cid, aliases[0], log)
         if started:
             timeout = self.docker.wait_for_services_timeout
             if timeout >= 0:
                 log.sys(f"Waiting for services to be up and running (timeout {timeout} seconds)...")
                 for cid, name, cname, env in started:
-                    self._wait_service(cid, name, cname, env, network, timeout, log)
+                    wait_service(self.api, cid, name, cname, env, network, timeout, log)
         return [s[0] for s in started]
 
-    def _stream_service_log(self, cid: str, alias: str, log: JobLog) -> None:
-        """CI_DEBUG_SERVICES: the service's output joins the job log live, prefixed like the runner's."""
-        from docker.errors import APIError
-
-        def pump() -> None:
-            buf = b""
-            with contextlib.suppress(APIError, OSError, ValueError):
-                for chunk in self.api.logs(cid, stream=True, follow=True):
-                    buf += chunk
-                    *lines, buf = buf.split(b"\n")
-                    for line in lines:
-                        log.service(alias, line.decode("utf-8", "replace"))
-
-        threading.Thread(target=pump, name=f"svc-log-{alias}", daemon=True).start()
-
-    def _wait_service(
-        self,
-        cid: str,
-        name: str,
-        cname: str,
-        env: Mapping[str, str],
-        network: str | None,
-        timeout: int,
-        log: JobLog,
-    ) -> None:
-        if env.get("HEALTHCHECK_TCP_PORT"):
-            ports = [int(env["HEALTHCHECK_TCP_PORT"])]
-        else:
-            info = self.api.inspect_container(cid)
-            exposed = (info.get("Config") or {}).get("ExposedPorts") or {}
-            ports = sorted(int(p.split("/")[0]) for p in exposed if p.endswith("/tcp"))[:20]
-        if not ports or network == "none":
-            return
-        deadline = time.monotonic() + timeout
-        problem = f"service {name!r} timeout"
-        while True:
-            info = self.api.inspect_container(cid)
-            state = info.get("State") or {}
-            if not state.get("Running"):
-                problem = f"service {name!r} container exited with code {state.get('ExitCode')}"
-                break
-            if network == "host":
-                ip = "127.0.0.1"
-            else:
-                nets = (info.get("NetworkSettings") or {}).get("Networks") or {}
-                ip = next((n.get("IPAddress") for n in nets.values() if n.get("IPAddress")), "")
-            if ip and any(_tcp_open(ip, port) for port in ports):
-                return
-            if time.monotonic() >= deadline:
-                problem = (
-                    f"service {name!r} timeout: no connection to {ip or '?'} on port(s) "
-                    f"{', '.join(map(str, ports))} within {timeout}s"
-                )
-                break
-            time.sleep(0.1)
-        log.warn(f"*** WARNING: Service {cname} probably didn't start properly.")
-        log.warn("")
-        log.warn("Health check error:")
-        log.warn(problem)
-        log.warn("")
-        log.warn("Service container logs:")
-        raw = self.api.logs(cid, stdout=True, stderr=True, timestamps=True, tail=200)
-        for line in raw.decode("utf-8", "replace").splitlines():
-            log.warn(line)
-        log.warn("")
-        log.warn("*********")
-
-
-DEFAULT_JOB_TIMEOUT = 3600.0  # GitLab's default project timeout
-_UNITS = {
-    "s": 1,
-    "sec": 1,
-    "secs": 1,
-    "second": 1,
-    "seconds": 1,
-    "m": 60,
-    "min": 60,
-    "mins": 60,
-    "minute": 60,
-    "minutes": 60,
-    "h": 3600,
-    "hr": 3600,
-    "hrs": 3600,
-    "hour": 3600,
-    "hours": 3600,
-    "d": 86400,
-    "day": 86400,
-    "days": 86400,
-    "w": 604800,
-    "week": 604800,
-    "weeks": 604800,
-}
-
-
-def job_timeout(job: Job) -> float:
-    """``timeout:`` (``"1h 30m"``, ``"90 minutes"``, ``"3600"``) in seconds; GitLab's 1 h by default."""
-    raw = job.raw.get("timeout")
-    if raw is None:
-        return DEFAULT_JOB_TIMEOUT
-    text = str(raw).strip().lower()
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
-    total = 0.0
-    for num, unit in re.findall(r"(\d+(?:\.\d+)?)\s*([a-z]+)", text):
-        total += float(num) * _UNITS.get(unit, 0)
-    return total or DEFAULT_JOB_TIMEOUT
-
-
-def duration_text(seconds: float) -> str:
-    s = int(seconds)
-    return f"{s // 3600}h{s % 3600 // 60}m{s % 60}s"
-
-
-def _tcp_open(ip: str, port: int) -> bool:
-    try:
-        with socket.create_connection((ip, port), timeout=0.3):
-            return True
-    except OSError:
-        return False
-
-
-def _split_tag(name: str) -> tuple[str, str | None]:
-    if "@" in name:
-        return name, None
-    last = name.rfind("/")
-    colon = name.rfind(":")
-    if colon > last:
-        return name[:colon], name[colon + 1 :]
-    return name, "latest"

@@ -11,25 +11,10 @@ from types import MappingProxyType
 
 from buildrig.errors import BuildrigError
 from buildrig.gitlab.model import Pipeline, Runner
+from buildrig.registryinfo import RegistryInfo as RegistryInfo  # callers name it with the options
 
 _NO_STR: Mapping[str, str] = MappingProxyType({})
 _NO_PATH: Mapping[str, Path] = MappingProxyType({})
-
-
-@dataclass(frozen=True)
-class RegistryInfo:
-    """The registry jobs see as ``CI_REGISTRY`` (the testbed's local one, or a real one).
-
-    ``host`` is ``name[:port]`` as jobs reach it. When ``address`` is set, every job and service
-    container gets an ``extra_hosts`` entry mapping the name part of ``host`` to it.
-    """
-
-    host: str
-    user: str
-    password: str
-    ca_path: Path | None = None
-    address: str | None = None
-    namespace: str | None = None  # overrides the project namespace in CI_REGISTRY_IMAGE
 
 
 @dataclass(frozen=True)
@@ -77,10 +62,10 @@ class RunOptions:
     variables: Mapping[str, str] = field(default_factory=lambda: _NO_STR)  # --var K=V
     file_variables: Mapping[str, Path] = field(default_factory=lambda: _NO_PATH)  # --file-var
     masked: tuple[str, ...] = ()  # names of variables whose values are shown as [MASKED]
+    # Real image name -> the local image to run instead (the CLI, try and bench add the test
+    # bed's stand-ins here; run itself knows nothing of the test bed).
     image_overrides: Mapping[str, str] = field(default_factory=lambda: _NO_STR)
-    use_testbed_images: bool = True  # merge the testbed's stand-in map under image_overrides
-    registry: RegistryInfo | None = None
-    use_testbed_registry: bool = True  # registry None: ask buildrig.testbed.registry.current()
+    registry: RegistryInfo | None = None  # CI_REGISTRY; None: jobs get no registry
     network_per_build: bool = False  # a network even for jobs without services
     namespace: str | None = None  # default: from the git remote, else "local"
     project_name: str | None = None  # default: from the git remote, else the directory name

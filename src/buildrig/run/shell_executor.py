@@ -26,7 +26,7 @@ from buildrig.gitlab.model import Job
 from buildrig.run import artifacts as arts
 from buildrig.run import script as scripts
 from buildrig.run.artifacts import ArtifactFile
-from buildrig.run.docker_executor import AFTER_SCRIPT_TIMEOUT, JobError, Outcome, duration_text, job_timeout
+from buildrig.run.executor import AFTER_SCRIPT_TIMEOUT, JobError, Outcome, duration_text, job_timeout
 from buildrig.run.log import JobLog
 from buildrig.run.variables import JobVariables, PipelineContext
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from buildrig import __version__
 from buildrig.gitlab.model import Job, Variable
-from buildrig.run.model import RegistryInfo
+from buildrig.registryinfo import RegistryInfo
 
 ZERO_SHA = "0" * 40
 _REF = re.compile(r"\$(?:(\$)|\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")

@@ -14,13 +14,17 @@ import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from buildrig.engine import client as engine_client
+from buildrig.engine import sdk_errors
 from buildrig.errors import BuildrigError, EngineError
 from buildrig.fsutil import atomic_write
 from buildrig.paths import state_dir
 from buildrig.testbed import net
+
+if TYPE_CHECKING:
+    from docker import APIClient, DockerClient
 
 NAME = "buildrig-dockerhost"
 LABEL_CERTS = "buildrig.certs"
@@ -63,7 +67,7 @@ def host_has_full_caps() -> bool:
     return True
 
 
-def host_config(api: Any, **kwargs: Any) -> Any:
+def host_config(api: APIClient, **kwargs: Any) -> Any:
     """A host config for a daemon-in-a-container: privileged, or the closest thing.
 
     Where the runtime refuses ``--privileged`` (a capability missing from the bounding set), every
@@ -93,7 +97,7 @@ def _certs_key(src: Path) -> str:
     return h.hexdigest()
 
 
-def _container(cli: Any) -> Any | None:
+def _container(cli: DockerClient) -> Any | None:
     from docker.errors import NotFound
 
     try:
@@ -139,8 +143,8 @@ def start(cert_src: Path, *, docker_host: str | None = None, timeout: float = 60
             environment={"DOCKER_TLS_CERTDIR": "/certs"},
         )["Id"]
         api.start(cid)
-    except Exception as exc:
-        with contextlib.suppress(Exception):
+    except sdk_errors() as exc:
+        with contextlib.suppress(*sdk_errors()):
             api.remove_container(NAME, v=True, force=True)
         raise EngineError(f"cannot start the docker_host test daemon: {exc}") from exc
     _wait(cli, dest, timeout)
@@ -153,7 +157,7 @@ def _dind_name() -> str:
     return versions.DOCKER_DIND_IMAGE
 
 
-def _wait(cli: Any, certs: Path, timeout: float) -> None:
+def _wait(cli: DockerClient, certs: Path, timeout: float) -> None:
     # Plain requests with an explicit CA: the Docker SDK's TLS session loses its CA to
     # $REQUESTS_CA_BUNDLE when that is set (requests merges the environment over the session).
     import requests

@@ -1,8 +1,9 @@
 """Stand-in images for the roles the ways need, built offline from Debian packages.
 
-``prepare`` builds (or reuses) one image per role and writes the image-override map ``run`` uses:
-the user's ``.gitlab-ci.yml`` keeps the real names (``docker:29.7.2-cli``), the engine runs the
-stand-ins. Each image is made in two steps, each cached by a recipe hash carried as a label:
+``prepare`` (in :mod:`buildrig.testbed.prepare`) builds (or reuses) one image per role and writes
+the image-override map ``run`` is given: the user's ``.gitlab-ci.yml`` keeps the real names
+(``docker:29.7.2-cli``), the engine runs the stand-ins. Each image is made in two steps, each
+cached by a recipe hash carried as a label:
 
 1. a root filesystem (busybox + host binaries, or ``debootstrap --variant=minbase`` + packages),
    imported as ``buildrig-standin/<role>-root:<hash>``;
@@ -25,21 +26,23 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from buildrig import versions
 from buildrig.engine import client as engine_client
+from buildrig.engine import sdk_errors
 from buildrig.errors import BuildrigError, EngineError
-from buildrig.fsutil import atomic_write
 from buildrig.paths import state_dir
 from buildrig.testbed import gotools, net, rootfs
 from buildrig.testbed.gotools import BuiltTool
 from buildrig.testbed.rootfs import RootSpec
+
+if TYPE_CHECKING:
+    from docker import DockerClient
 
 REPO = "buildrig-standin"
 LABEL_STANDIN = "buildrig.standin"
@@ -88,15 +91,6 @@ class PreparedImage:
     tag: str
     replaces: tuple[str, ...]
     reused: bool
-    seconds: float
-
-
-@dataclass(frozen=True)
-class PrepareResult:
-    images: tuple[PreparedImage, ...]
-    skipped: tuple[tuple[str, str], ...]
-    overrides: Mapping[str, str]
-    base_pushed: str | None
     seconds: float
 
 
@@ -329,14 +323,14 @@ def build_go_tools(progress: Progress) -> tuple[dict[str, BuiltTool], tuple[tupl
     return built, tuple(skipped)
 
 
-def _images_state() -> Path:
+def images_state() -> Path:
     return state_dir() / "testbed" / "images.json"
 
 
 def overrides() -> dict[str, str]:
     """Real image name → local stand-in tag, as written by the last ``prepare`` (empty if none)."""
     try:
-        data = json.loads(_images_state().read_text())
+        data = json.loads(images_state().read_text())
     except (OSError, ValueError):
         return {}
     raw = data.get("overrides") if isinstance(data, dict) else None
@@ -346,7 +340,7 @@ def overrides() -> dict[str, str]:
 def skipped() -> dict[str, str]:
     """Real image name → why the last ``prepare`` built no stand-in for it (empty if none)."""
     try:
-        data = json.loads(_images_state().read_text())
+        data = json.loads(images_state().read_text())
     except (OSError, ValueError):
         return {}
     raw = data.get("skipped") if isinstance(data, dict) else None
@@ -354,7 +348,7 @@ def skipped() -> dict[str, str]:
         raw, list) else {}
 
 
-def _has_image(cli: Any, tag: str, key: str) -> bool:
+def _has_image(cli: DockerClient, tag: str, key: str) -> bool:
     from docker.errors import ImageNotFound
 
     try:
@@ -364,7 +358,7 @@ def _has_image(cli: Any, tag: str, key: str) -> bool:
     return bool((img.labels or {}).get(LABEL_RECIPE) == key)
 
 
-def _import_root(cli: Any, recipe: Recipe, progress: Progress) -> None:
+def _import_root(cli: DockerClient, recipe: Recipe, progress: Progress) -> None:
     work = state_dir() / "testbed" / "work"
     work.mkdir(parents=True, exist_ok=True)
     changes = [
@@ -390,13 +384,13 @@ def _import_root(cli: Any, recipe: Recipe, progress: Progress) -> None:
                 rootfs.remove_tree(tree)
         try:
             cli.api.import_image_from_file(str(tar_path), repository=repo, tag=tag, changes=changes)
-        except Exception as exc:
+        except sdk_errors() as exc:
             raise EngineError(f"importing {recipe.root_tag} failed: {exc}") from exc
     if not _has_image(cli, recipe.root_tag, recipe.root_key):
         raise EngineError(f"importing {recipe.root_tag} produced no image")
 
 
-def _build_final(cli: Any, recipe: Recipe) -> None:
+def _build_final(cli: DockerClient, recipe: Recipe) -> None:
     dockerfile = f"FROM {recipe.root_tag}\n{recipe.dockerfile}"
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
@@ -414,13 +408,13 @@ def _build_final(cli: Any, recipe: Recipe) -> None:
                                    forcerm=True, decode=True, labels=labels, pull=False):
             if "error" in chunk:
                 errors.append(str(chunk["error"]).strip())
-    except Exception as exc:
+    except sdk_errors() as exc:
         raise EngineError(f"building {recipe.tag} failed: {exc}") from exc
     if errors or not _has_image(cli, recipe.tag, recipe.key):
         raise EngineError(f"building {recipe.tag} failed: {'; '.join(errors) or 'no image'}")
 
 
-def ensure(cli: Any, recipe: Recipe, progress: Progress) -> PreparedImage:
+def ensure(cli: DockerClient, recipe: Recipe, progress: Progress) -> PreparedImage:
     """Build ``recipe`` unless an image with its recipe hash exists."""
     start = time.monotonic()
     if _has_image(cli, recipe.tag, recipe.key):
@@ -433,7 +427,7 @@ def ensure(cli: Any, recipe: Recipe, progress: Progress) -> PreparedImage:
     return PreparedImage(recipe.role, recipe.tag, recipe.replaces, False, secs)
 
 
-def _remove_stale(cli: Any, current: list[Recipe]) -> None:
+def remove_stale(cli: DockerClient, current: list[Recipe]) -> None:
     """Drop stand-ins of older recipes (a new CA, a new buildrig); images in use are kept."""
     from docker.errors import APIError, ImageNotFound
 
@@ -445,7 +439,7 @@ def _remove_stale(cli: Any, current: list[Recipe]) -> None:
                     cli.images.remove(tag)
 
 
-def registry_image(cli: Any, progress: Progress) -> str:
+def registry_image(cli: DockerClient, progress: Progress) -> str:
     """``registry:2`` when the engine has it, else the Debian stand-in (built if needed)."""
     from docker.errors import ImageNotFound
 
@@ -456,60 +450,7 @@ def registry_image(cli: Any, progress: Progress) -> str:
         return ensure(cli, registry_recipe(), progress).tag
 
 
-def _tag_base_on_host(cli: Any, tag: str) -> None:
-    """Make ``FROM python:...`` resolve on the host daemon without a registry.
-
-    Only when the name is free or already ours: a real image the user pulled is never replaced.
-    """
-    from docker.errors import ImageNotFound
-
-    try:
-        existing = cli.images.get(BASE_IMAGE)
-    except ImageNotFound:
-        existing = None
-    if existing is not None and (existing.labels or {}).get(LABEL_STANDIN) is None:
-        return
-    repo, t = BASE_IMAGE.rsplit(":", 1)
-    cli.images.get(tag).tag(repo, t)
-
-
-def prepare(*, offline: bool = True, progress: Progress | None = None, docker_host: str | None = None,
-            parallel: int = 2) -> PrepareResult:
-    """Build or reuse every stand-in, start the registry if needed, push the base image to it."""
-    from buildrig.testbed import registry
-
-    say: Progress = progress or (lambda _m: None)
-    if not offline:
-        raise BuildrigError(
-            "only offline preparation is implemented: images are otherwise pulled when a job needs "
-            "them; use `buildrig images prepare --offline` on machines without a registry"
-        )
-    start = time.monotonic()
-    cli = engine_client(docker_host, timeout=600)
-    info = registry.ensure_started(progress=say, docker_host=docker_host)
-    ca = Path(info.ca_path or "").read_bytes()
-    tools, skipped = build_go_tools(say)
-    todo = recipes(ca, tools)
-    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        done = list(pool.map(lambda r: ensure(cli, r, say), todo))
-    by_role = {p.role: p for p in done}
-    mapping: dict[str, str] = {}
-    for p in done:
-        for real in p.replaces:
-            mapping[real] = p.tag
-    _remove_stale(cli, [*todo, registry_recipe()])
-    base = by_role["python-base"]
-    _tag_base_on_host(cli, base.tag)
-    pushed = registry.push_local_image(cli, base.tag, f"library/{BASE_IMAGE}", info)
-    atomic_write(
-        _images_state(),
-        json.dumps({"version": 1, "overrides": mapping, "base": {BASE_IMAGE: base.tag},
-                    "skipped": [list(s) for s in skipped]}, indent=2) + "\n",
-    )
-    return PrepareResult(tuple(done), skipped, MappingProxyType(mapping), pushed, time.monotonic() - start)
-
-
-def standin_images(cli: Any) -> list[Any]:
+def standin_images(cli: DockerClient) -> list[Any]:
     return list(cli.images.list(filters={"label": LABEL_STANDIN}))
 
 
@@ -528,10 +469,7 @@ def prune(*, docker_host: str | None = None) -> int:
                 n += 1
             except (ImageNotFound, APIError):
                 continue
-    if os.path.exists(_images_state()):
-        os.unlink(_images_state())
+    if os.path.exists(images_state()):
+        os.unlink(images_state())
     return n
 
-
-#: The name ``buildrig.run`` looks up.
-override_map = overrides

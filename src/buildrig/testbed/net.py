@@ -13,10 +13,13 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
-from typing import Any
+from typing import TYPE_CHECKING
 
 from buildrig.engine import labels
 from buildrig.errors import EngineError
+
+if TYPE_CHECKING:
+    from docker import DockerClient
 
 NETWORK = "buildrig-testbed"
 DEFAULT_SUBNET = "10.213.213.0/24"
@@ -50,7 +53,7 @@ def testbed_labels(role: str) -> dict[str, str]:
     return {**labels(TESTBED_RUN_ID, role), "buildrig.pid": "0"}
 
 
-def ensure_network(cli: Any) -> str:
+def ensure_network(cli: DockerClient) -> str:
     """Create the test bed network when missing; returns its name."""
     from docker.errors import APIError, NotFound
 
@@ -82,7 +85,7 @@ def ensure_network(cli: Any) -> str:
     return NETWORK
 
 
-def remove_network_if_unused(cli: Any) -> bool:
+def remove_network_if_unused(cli: DockerClient) -> bool:
     from docker.errors import APIError, NotFound
 
     try:

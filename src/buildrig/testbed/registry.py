@@ -26,14 +26,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from buildrig.engine import client as engine_client
+from buildrig.engine import sdk_errors
 from buildrig.errors import BuildrigError, EngineError
 from buildrig.fsutil import atomic_write, ensure_mode
 from buildrig.paths import state_dir
-from buildrig.run.model import RegistryInfo
+from buildrig.registryinfo import RegistryInfo
 from buildrig.testbed import net, tls
+
+if TYPE_CHECKING:
+    from docker import DockerClient
 
 REGISTRY_NAME = "buildrig-registry"
 MIRROR_NAME = "buildrig-registry-mirror"
@@ -68,7 +72,7 @@ def registry_dir() -> Path:
     return state_dir() / "testbed" / "registry"
 
 
-def _owner_dir(cli: Any) -> Path | None:
+def _owner_dir(cli: DockerClient) -> Path | None:
     """The state directory of whoever started the running registry.
 
     The registry is one per engine (fixed names, address and host trust files) while buildrig's
@@ -212,7 +216,7 @@ def _mounts(config: str, d: Path, *, mirror: bool) -> list[Any]:
     ]
 
 
-def _container(cli: Any, name: str) -> Any | None:
+def _container(cli: DockerClient, name: str) -> Any | None:
     from docker.errors import NotFound
 
     try:
@@ -228,7 +232,9 @@ def _labels(d: Path, *, mirror: bool) -> dict[str, str]:
     return labels
 
 
-def _start_one(cli: Any, name: str, image: str, config: str, port: int, d: Path | None = None) -> None:
+def _start_one(
+    cli: DockerClient, name: str, image: str, config: str, port: int, d: Path | None = None
+) -> None:
     d = d or registry_dir()
     mirror = name == MIRROR_NAME
     labels = _labels(d, mirror=mirror)
@@ -245,7 +251,7 @@ def _start_one(cli: Any, name: str, image: str, config: str, port: int, d: Path 
             mounts=_mounts(config, d, mirror=mirror), network=net.NETWORK,
             ports={"5000/tcp": (net.gateway(), port)},
         )
-    except Exception as exc:
+    except sdk_errors() as exc:
         raise EngineError(f"cannot start {name} from {image}: {exc}") from exc
 
 
@@ -402,7 +408,7 @@ def tags(info: RegistryInfo, repo: str) -> list[str]:
     return list(r.json().get("tags") or [])
 
 
-def push_local_image(cli: Any, local: str, repo_tag: str, info: RegistryInfo) -> str:
+def push_local_image(cli: DockerClient, local: str, repo_tag: str, info: RegistryInfo) -> str:
     """Push a host-daemon image to ``<registry>/<repo_tag>`` unless it is there already; digest."""
     repo, ref = repo_tag.rsplit(":", 1)
     image = cli.images.get(local)
@@ -421,7 +427,7 @@ def push_local_image(cli: Any, local: str, repo_tag: str, info: RegistryInfo) ->
             if "error" in chunk
         ]
     finally:
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(*sdk_errors()):
             cli.images.remove(f"{target}:{ref}")
     if errors:
         raise EngineError(f"push of {local} to {target}:{ref} failed: {errors[0]}")
@@ -431,7 +437,7 @@ def push_local_image(cli: Any, local: str, repo_tag: str, info: RegistryInfo) ->
     return digest
 
 
-def remove_local_images(cli: Any, prefixes: tuple[str, ...]) -> int:
+def remove_local_images(cli: DockerClient, prefixes: tuple[str, ...]) -> int:
     """Remove from the engine every image tagged under one of ``prefixes`` (repositories of the
     test registry that buildrig itself pushes to), and the ones a rebuild left with only a digest
     there; returns how many removals were made. Images with any other tag or digest stay.
@@ -451,7 +457,7 @@ def remove_local_images(cli: Any, prefixes: tuple[str, ...]) -> int:
                     removed += 1
         digests = image.attrs.get("RepoDigests") or []
         # A rebuild that took over the tags leaves the older image with only its digest.
-        if not image.tags and digests and all(d.startswith(prefixes) for d in digests):
+        if image.id and not image.tags and digests and all(d.startswith(prefixes) for d in digests):
             with contextlib.suppress(NotFound, APIError):
                 cli.api.remove_image(image.id, noprune=False)
                 removed += 1

@@ -21,11 +21,17 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from buildrig.errors import BuildrigError, InputError
-from buildrig.run.model import LogLine, LogSink, RegistryInfo, RunInterrupted, RunResult, strip_ansi
+from buildrig.registryinfo import RegistryInfo
+from buildrig.run.model import LogLine, LogSink, RunInterrupted, RunResult, strip_ansi
 
+if TYPE_CHECKING:
+    from docker import DockerClient
+
+#: ``buildrig try``'s registry namespace (bench recognises its images as buildrig's build outputs).
+TRY_NAMESPACE = "buildrig-try"
 DIGEST_RE = re.compile(r"BUILDRIG_DIGEST=(sha256:[0-9a-f]{64})")
 
 
@@ -63,7 +69,7 @@ def get_way(name: str) -> Way:
 class TrialOptions:
     project: Path
     ways: tuple[str, ...] = ()  # empty: every way
-    namespace: str = "buildrig-try"
+    namespace: str = TRY_NAMESPACE
     keep_scratch: bool = False
     scratch_root: Path | None = None
     #: leave the docker_host test daemon running afterwards (bench reuses its layer cache)
@@ -134,7 +140,35 @@ def scratch_copy(project: Path, dest_root: Path, way: str) -> Path:
     return dest
 
 
-def missing_image(images: Sequence[str], overrides: dict[str, str], cli: Any) -> str | None:
+def prepare_way(way: Way, scratch: Path, cache: str) -> dict[str, Path]:
+    """Make a scratch copy (:func:`scratch_copy`) ready for ``way`` as a user would have it after
+    ``buildrig init`` and a push: init for the way, what it wrote committed. Returns, for
+    docker_host, the client certificates init wrote as the File variables jobs get them (else
+    empty). The copy is the caller's to make and remove: ``try`` reports a failed init with the
+    copy's path, ``bench`` removes it when the workspace ends."""
+    from buildrig.init import InitOptions, init_project
+    from buildrig.strategies.docker_host import CERT_VARIABLES
+    from buildrig.testbed import dockerhost
+
+    init_project(
+        InitOptions(
+            strategy=way.strategy,
+            executor=way.executor,
+            out=scratch,
+            tls=way.tls,
+            cache=cache,
+            docker_host=dockerhost.address() if way.strategy == "docker_host" else None,
+        )
+    )
+    scratch_git(scratch, "add", "-A")
+    scratch_git(scratch, "commit", "-q", "-m", f"buildrig init --strategy {way.strategy} --cache {cache}")
+    if way.strategy != "docker_host":
+        return {}
+    certs = scratch / "runner" / "host" / "certs"
+    return {var: certs / src.rsplit("/", 1)[-1] for var, _, src in CERT_VARIABLES}
+
+
+def missing_image(images: Sequence[str], overrides: dict[str, str], cli: DockerClient) -> str | None:
     from docker.errors import ImageNotFound
 
     from buildrig.testbed.images import skipped
@@ -171,7 +205,6 @@ def trial_way(way: Way, opts: TrialOptions, registry: RegistryInfo, scratch_root
     """Init a scratch copy for ``way``, run its job, check the registry. Never raises for a failed
     job: the failure is the result."""
     from buildrig import engine, strategies
-    from buildrig.init import InitOptions, init_project
     from buildrig.run.api import run_jobs
     from buildrig.run.model import RunOptions
     from buildrig.run.variables import git_info, slug
@@ -180,25 +213,16 @@ def trial_way(way: Way, opts: TrialOptions, registry: RegistryInfo, scratch_root
 
     strategy = strategies.get(way.strategy)
     cli = engine.client(opts.docker_host)
-    missing = missing_image(strategy.images, images.overrides(), cli)
+    stand_ins = images.overrides()
+    missing = missing_image(strategy.images, stand_ins, cli)
     if missing:
         return TrialResult(way.name, "skipped", missing)
     start = time.monotonic()
     project_name = f"{opts.project.resolve().name}-{way.name}".lower()
     scratch = scratch_copy(opts.project, scratch_root, way.name)
     try:
-        init_project(
-            InitOptions(
-                strategy=way.strategy,
-                executor=way.executor,
-                out=scratch,
-                tls=way.tls,
-                cache=opts.cache,
-                docker_host=dockerhost.address() if way.strategy == "docker_host" else None,
-            )
-        )
-        scratch_git(scratch, "add", "-A")
-        scratch_git(scratch, "commit", "-q", "-m", f"buildrig init --strategy {way.strategy}")
+        # The docker_host certificates reach the job through runner/variables.toml (read below).
+        prepare_way(way, scratch, opts.cache)
         if way.strategy == "docker_host":
             dockerhost.start(scratch / "runner" / "host" / "certs", docker_host=opts.docker_host)
         git = git_info(scratch)
@@ -210,6 +234,7 @@ def trial_way(way: Way, opts: TrialOptions, registry: RegistryInfo, scratch_root
                 project_dir=scratch,
                 project_defaults=True,
                 registry=registry,
+                image_overrides=stand_ins,
                 namespace=opts.namespace,
                 project_name=project_name,
                 sink=opts.sink,

@@ -5,7 +5,12 @@ from pathlib import Path
 import pytest
 
 from buildrig.errors import InputError
-from buildrig.gitlab.dockerd import load_daemon_json, load_daemon_json_text, load_docker_units, load_dockerd
+from buildrig.gitlab.dockerd_config import (
+    load_daemon_json,
+    load_daemon_json_text,
+    load_docker_units,
+    load_dockerd,
+)
 
 FIX = Path(__file__).parent / "fixtures" / "dockerd"
 
