@@ -111,21 +111,29 @@ def go_version(go: str) -> str:
     return ver
 
 
-def missing_go_reason() -> str | None:
-    """Why the Go tools cannot be built here (one line), or None when they can."""
+def find_go() -> tuple[str, str]:
+    """(the go binary, its version) fit to build the tools; a one-line BuildrigError if none is."""
     go = go_binary()
     if go is None:
-        return ("Go is not installed: kaniko, BuildKit and buildx are built from their Go modules; "
-                f"install Go {MIN_GO[0]}.{MIN_GO[1]} or newer (https://go.dev/doc/install, at "
-                "/usr/local/go) and run `buildrig images prepare --offline` again")
-    try:
-        ver = go_version(go)
-    except BuildrigError as exc:
-        return str(exc)
+        raise BuildrigError(
+            "Go is not installed: kaniko, BuildKit and buildx are built from their Go modules; "
+            f"install Go {MIN_GO[0]}.{MIN_GO[1]} or newer (https://go.dev/doc/install, at "
+            "/usr/local/go) and run `buildrig images prepare --offline` again")
+    ver = go_version(go)
     m = re.match(r"go(\d+)\.(\d+)", ver)
     if not m or (int(m.group(1)), int(m.group(2))) < MIN_GO:
-        return (f"{go} is {ver}; kaniko, BuildKit and buildx need Go {MIN_GO[0]}.{MIN_GO[1]} or newer "
-                "to build (https://go.dev/doc/install)")
+        raise BuildrigError(
+            f"{go} is {ver}; kaniko, BuildKit and buildx need Go {MIN_GO[0]}.{MIN_GO[1]} or newer "
+            "to build (https://go.dev/doc/install)")
+    return go, ver
+
+
+def missing_go_reason() -> str | None:
+    """Why the Go tools cannot be built here (one line), or None when they can."""
+    try:
+        find_go()
+    except BuildrigError as exc:
+        return str(exc)
     return None
 
 
@@ -159,14 +167,14 @@ def _run(cmd: list[str], cwd: Path, env: dict[str, str], log: Path) -> None:
                             + " | ".join(tail))
 
 
-def build(tool: GoTool, progress: Progress) -> BuiltTool:
-    """Build ``tool`` unless an output of the same recipe exists; raise with the log's tail if not."""
-    reason = missing_go_reason()
-    if reason:
-        raise BuildrigError(reason)
-    go = go_binary() or "go"
+def build(tool: GoTool, progress: Progress, go: tuple[str, str] | None = None) -> BuiltTool:
+    """Build ``tool`` unless an output of the same recipe exists; raise with the log's tail if not.
+
+    ``go`` is :func:`find_go`'s answer when the caller already has it (one lookup for all tools).
+    """
+    go_bin, go_ver = go or find_go()
     start = time.monotonic()
-    key = tool.key(go_version(go))
+    key = tool.key(go_ver)
     root = go_root()
     out = root / "out" / f"{tool.name}-{tool.version}-{key}"
     stamp = out / ".complete"
@@ -175,18 +183,18 @@ def build(tool: GoTool, progress: Progress) -> BuiltTool:
     (root / "out").mkdir(parents=True, exist_ok=True)
     log = root / f"{tool.name}-build.log"
     log.write_bytes(b"")
-    env = _env(go)
-    progress(f"{tool.name}: building {tool.module}@{tool.version} with {go_version(go)} (log {log})")
+    env = _env(go_bin)
+    progress(f"{tool.name}: building {tool.module}@{tool.version} with {go_ver} (log {log})")
     with tempfile.TemporaryDirectory(dir=root, prefix=f"{tool.name}-wrapper-") as tmp:
         wrapper = Path(tmp)
         staging = wrapper / "out"
-        _run([go, "mod", "init", f"local/buildrig-{tool.name}-standin"], wrapper, env, log)
-        _run([go, "get", f"{tool.module}@{tool.version}"], wrapper, env, log)
+        _run([go_bin, "mod", "init", f"local/buildrig-{tool.name}-standin"], wrapper, env, log)
+        _run([go_bin, "get", f"{tool.module}@{tool.version}"], wrapper, env, log)
         ldflags = f"-s -w -X {tool.module}/{tool.version_var}={tool.version}"
-        _run([go, "build", "-trimpath", "-ldflags", ldflags, "-o", f"{staging}/",
+        _run([go_bin, "build", "-trimpath", "-ldflags", ldflags, "-o", f"{staging}/",
               *(f"{tool.module}/{p}" for p in tool.packages)], wrapper, env, log)
         if tool.module_files:
-            moddir = subprocess.run([go, "list", "-m", "-f", "{{.Dir}}", tool.module], cwd=wrapper,
+            moddir = subprocess.run([go_bin, "list", "-m", "-f", "{{.Dir}}", tool.module], cwd=wrapper,
                                     env=env, capture_output=True, text=True, check=False).stdout.strip()
             for src, name in tool.module_files:
                 try:

@@ -309,12 +309,16 @@ def build_go_tools(progress: Progress) -> tuple[dict[str, BuiltTool], tuple[tupl
     skipped: list[tuple[str, str]] = []
     images_of = {"kaniko": (versions.KANIKO_IMAGE, versions.KANIKO_PLAIN_IMAGE),
                  "buildkit": (versions.BUILDKIT_IMAGE,), "buildx": ()}
-    no_go = gotools.missing_go_reason()
+    go: tuple[str, str] | BuildrigError
+    try:
+        go = gotools.find_go()
+    except BuildrigError as exc:
+        go = exc
     for tool in gotools.TOOLS:
         try:
-            if no_go:
-                raise BuildrigError(no_go)
-            built[tool.name] = gotools.build(tool, progress)
+            if isinstance(go, BuildrigError):
+                raise go
+            built[tool.name] = gotools.build(tool, progress, go)
         except BuildrigError as exc:
             progress(f"{tool.name}: not built: {exc}")
             skipped += [(image, str(exc)) for image in images_of[tool.name]]
