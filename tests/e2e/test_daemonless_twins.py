@@ -4,6 +4,7 @@ error text the real tool prints, and that doctor names the same cause."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -54,10 +55,16 @@ def _run(scratch: Path, testbed: RegistryInfo, runs: Any, *, ca: bool = True) ->
     unset = {} if ca else {REGISTRY_CA_VARIABLE: ""}
     result = run_jobs(RunOptions(project_dir=scratch, runner_config=scratch / "runner" / "config.toml",
                                  registry=testbed, image_overrides=images.overrides(), namespace="e2e",
-                                 project_name=f"twin-{scratch.name}",
+                                 project_name=_repo_name(scratch),
                                  variables=unset))
     runs.ids.append(result.run_id)
     return result
+
+
+def _repo_name(scratch: Path) -> str:
+    """A registry path component from the scratch directory: mkdtemp's suffix may put two
+    separators together ("twin-_x"), which is no valid image reference."""
+    return "twin-" + re.sub(r"[^a-z0-9]+", "-", scratch.name.lower()).strip("-")
 
 
 def _failed_text(result: RunResult) -> str:
