@@ -349,7 +349,7 @@ def test_cli_bad_input_is_one_line_exit_2(tmp_path: Path, capsys: pytest.Capture
 
 def test_variables_are_expanded_where_the_rules_read_them(tmp_path: Path) -> None:
     from buildrig.doctor.derive import expand
-    from buildrig.doctor.rulekit import endpoint
+    from buildrig.doctor.kit import endpoint
     from buildrig.gitlab.model import Variable
 
     env = {

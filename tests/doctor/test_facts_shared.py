@@ -1,4 +1,4 @@
-"""The helpers facts.py and rules/_b_util.py used to define twice now have one definition.
+"""Helpers that facts.py and the rules' helpers (now doctor/kit/) used to define twice: now one definition.
 
 Each test pins a point where the two copies disagreed (or where one of them was wrong about GitLab
 Runner or the docker image), so the engine, the BR0xx/BR1xx/BR3xx rules and the B rules all answer
@@ -16,9 +16,9 @@ import pytest
 
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
+from buildrig.doctor import kit as u
 from buildrig.doctor.base import Context, Finding
 from buildrig.doctor.engine import build_context
-from buildrig.doctor.rules import _b_util as u
 from buildrig.errors import Loc
 from buildrig.gitlab.ci import load_pipeline_text
 from buildrig.gitlab.model import (

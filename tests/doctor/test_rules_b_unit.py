@@ -14,9 +14,9 @@ from types import ModuleType
 
 import pytest
 
+from buildrig.doctor import kit as u
 from buildrig.doctor.base import Context, Finding, LiveFacts, Severity
 from buildrig.doctor.engine import build_context, discover_rules
-from buildrig.doctor.rules import _b_util as u
 from buildrig.gitlab.ci import load_pipeline_text
 from buildrig.gitlab.dockerd_config import load_daemon_json_text
 from buildrig.gitlab.runner_config import load_runner_config_text

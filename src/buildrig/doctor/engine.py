@@ -271,23 +271,23 @@ def release_caches() -> None:
     """Forget the per-run memos (keyed by object identity, each entry keeping its job or runner
     alive). Kept past the run they would hold the whole pipeline until interpreter exit, where
     the final garbage collections walk it again: a quarter of a second on 1,000 jobs."""
-    from buildrig.doctor import facts, rulekit
-    from buildrig.doctor.rules import _b_util
+    from buildrig.doctor import facts
+    from buildrig.doctor.kit import builders, jobviews, runners, scripts
 
     for memo in (
-        rulekit._VIEWS,
-        rulekit._SIGNATURES,
-        rulekit._BY_WAY,
+        jobviews._VIEWS,
+        jobviews._SIGNATURES,
+        jobviews._BY_WAY,
         facts._PATHS,
-        _b_util._MOUNTS_CACHE,
+        runners._MOUNTS_CACHE,
         derive._AGREED,
         derive._RUNNER_SERVICES,
         derive._BY_TAGS,
         derive._DIND,
         derive._BIND_TARGETS,
         facts._LINES,
-        _b_util._DOCKER_LINES_CACHE,
-        _b_util._KANIKO_CACHE,
+        scripts._DOCKER_LINES_CACHE,
+        builders._KANIKO_CACHE,
     ):
         memo.clear()
 

@@ -1,7 +1,7 @@
 """What the well-known images and GitLab Runner do on their own, as pure functions.
 
 The one definition of each such fact: the engine uses these to derive each job's way and
-effective environment, the dind and docker_host rules to reason per runner, and rules/_b_util.py
+effective environment, the dind and docker_host rules to reason per runner, and kit/
 re-exports them for the other rules. Sources: docker-library/docker's
 ``docker-entrypoint.sh``/``dockerd-entrypoint.sh`` and Dockerfiles, GitLab Runner's service alias
 and privileged rules.

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rulekit import endpoint, jobs, label, origin, per_runner, svc_env, tls_on, var_loc
+from buildrig.doctor.kit import endpoint, jobs, label, origin, per_runner, svc_env, tls_on, var_loc
 
 ID = "BR101"
 TITLE = "dind: client port or TLS setting does not match the dind daemon's TLS mode"

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rulekit import endpoint, jobs, label, per_runner, severity_over, svc_env
+from buildrig.doctor.kit import endpoint, jobs, label, per_runner, severity_over, svc_env
 
 ID = "BR102"
 TITLE = "dind: TLS client certificates are not shared with the job (/certs/client volume missing)"

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rulekit import jobs, label, severity_over
+from buildrig.doctor.kit import jobs, label, severity_over
 
 ID = "BR103"
 TITLE = "dind: the dind service is not privileged on the runner"

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rulekit import endpoint, jobs, label, origin, per_runner
+from buildrig.doctor.kit import endpoint, jobs, label, origin, per_runner
 
 ID = "BR104"
 TITLE = "dind: the service's host name is not the one DOCKER_HOST uses (alias missing)"

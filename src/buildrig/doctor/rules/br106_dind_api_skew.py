@@ -22,7 +22,7 @@ from buildrig import versions
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rulekit import jobs, key_loc, label
+from buildrig.doctor.kit import jobs, key_loc, label
 
 ID = "BR106"
 TITLE = "dind: docker CLI image older than the dind daemon accepts (API skew)"

@@ -18,7 +18,7 @@ from buildrig import versions
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rulekit import jobs, label
+from buildrig.doctor.kit import jobs, label
 
 ID = "BR107"
 TITLE = "dind: dind image older than 20.10 (fails on current hosts)"

@@ -24,7 +24,7 @@ from buildrig import versions
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rulekit import jobs, key_loc, label
+from buildrig.doctor.kit import jobs, key_loc, label
 
 ID = "BR108"
 TITLE = "dind: docker cli/dind images on floating tags"

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rulekit import jobs, label
+from buildrig.doctor.kit import jobs, label
 
 ID = "BR109"
 TITLE = "dind: inner daemon MTU (1500) larger than the outer network's"

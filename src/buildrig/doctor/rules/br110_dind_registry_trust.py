@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rulekit import jobs, label
+from buildrig.doctor.kit import jobs, label
 
 ID = "BR110"
 TITLE = "dind: registry CA or insecure registry configured outside the inner daemon"

@@ -22,7 +22,7 @@ from dataclasses import replace
 
 from buildrig.doctor import derive
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rulekit import endpoint, jobs, label, tls_on
+from buildrig.doctor.kit import endpoint, jobs, label, tls_on
 
 ID = "BR112"
 TITLE = "dind: runner environment overrides DOCKER_* settings the job relies on"

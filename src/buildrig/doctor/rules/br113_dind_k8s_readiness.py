@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rulekit import jobs, label, per_runner, svc_env
+from buildrig.doctor.kit import jobs, label, per_runner, svc_env
 
 ID = "BR113"
 TITLE = "dind on Kubernetes: no readiness wait for the dind daemon"

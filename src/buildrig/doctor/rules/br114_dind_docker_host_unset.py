@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rulekit import endpoint, jobs, key_loc, label, per_runner, svc_env
+from buildrig.doctor.kit import endpoint, jobs, key_loc, label, per_runner, svc_env
 
 ID = "BR114"
 TITLE = "dind: DOCKER_HOST is not set and no entrypoint derives it"

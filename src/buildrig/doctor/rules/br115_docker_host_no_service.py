@@ -22,7 +22,7 @@ from buildrig import versions
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rulekit import endpoint, jobs, label, origin, var_loc
+from buildrig.doctor.kit import endpoint, jobs, label, origin, var_loc
 
 ID = "BR115"
 TITLE = "dind: DOCKER_HOST points at a service the job does not start"

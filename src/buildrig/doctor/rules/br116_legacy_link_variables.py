@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 from buildrig.doctor import facts as F
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rulekit import jobs, label
+from buildrig.doctor.kit import jobs, label
 
 ID = "BR116"
 TITLE = "dind: scripts use legacy link variables (DOCKER_PORT_2375_TCP)"

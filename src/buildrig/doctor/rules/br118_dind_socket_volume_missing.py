@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rulekit import endpoint, jobs, label, per_runner, severity_over, var_loc
+from buildrig.doctor.kit import endpoint, jobs, label, per_runner, severity_over, var_loc
 
 ID = "BR118"
 TITLE = "dind: DOCKER_HOST is a Unix socket the job does not share with the dind service"

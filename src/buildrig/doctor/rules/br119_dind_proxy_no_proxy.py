@@ -25,7 +25,7 @@ import sys
 from collections.abc import Iterator
 
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rulekit import endpoint, jobs, label
+from buildrig.doctor.kit import endpoint, jobs, label
 
 ID = "BR119"
 TITLE = "dind: HTTP(S)_PROXY set but the dind service is not in NO_PROXY"

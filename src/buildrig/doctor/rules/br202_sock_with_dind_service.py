@@ -31,9 +31,9 @@ import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import facts as F
+from buildrig.doctor import kit as u
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rulekit import endpoint
-from buildrig.doctor.rules import _b_util as u
+from buildrig.doctor.kit import endpoint
 
 ID = "BR202"
 TITLE = "docker_sock: host socket bound on a runner whose job also starts a dind service"

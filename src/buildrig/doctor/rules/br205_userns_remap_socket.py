@@ -25,8 +25,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 
+from buildrig.doctor import kit as u
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rules import _b_util as u
 
 ID = "BR205"
 TITLE = "docker_sock: userns-remap daemon refuses the bound socket to job containers"

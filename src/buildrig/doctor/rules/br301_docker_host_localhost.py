@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 from buildrig.doctor import derive
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rulekit import endpoint, jobs, label, per_runner, severity_over, var_loc
+from buildrig.doctor.kit import endpoint, jobs, label, per_runner, severity_over, var_loc
 
 ID = "BR301"
 TITLE = "docker_host: DOCKER_HOST is localhost inside a job container"

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 
 from buildrig.doctor import facts as F
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rulekit import endpoint, jobs, label, tls_on, var_loc
+from buildrig.doctor.kit import endpoint, jobs, label, tls_on, var_loc
 
 ID = "BR303"
 TITLE = "docker_host: client certificates are never written for the TLS connection"

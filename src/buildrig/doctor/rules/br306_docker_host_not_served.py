@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 from buildrig.doctor import facts as F
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rulekit import endpoint, jobs, label, var_loc
+from buildrig.doctor.kit import endpoint, jobs, label, var_loc
 
 ID = "BR306"
 TITLE = "docker_host: the daemon has no listener at DOCKER_HOST"

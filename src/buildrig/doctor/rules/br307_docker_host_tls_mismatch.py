@@ -18,7 +18,7 @@ import sys
 from collections.abc import Iterator
 
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rulekit import endpoint, jobs, label, tls_on, var_loc
+from buildrig.doctor.kit import endpoint, jobs, label, tls_on, var_loc
 
 ID = "BR307"
 TITLE = "docker_host: TLS on one side only (client vs daemon)"

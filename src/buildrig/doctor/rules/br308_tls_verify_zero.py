@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterator
 
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rulekit import jobs, label
+from buildrig.doctor.kit import jobs, label
 
 ID = "BR308"
 TITLE = "docker CLI: DOCKER_TLS_VERIFY=0/false still enables TLS verification"

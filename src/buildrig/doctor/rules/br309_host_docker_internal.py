@@ -17,7 +17,7 @@ import sys
 from collections.abc import Iterator
 
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rulekit import endpoint, jobs, label, per_runner, severity_over, var_loc
+from buildrig.doctor.kit import endpoint, jobs, label, per_runner, severity_over, var_loc
 
 ID = "BR309"
 TITLE = "docker_host: host.docker.internal without an extra_hosts entry"

@@ -23,8 +23,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 
+from buildrig.doctor import kit as u
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rules import _b_util as u
 
 ID = "BR402"
 TITLE = "kaniko: non-debug kaniko image has no shell for the job script"

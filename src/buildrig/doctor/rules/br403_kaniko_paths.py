@@ -25,8 +25,8 @@ import re
 import sys
 from collections.abc import Iterator
 
+from buildrig.doctor import kit as u
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rules import _b_util as u
 
 ID = "BR403"
 TITLE = "kaniko: missing or relative --context / relative --dockerfile"

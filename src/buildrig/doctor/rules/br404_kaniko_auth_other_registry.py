@@ -29,8 +29,8 @@ import re
 import sys
 from collections.abc import Iterator
 
+from buildrig.doctor import kit as u
 from buildrig.doctor.base import Category, Context, Finding, JobView, Severity, finding
-from buildrig.doctor.rules import _b_util as u
 
 ID = "BR404"
 TITLE = "kaniko: auth config does not cover the --destination registry"

@@ -26,8 +26,8 @@ import re
 import sys
 from collections.abc import Iterator
 
+from buildrig.doctor import kit as u
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rules import _b_util as u
 
 ID = "BR405"
 TITLE = "kaniko: custom CA not added to kaniko's trust bundle"

@@ -25,8 +25,8 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from buildrig.doctor import kit as u
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rules import _b_util as u
 
 ID = "BR406"
 TITLE = "kaniko: job container forced to a non-root user"

@@ -21,8 +21,8 @@ import sys
 from collections.abc import Iterator
 
 from buildrig import versions
+from buildrig.doctor import kit as u
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rules import _b_util as u
 
 ID = "BR407"
 TITLE = "kaniko: archived upstream image gcr.io/kaniko-project"

@@ -22,8 +22,8 @@ import re
 import sys
 from collections.abc import Iterator
 
+from buildrig.doctor import kit as u
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rules import _b_util as u
 
 ID = "BR409"
 TITLE = "kaniko/BuildKit: base64-encoded auth wraps at 76 characters"

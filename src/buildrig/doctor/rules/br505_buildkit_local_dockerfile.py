@@ -21,8 +21,8 @@ import re
 import sys
 from collections.abc import Iterator
 
+from buildrig.doctor import kit as u
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rules import _b_util as u
 
 ID = "BR505"
 TITLE = "buildkit: --local dockerfile= points at a file, not a directory"

@@ -22,8 +22,8 @@ import re
 import sys
 from collections.abc import Iterator
 
+from buildrig.doctor import kit as u
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rules import _b_util as u
 
 ID = "BR506"
 TITLE = "buildkit: config.json written outside the rootless user's ~/.docker"

@@ -27,8 +27,8 @@ import re
 import sys
 from collections.abc import Iterator
 
+from buildrig.doctor import kit as u
 from buildrig.doctor.base import Category, Context, Finding, JobView, Severity, finding
-from buildrig.doctor.rules import _b_util as u
 
 ID = "BR507"
 TITLE = "buildkit: buildx cache export / multi-platform on the default docker driver"

@@ -27,8 +27,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 
+from buildrig.doctor import kit as u
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rules import _b_util as u
 from buildrig.gitlab.model import Runner
 
 ID = "BR605"

@@ -21,8 +21,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 
+from buildrig.doctor import kit as u
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rules import _b_util as u
 from buildrig.errors import Loc
 
 ID = "BR705"

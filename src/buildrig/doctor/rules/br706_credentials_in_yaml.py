@@ -29,8 +29,8 @@ import re
 import sys
 from collections.abc import Iterator
 
+from buildrig.doctor import kit as u
 from buildrig.doctor.base import Category, Context, Finding, Severity, finding
-from buildrig.doctor.rules import _b_util as u
 from buildrig.errors import Loc
 from buildrig.gitlab.model import Variable
 

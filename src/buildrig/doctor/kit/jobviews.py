@@ -1,4 +1,4 @@
-"""Helpers shared by the input (BR0xx), dind (BR1xx) and docker_host (BR3xx) rules."""
+"""Jobs as rules see them: each job on each runner, jobs by way, places and names, variables."""
 
 from __future__ import annotations
 
@@ -151,13 +151,48 @@ def runner_names(runners: Sequence[Runner]) -> str:
     return ", ".join(F.describe_runner(r) for r in runners)
 
 
-def endpoint(env: Mapping[str, Variable]) -> F.Endpoint | None:
-    var = env.get("DOCKER_HOST")
-    return F.parse_endpoint(derive.expand(var.value, env)) if var is not None and var.value else None
+def jname(job: Job, loc: Loc | None = None) -> str:
+    return f"job '{job.name}' ({loc or job.loc})"
 
 
-def tls_on(env: Mapping[str, Variable]) -> bool:
-    """The docker CLI verifies TLS when DOCKER_TLS_VERIFY is non-empty (any value, even "0")."""
-    verify = env.get("DOCKER_TLS_VERIFY")
-    tls = env.get("DOCKER_TLS")
-    return bool(verify is not None and verify.value) or bool(tls is not None and tls.value)
+def job_loc(job: Job, *keys: str) -> Loc:
+    for k in keys:
+        if k in job.key_locs:
+            return job.key_locs[k]
+    return job.loc
+
+
+def image_loc(job: Job) -> Loc:
+    if job.image is not None and job.image.loc is not None:
+        return job.image.loc
+    return job_loc(job, "image")
+
+
+def env_value(jv: JobView, name: str) -> str | None:
+    v = jv.env.get(name)
+    if v is not None:
+        return v.value
+    for var in jv.job.variables:
+        if var.name == name:
+            return var.value
+    return None
+
+
+def explicit_env(jv: JobView, name: str) -> Variable | None:
+    """The variable when the user set it (a file:line), not when an image default filled it."""
+    v = jv.env.get(name)
+    if v is not None and v.loc is not None:
+        return v
+    for var in jv.job.variables:
+        if var.name == name:
+            return var
+    return None
+
+
+def runner_env(r: Runner, name: str) -> Variable | None:
+    return next((v for v in r.environment if v.name == name), None)
+
+
+def severity_for(bad: int, total: int) -> Severity:
+    """ERROR when every runner that can take the job is affected, WARNING when only some are."""
+    return Severity.ERROR if bad and bad == total else Severity.WARNING

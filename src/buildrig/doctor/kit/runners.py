@@ -1,0 +1,144 @@
+"""config.toml runners: volumes and the Docker socket, privilege, sharing, places and names."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from buildrig.doctor.kit.scripts import _CACHE_MAX
+from buildrig.errors import Loc
+from buildrig.gitlab.model import Runner, RunnerConfig
+
+SOCKET_PATHS = ("/var/run/docker.sock", "/run/docker.sock")
+SOCKET_DIRS = ("/var/run", "/run")
+
+
+@dataclass(frozen=True)
+class Mount:
+    raw: str
+    host: str | None  # None: an anonymous/cache volume
+    target: str
+    mode: str = ""
+
+
+# Asked per job for each runner; runners are frozen, so remember the answer by identity (the
+# entry keeps its runner alive, so the id is not reused while cached).
+_MOUNTS_CACHE: dict[int, tuple[Runner, tuple[Mount, ...]]] = {}
+
+
+def docker_mounts(r: Runner) -> tuple[Mount, ...]:
+    if r.docker is None:
+        return ()
+    hit = _MOUNTS_CACHE.get(id(r))
+    if hit is not None and hit[0] is r:
+        return hit[1]
+    if len(_MOUNTS_CACHE) >= _CACHE_MAX:
+        _MOUNTS_CACHE.clear()
+    mounts = _docker_mounts(r)
+    _MOUNTS_CACHE[id(r)] = (r, mounts)
+    return mounts
+
+
+def _docker_mounts(r: Runner) -> tuple[Mount, ...]:
+    if r.docker is None:
+        return ()
+    out: list[Mount] = []
+    for v in r.docker.volumes:
+        parts = v.split(":")
+        if len(parts) == 1:
+            out.append(Mount(v, None, parts[0]))
+        elif len(parts) == 2:
+            if parts[1] in ("ro", "rw", "z", "Z"):
+                out.append(Mount(v, None, parts[0], parts[1]))
+            else:
+                out.append(Mount(v, parts[0], parts[1]))
+        else:
+            out.append(Mount(v, parts[0], parts[1], ":".join(parts[2:])))
+    return tuple(out)
+
+
+def socket_mount(r: Runner) -> Mount | None:
+    """The bind mount that puts the host's Docker socket into job containers, if any."""
+    for m in docker_mounts(r):
+        if m.host is None:
+            continue
+        if m.target.rstrip("/") in SOCKET_PATHS or (
+            m.target.rstrip("/") in SOCKET_DIRS and m.host.rstrip("/") in SOCKET_DIRS
+        ):
+            return m
+        if m.host.endswith("docker.sock") and m.target.endswith("docker.sock"):
+            return m
+    return None
+
+
+def kube_socket_volume(r: Runner) -> str | None:
+    if r.kubernetes is None:
+        return None
+    for v in r.kubernetes.volumes:
+        if v.kind == "host_path" and (
+            (v.host_path or "").endswith("docker.sock") or v.mount_path.endswith("docker.sock")
+        ):
+            return v.host_path or v.mount_path
+    return None
+
+
+def mounts_socket(r: Runner) -> bool:
+    return socket_mount(r) is not None or kube_socket_volume(r) is not None
+
+
+def runner_privileged(r: Runner) -> bool:
+    if r.docker is not None and r.docker.privileged:
+        return True
+    return r.kubernetes is not None and r.kubernetes.privileged
+
+
+def security_opts(r: Runner) -> tuple[str, ...]:
+    if r.docker is None:
+        return ()
+    return tuple(o.replace("=", ":", 1).replace(" ", "").lower() for o in r.docker.security_opt)
+
+
+def is_shared(r: Runner, config: RunnerConfig | None = None) -> bool:
+    """A runner that takes jobs without tags: any project's job can land on it.
+
+    Registration keeps tags server-side, so a runner without ``tags`` in config.toml only counts
+    as untagged when the file states tags at all (on some runner) or says ``run_untagged``.
+    """
+    if r.run_untagged is True:
+        return True
+    if r.run_untagged is False or r.tags:
+        return False
+    if re.search(r"(^|[^a-z])(shared|instance|public)([^a-z]|$)", r.name.lower()):
+        return True  # named as an instance/shared runner
+    return config is not None and any("tags" in o.raw for o in config.runners)
+
+
+def docker_loc(r: Runner, *keys: str) -> Loc:
+    if r.docker is not None:
+        for k in keys:
+            if k in r.docker.key_locs:
+                return r.docker.key_locs[k]
+        if r.docker.loc is not None:
+            return r.docker.loc
+    return r.loc
+
+
+def kube_loc(r: Runner, *keys: str) -> Loc:
+    if r.kubernetes is not None:
+        for k in keys:
+            if k in r.kubernetes.key_locs:
+                return r.kubernetes.key_locs[k]
+        if r.kubernetes.loc is not None:
+            return r.kubernetes.loc
+    return r.loc
+
+
+def runner_loc(r: Runner, *keys: str) -> Loc:
+    for k in keys:
+        if k in r.key_locs:
+            return r.key_locs[k]
+    return r.loc
+
+
+def rname(r: Runner) -> str:
+    return f"runner '{r.name}' ({r.loc})"
