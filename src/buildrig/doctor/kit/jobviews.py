@@ -111,10 +111,6 @@ def jobs(ctx: Context, *ways: str) -> Iterator[JobView]:
     return (jv for jv in ctx.jobs if jv.way in wanted)
 
 
-def label(job: Job) -> str:
-    return f"job '{job.name}' ({job.loc})"
-
-
 def key_loc(job: Job, *keys: str) -> Loc:
     for k in keys:
         if k in job.key_locs:
@@ -155,17 +151,17 @@ def jname(job: Job, loc: Loc | None = None) -> str:
     return f"job '{job.name}' ({loc or job.loc})"
 
 
-def job_loc(job: Job, *keys: str) -> Loc:
-    for k in keys:
-        if k in job.key_locs:
-            return job.key_locs[k]
-    return job.loc
+# The two helper modules merged here each had their own name for these; both names stay so the
+# rules read as before.
+label = jname
+job_loc = key_loc
+severity_for = severity_over
 
 
 def image_loc(job: Job) -> Loc:
     if job.image is not None and job.image.loc is not None:
         return job.image.loc
-    return job_loc(job, "image")
+    return key_loc(job, "image")
 
 
 def env_value(jv: JobView, name: str) -> str | None:
@@ -191,8 +187,3 @@ def explicit_env(jv: JobView, name: str) -> Variable | None:
 
 def runner_env(r: Runner, name: str) -> Variable | None:
     return next((v for v in r.environment if v.name == name), None)
-
-
-def severity_for(bad: int, total: int) -> Severity:
-    """ERROR when every runner that can take the job is affected, WARNING when only some are."""
-    return Severity.ERROR if bad and bad == total else Severity.WARNING
