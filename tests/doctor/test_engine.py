@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -11,7 +12,7 @@ import pytest
 
 from buildrig.cli import main
 from buildrig.doctor import derive, engine, output
-from buildrig.doctor.base import Category, Context, Finding, LiveFacts, Severity
+from buildrig.doctor.base import Category, Context, Finding, Issue, LiveFacts, Severity, finding
 from buildrig.doctor.engine import Inputs, build_context, diagnose, discover_rules, run_rules
 from buildrig.gitlab.ci import load_pipeline_text
 from buildrig.gitlab.runner_config import load_runner_config_text
@@ -426,17 +427,50 @@ def test_units_are_found_in_a_copied_host_layout(tmp_path: Path) -> None:
     assert "BR305" in {f.rule for f in report.findings}
 
 
-def test_the_catalog_lists_every_rule_module() -> None:
+def test_the_catalog_lists_every_rule_module_exactly_once() -> None:
     """Rules are listed, not looked up at run time: a new module in doctor/rules must be listed."""
+    import importlib
     import pkgutil
 
     import buildrig.doctor.rules
-    from buildrig.doctor.catalog import RULE_MODULES
+    from buildrig.doctor.catalog import RULES
 
-    on_disk = {
-        f"buildrig.doctor.rules.{m.name}"
+    on_disk = [
+        importlib.import_module(f"buildrig.doctor.rules.{m.name}")
         for m in pkgutil.iter_modules(buildrig.doctor.rules.__path__)
-        if not m.name.startswith("_")
-    }
-    assert {m.__name__ for m in RULE_MODULES} == on_disk
+    ]
+    listed = [id(rule) for rule in RULES]
+    for module in on_disk:
+        assert listed.count(id(module)) == 1, f"{module.__name__} is listed {listed.count(id(module))} times"
+    assert len(RULES) == len(on_disk)
     assert len(discover_rules()) == len(on_disk)
+
+
+@pytest.mark.parametrize("attr, kind", [("ID", str), ("TITLE", str), ("SEVERITY", Severity),
+                                        ("CATEGORY", Category), ("DOCS", str)])
+def test_every_listed_rule_has_the_whole_contract(attr: str, kind: type) -> None:
+    """A rule missing part of the contract fails here (and in mypy), it is never skipped."""
+    from buildrig.doctor.catalog import RULES
+
+    for rule in RULES:
+        value = getattr(rule, attr, None)
+        assert isinstance(value, kind) and value, (rule, attr)
+        assert callable(getattr(rule, "check", None)) and (rule.__doc__ or "").strip(), rule
+    assert len({rule.ID for rule in RULES}) == len(RULES)
+
+
+def test_the_engine_stamps_id_category_docs_and_default_severity(tmp_path: Path) -> None:
+    rule = ModuleType("stamped")
+    rule.ID, rule.TITLE, rule.SEVERITY = "BR998", "stamped", Severity.ERROR  # type: ignore[attr-defined]
+    rule.CATEGORY, rule.DOCS = Category.SECURITY, "https://example.invalid/998"  # type: ignore[attr-defined]
+
+    def check(ctx: Context) -> Iterator[Issue]:
+        yield finding("default", "fix it", job="a")
+        yield finding("lowered", "fix it", job="b", severity=Severity.INFO)
+
+    rule.check = check  # type: ignore[attr-defined]
+    got = run_rules(_ctx(tmp_path), [rule])
+    assert [(f.rule, f.category, f.docs, f.severity, f.message) for f in got] == [
+        ("BR998", Category.SECURITY, "https://example.invalid/998", Severity.ERROR, "default"),
+        ("BR998", Category.SECURITY, "https://example.invalid/998", Severity.INFO, "lowered"),
+    ]

@@ -10,15 +10,14 @@ from __future__ import annotations
 import importlib
 import textwrap
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Context, Finding
-from buildrig.doctor.engine import build_context
+from buildrig.doctor.base import Context, Finding, Rule
+from buildrig.doctor.engine import build_context, check_rule
 from buildrig.errors import Loc
 from buildrig.gitlab.ci import load_pipeline_text
 from buildrig.gitlab.model import (
@@ -43,8 +42,8 @@ def ctx(ci: str, toml: str) -> Context:
 
 
 def run(rule: str, c: Context) -> list[Finding]:
-    mod: ModuleType = importlib.import_module(f"buildrig.doctor.rules.{rule}")
-    return list(mod.check(c))
+    mod: Rule = importlib.import_module(f"buildrig.doctor.rules.{rule}")
+    return check_rule(mod, c)
 
 
 def runner(executor: str, **kw: object) -> Runner:

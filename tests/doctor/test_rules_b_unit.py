@@ -15,8 +15,8 @@ from types import ModuleType
 import pytest
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Context, Finding, LiveFacts, Severity
-from buildrig.doctor.engine import build_context, discover_rules
+from buildrig.doctor.base import Context, Finding, LiveFacts, Rule, Severity
+from buildrig.doctor.engine import build_context, check_rule, discover_rules
 from buildrig.gitlab.ci import load_pipeline_text
 from buildrig.gitlab.dockerd_config import load_daemon_json_text
 from buildrig.gitlab.runner_config import load_runner_config_text
@@ -36,8 +36,8 @@ def ctx(
 
 
 def run(rule: str, c: Context) -> list[Finding]:
-    mod: ModuleType = importlib.import_module(f"buildrig.doctor.rules.{rule}")
-    return list(mod.check(c))
+    mod: Rule = importlib.import_module(f"buildrig.doctor.rules.{rule}")
+    return check_rule(mod, c)
 
 
 def sev(findings: list[Finding]) -> list[str]:

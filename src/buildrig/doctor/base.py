@@ -1,16 +1,20 @@
 """The contract between the doctor engine and its rules.
 
-A rule is one module under ``buildrig.doctor.rules`` (yamllint style). The module docstring is the
-rule's documentation (``buildrig doctor --explain ID`` prints it) and it defines::
+A rule is one module under ``buildrig.doctor.rules`` (yamllint style), listed in
+``catalog.RULES`` (typed against :class:`Rule`, so mypy rejects a module that lacks part of the
+contract). The module docstring is the rule's documentation (``buildrig doctor --explain ID``
+prints it) and it defines::
 
     ID = "BR101"                      # stable, never reused
     TITLE = "dind: client port does not match the daemon's TLS mode"
-    SEVERITY = Severity.ERROR         # the default; a finding may lower it
+    SEVERITY = Severity.ERROR         # the default; an issue may lower it
     CATEGORY = Category.FAILURE
     DOCS = "https://docs.gitlab.com/ci/docker/docker_build_troubleshooting/"
 
-    def check(ctx: Context) -> Iterator[Finding]: ...
+    def check(ctx: Context) -> Iterator[Issue]: ...
 
+A rule yields :class:`Issue` values (what is wrong, the fix, where); the engine turns each into a
+:class:`Finding`, stamping the rule's ID, category, docs and (unless the issue names one) severity.
 Rules are pure: they read the :class:`Context`, never the disk, the network or the engine.
 Where a rule is not sure, it says WARNING, not ERROR.
 """
@@ -20,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from types import MappingProxyType, ModuleType
+from types import MappingProxyType
 from typing import Protocol
 
 from buildrig.errors import Loc
@@ -107,33 +111,36 @@ class Context:
     limits: tuple[str, ...] = ()
 
 
-class RuleModule(Protocol):
+@dataclass(frozen=True)
+class Issue:
+    """What a rule found; the engine makes it a :class:`Finding` of that rule."""
+
+    message: str  # names the job and what is wrong; quotes the symptom users see
+    fix: str
+    loc: Loc | None = None
+    job: str | None = None
+    severity: Severity | None = None  # None: the rule's SEVERITY
+
+
+class Rule(Protocol):
+    """The contract of a rule module (a module type-checks against this Protocol)."""
+
     ID: str
     TITLE: str
     SEVERITY: Severity
     CATEGORY: Category
     DOCS: str
 
-    def check(self, ctx: Context) -> Iterator[Finding]: ...
+    def check(self, ctx: Context) -> Iterator[Issue]: ...
 
 
 def finding(
-    rule: ModuleType | RuleModule,
     message: str,
     fix: str,
     *,
     loc: Loc | None = None,
     job: str | None = None,
     severity: Severity | None = None,
-) -> Finding:
-    """A Finding carrying the rule module's ID, category, docs and (unless given) severity."""
-    return Finding(
-        rule=rule.ID,
-        severity=severity or rule.SEVERITY,
-        category=rule.CATEGORY,
-        message=message,
-        fix=fix,
-        loc=loc,
-        job=job,
-        docs=rule.DOCS,
-    )
+) -> Issue:
+    """An :class:`Issue` (kept under this name so rules read ``yield finding(...)``)."""
+    return Issue(message=message, fix=fix, loc=loc, job=job, severity=severity)

@@ -1,10 +1,11 @@
-"""Every doctor rule module, listed: the import graph (and ``lint-imports``) sees each one, and a
-test checks that no module of :mod:`buildrig.doctor.rules` is left out of this list."""
+"""Every doctor rule, listed: the import graph (and ``lint-imports``) sees each module, mypy checks
+each against the :class:`~buildrig.doctor.base.Rule` Protocol (a module missing part of the
+contract is a type error), and a test checks that every module of :mod:`buildrig.doctor.rules` is
+listed exactly once."""
 
 from __future__ import annotations
 
-from types import ModuleType
-
+from buildrig.doctor.base import Rule
 from buildrig.doctor.rules import (
     br001_unknown_job_keyword,
     br002_runner_config_typo,
@@ -85,9 +86,83 @@ from buildrig.doctor.rules import (
     br707_shell_login_persists,
 )
 
-#: The modules imported above, in name order (so each name is written once).
-RULE_MODULES: tuple[ModuleType, ...] = tuple(
-    module
-    for _, module in sorted(globals().items())
-    if isinstance(module, ModuleType) and module.__name__.startswith("buildrig.doctor.rules.")
+#: The rules, in ID order.
+RULES: tuple[Rule, ...] = (
+    br001_unknown_job_keyword,
+    br002_runner_config_typo,
+    br003_undefined_stage,
+    br004_job_without_script,
+    br005_unknown_daemon_json_key,
+    br006_no_runner_for_tags,
+    br007_runner_environment_entry,
+    br101_dind_tls_port,
+    br102_dind_certs_not_shared,
+    br103_dind_not_privileged,
+    br104_dind_service_hostname,
+    br105_dind_tls_san,
+    br106_dind_api_skew,
+    br107_dind_too_old,
+    br108_docker_floating_tag,
+    br109_dind_mtu,
+    br110_dind_registry_trust,
+    br111_dind_dns_network_per_build,
+    br112_runner_env_overrides_dind,
+    br113_dind_k8s_readiness,
+    br114_dind_docker_host_unset,
+    br115_docker_host_no_service,
+    br116_legacy_link_variables,
+    br117_no_daemon_for_docker_cli,
+    br118_dind_socket_volume_missing,
+    br119_dind_proxy_no_proxy,
+    br120_etc_hosts_volume,
+    br201_sock_not_mounted,
+    br202_sock_with_dind_service,
+    br203_bind_mount_host_path,
+    br204_client_api_skew,
+    br205_userns_remap_socket,
+    br206_selinux_socket,
+    br207_sock_non_root_user,
+    br208_sock_container_name_clash,
+    br301_docker_host_localhost,
+    br302_docker_host_tls_port_plain_client,
+    br303_docker_host_certs_missing,
+    br304_docker_host_cert_san,
+    br305_daemon_hosts_conflict,
+    br306_docker_host_not_served,
+    br307_docker_host_tls_mismatch,
+    br308_tls_verify_zero,
+    br309_host_docker_internal,
+    br310_live_docker_host_unreachable,
+    br311_daemon_cert_expiry,
+    br401_kaniko_entrypoint,
+    br402_kaniko_not_debug,
+    br403_kaniko_paths,
+    br404_kaniko_auth_other_registry,
+    br405_kaniko_custom_ca,
+    br406_kaniko_non_root,
+    br407_kaniko_archived_image,
+    br408_kaniko_auth_wrong_path,
+    br409_auth_base64_wrapped,
+    br410_kaniko_flags,
+    br411_image_ref_variables,
+    br501_userns_blocked,
+    br502_overlay_on_overlay,
+    br503_buildkit_entrypoint,
+    br504_buildkit_no_process_sandbox,
+    br505_buildkit_local_dockerfile,
+    br506_buildkit_auth_path,
+    br507_buildx_docker_driver,
+    br601_docker_missing,
+    br602_not_in_docker_group,
+    br603_services_on_shell,
+    br604_rootless_socket_path,
+    br605_network_host_services,
+    br606_k8s_no_docker_daemon,
+    br701_tcp_without_tls,
+    br702_privileged_shared_runner,
+    br703_socket_shared_runner,
+    br704_shell_jobs_as_root,
+    br705_dind_tls_off_k8s,
+    br706_credentials_in_yaml,
+    br707_shell_login_persists,
 )

@@ -1,8 +1,8 @@
 """The doctor engine: read the inputs, derive each job's view, run every rule.
 
-The rules are the modules :mod:`buildrig.doctor.catalog` lists (a test keeps that list equal to
-the modules of :mod:`buildrig.doctor.rules`); each defines the contract of
-:mod:`buildrig.doctor.base`.
+The rules are ``catalog.RULES`` (a test keeps it equal to the modules of
+:mod:`buildrig.doctor.rules`); each meets the :class:`~buildrig.doctor.base.Rule` contract. Rules
+yield issues; the engine makes each a finding stamped with its rule's ID, category and docs.
 """
 
 from __future__ import annotations
@@ -12,18 +12,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from types import MappingProxyType, ModuleType
-from typing import cast
+from types import MappingProxyType
 
 from buildrig.doctor import derive
-from buildrig.doctor.base import Context, Finding, JobView, LiveFacts, RuleModule, Severity
+from buildrig.doctor.base import Context, Finding, Issue, JobView, LiveFacts, Rule, Severity
 from buildrig.errors import BuildrigError, InputError, Loc
 from buildrig.gitlab.ci import load_pipeline
 from buildrig.gitlab.dockerd_config import load_daemon_json, load_docker_units, merge_daemon, with_cert_sans
 from buildrig.gitlab.model import DaemonConfig, Pipeline, RunnerConfig
 from buildrig.gitlab.runner_config import load_runner_config
 
-_CONTRACT = ("ID", "TITLE", "SEVERITY", "CATEGORY", "DOCS", "check")
 _SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 # Where doctor looks in DIR when a file is not named on the command line.
@@ -70,23 +68,19 @@ def find_units(directory: Path) -> tuple[Path, ...]:
 
 
 @cache
-def discover_rules() -> tuple[RuleModule, ...]:
-    from buildrig.doctor.catalog import RULE_MODULES
+def discover_rules() -> tuple[Rule, ...]:
+    """``catalog.RULES`` in ID order; two rules with one ID is a bug the first run reports."""
+    from buildrig.doctor.catalog import RULES
 
-    found: dict[str, ModuleType] = {}
-    for module in RULE_MODULES:
-        if not all(hasattr(module, attr) for attr in _CONTRACT):
-            raise BuildrigError(f"{module.__name__} is listed as a rule but lacks the rule contract")
-        rule_id = str(module.ID)
-        if rule_id in found:
-            raise BuildrigError(
-                f"rule {rule_id} is defined twice: {found[rule_id].__name__} and {module.__name__}"
-            )
-        found[rule_id] = module
-    return tuple(cast(RuleModule, found[k]) for k in sorted(found))
+    found: dict[str, Rule] = {}
+    for rule in RULES:
+        if rule.ID in found:
+            raise BuildrigError(f"rule {rule.ID} is listed twice or defined twice: {rule!r}")
+        found[rule.ID] = rule
+    return tuple(found[k] for k in sorted(found))
 
 
-def rule_by_id(rule_id: str) -> RuleModule | None:
+def rule_by_id(rule_id: str) -> Rule | None:
     return next((r for r in discover_rules() if r.ID.upper() == rule_id.strip().upper()), None)
 
 
@@ -95,8 +89,8 @@ def _matches(rule_id: str, patterns: Iterable[str]) -> bool:
 
 
 def select_rules(
-    rules: Sequence[RuleModule], select: Sequence[str] = (), ignore: Sequence[str] = ()
-) -> tuple[RuleModule, ...]:
+    rules: Sequence[Rule], select: Sequence[str] = (), ignore: Sequence[str] = ()
+) -> tuple[Rule, ...]:
     """``select``/``ignore`` take IDs or prefixes (``BR1`` = the dind family)."""
     out = [r for r in rules if not select or _matches(r.ID, select)]
     return tuple(r for r in out if not _matches(r.ID, ignore))
@@ -116,7 +110,7 @@ class Inputs:
 class Report:
     context: Context
     findings: tuple[Finding, ...]
-    rules: tuple[RuleModule, ...] = field(default=())
+    rules: tuple[Rule, ...] = field(default=())
     problems: tuple[str, ...] = ()
 
     @property
@@ -235,8 +229,27 @@ def build_context(
     )
 
 
+def stamp(rule: Rule, issue: Issue) -> Finding:
+    """The finding of ``rule`` for ``issue``: the rule's ID, category, docs and default severity."""
+    return Finding(
+        rule=rule.ID,
+        severity=issue.severity or rule.SEVERITY,
+        category=rule.CATEGORY,
+        message=issue.message,
+        fix=issue.fix,
+        loc=issue.loc,
+        job=issue.job,
+        docs=rule.DOCS,
+    )
+
+
+def check_rule(rule: Rule, ctx: Context) -> list[Finding]:
+    """One rule's findings, in the order it yields them."""
+    return [stamp(rule, issue) for issue in rule.check(ctx)]
+
+
 def run_rules(
-    ctx: Context, rules: Sequence[RuleModule], problems: list[str] | None = None
+    ctx: Context, rules: Sequence[Rule], problems: list[str] | None = None
 ) -> tuple[Finding, ...]:
     """Every rule's findings, deduplicated and sorted by job, severity and place.
 
@@ -247,7 +260,7 @@ def run_rules(
     seen: set[tuple[str, str | None, Loc | None, str]] = set()
     for rule in rules:
         try:
-            produced = list(rule.check(ctx))
+            produced = check_rule(rule, ctx)
         except Exception as exc:
             if problems is None:
                 raise

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from buildrig import __version__
-from buildrig.doctor.base import Category, Finding, RuleModule, Severity
+from buildrig.doctor.base import Category, Finding, Rule, Severity
 from buildrig.doctor.engine import Report, discover_rules
 
 FORMATS = ("text", "json", "sarif", "codequality")
@@ -184,18 +184,18 @@ def render_json(report: Report, base: Path) -> str:
 _SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 
 
-def _first_paragraph(module: RuleModule) -> str:
+def _first_paragraph(module: Rule) -> str:
     doc = (getattr(module, "__doc__", None) or "").strip()
     return doc.split("\n\n", 1)[0].replace("\n", " ") if doc else module.TITLE
 
 
-def _rule_name(module: RuleModule) -> str:
+def _rule_name(module: Rule) -> str:
     """``br101_dind_tls_port`` -> ``DindTlsPort`` (SARIF's human-readable rule name)."""
     mod_name = str(getattr(module, "__name__", "")).rsplit(".", 1)[-1]
     return "".join(w.capitalize() for w in mod_name.split("_")[1:]) or module.ID
 
 
-def _sarif_rule(module: RuleModule) -> dict[str, Any]:
+def _sarif_rule(module: Rule) -> dict[str, Any]:
     return {
         "id": module.ID,
         "name": _rule_name(module),
@@ -304,7 +304,7 @@ def render_codequality(report: Report, base: Path) -> str:
     return _dump(out, len(out))
 
 
-def explain(rule_id: str, rules: Sequence[RuleModule] | None = None) -> str | None:
+def explain(rule_id: str, rules: Sequence[Rule] | None = None) -> str | None:
     """The rule's documentation for ``--explain``; None for an unknown ID."""
     for module in rules if rules is not None else discover_rules():
         if module.ID.upper() == rule_id.strip().upper():

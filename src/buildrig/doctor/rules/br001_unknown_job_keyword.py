@@ -12,10 +12,9 @@ job (``.name``) or ``variables``.
 from __future__ import annotations
 
 import difflib
-import sys
 from collections.abc import Iterator
 
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR001"
 TITLE = "input: unknown job keyword (GitLab rejects the pipeline)"
@@ -35,14 +34,13 @@ JOB_KEYWORDS = frozenset(
 )  # fmt: skip
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in ctx.jobs:
         unknown = [k for k in jv.job.raw if k not in JOB_KEYWORDS]
         for key in unknown:
             close = difflib.get_close_matches(key, sorted(JOB_KEYWORDS), n=1, cutoff=0.6)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             yield finding(
-                sys.modules[__name__],
                 f"job '{jv.job.name}': unknown keyword '{key}'{hint}; GitLab rejects the pipeline: "
                 f'"jobs:{jv.job.name} config contains unknown keys: {key}".',
                 f"Rename '{key}' to {close[0]!r}."

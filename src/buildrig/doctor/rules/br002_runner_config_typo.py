@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import difflib
 import re
-import sys
 from collections.abc import Iterator, Mapping
 
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.errors import Loc
 
 ID = "BR002"
@@ -106,7 +105,7 @@ def _typos(raw: Mapping[str, object], known: frozenset[str]) -> list[tuple[str, 
     return out
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     if ctx.runner_config is None:
         return
     for r in ctx.runner_config.runners:
@@ -121,7 +120,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             for key, close in _typos(raw, known):
                 shown = _shown(key, close, raw.get(key))
                 yield finding(
-                    sys.modules[__name__],
                     f"runner '{r.name}': {section} has '{key}', which GitLab Runner does not know and "
                     f"ignores; did you mean '{close}'? \"{shown}\" has no effect as written.",
                     f"Rename '{key}' to '{close}' and restart the runner.",

@@ -10,10 +10,9 @@ Fix: add the stage to ``stages:`` or use one that is there.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR003"
 TITLE = "input: job stage not declared in stages"
@@ -22,7 +21,7 @@ CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/ci/yaml/#stages"
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     if ctx.pipeline is None:
         return
     stages = ctx.pipeline.stages
@@ -31,7 +30,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             continue
         listed = ", ".join(s for s in stages if s not in (".pre", ".post"))
         yield finding(
-            sys.modules[__name__],
             f"job '{jv.job.name}': stage '{jv.job.stage}' is not in stages ({listed}); GitLab rejects the "
             f'pipeline: "jobs:{jv.job.name}:stage parameter should be {listed}".',
             f"Add '{jv.job.stage}' to stages: or use one of {listed}.",

@@ -13,10 +13,9 @@ Fix: add the script, or hide the job by starting its name with a dot.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR004"
 TITLE = "input: job without script, run or trigger"
@@ -25,13 +24,12 @@ CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/ci/yaml/#script"
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in ctx.jobs:
         raw = jv.job.raw
         if jv.job.script or "trigger" in raw or "run" in raw:
             continue
         yield finding(
-            sys.modules[__name__],
             f"job '{jv.job.name}' has no script; GitLab rejects the pipeline: \"jobs:{jv.job.name} config "
             'should implement the script:, run:, or trigger: keyword".',
             f"Add a script to '{jv.job.name}', or rename it '.{jv.job.name}' if it is a template.",

@@ -16,10 +16,9 @@ Fix: correct the directive (``insecure-registries``, ``registry-mirrors``, ...),
 from __future__ import annotations
 
 import difflib
-import sys
 from collections.abc import Iterator
 
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR005"
 TITLE = "input: unknown daemon.json directive (dockerd will not start)"
@@ -56,7 +55,7 @@ MAX_REPORTED = 20
 _SORTED = sorted(DAEMON_KEYS)
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     d = ctx.daemon
     if d is None:
         return
@@ -64,7 +63,6 @@ def check(ctx: Context) -> Iterator[Finding]:
     if len(unknown) > MAX_REPORTED:
         rest = unknown[MAX_REPORTED:]
         yield finding(
-            sys.modules[__name__],
             f"daemon.json: {len(rest):,} more keys are not dockerd directives (the first: '{rest[0]}'); "
             "dockerd refuses to start.",
             "Remove the keys `dockerd --help` does not list.",
@@ -75,7 +73,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         close = difflib.get_close_matches(key, _SORTED, n=1, cutoff=0.8)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         yield finding(
-            sys.modules[__name__],
             f"daemon.json: '{key}' is not a dockerd directive{hint}; dockerd refuses to start: \"unable to "
             f"configure the Docker daemon with file ...: the following directives don't match any "
             f'configuration option: {key}".',

@@ -15,11 +15,10 @@ register --tag-list`` or the runner's settings page).
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import derive
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR006"
 TITLE = "input: no runner in config.toml matches the job's tags"
@@ -28,7 +27,7 @@ CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/ci/runners/configure_runners/#control-jobs-that-a-runner-can-run"
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     if ctx.runner_config is None or not ctx.runner_config.runners or not derive.tags_known(ctx.runner_config):
         return
     for jv in ctx.jobs:
@@ -41,7 +40,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             for r in ctx.runner_config.runners
         )
         yield finding(
-            sys.modules[__name__],
             f"job '{jv.job.name}' has tags {tags} but no runner in {ctx.runner_config.path} takes it "
             f"({offered}); "
             "it stays pending: \"This job is stuck because you don't have any active runners online or "

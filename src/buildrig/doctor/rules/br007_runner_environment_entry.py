@@ -10,10 +10,9 @@ Fix: write the value explicitly, ``"DOCKER_TLS_CERTDIR="`` for an empty one.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR007"
 TITLE = "input: runner environment entry without NAME=value (ignored by the runner)"
@@ -22,7 +21,7 @@ CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/runner/configuration/advanced-configuration/#the-runners-section"
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     if ctx.runner_config is None:
         return
     for r in ctx.runner_config.runners:
@@ -33,7 +32,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             if not isinstance(item, str) or ("=" in item and not item.startswith("=")):
                 continue
             yield finding(
-                sys.modules[__name__],
                 f"runner '{r.name}': environment entry \"{item}\" has no NAME=value form; GitLab Runner "
                 "drops it, so the variable is not set at all for jobs and services.",
                 f'Write it as "{item.strip("=")}=<value>" ("{item.strip("=")}=" for an empty value).',

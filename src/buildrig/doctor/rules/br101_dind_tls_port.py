@@ -14,12 +14,11 @@ tcp://docker:2376`` (or leave DOCKER_HOST unset on the Docker executor) and shar
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.doctor.kit import endpoint, jobs, label, origin, per_runner, svc_env, tls_on, var_loc
 
 ID = "BR101"
@@ -29,7 +28,7 @@ CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/ci/docker/docker_build_troubleshooting/"
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in jobs(ctx, "dind"):
         views = per_runner(ctx, jv)
         problems: list[tuple[str, str]] = []
@@ -72,7 +71,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         what, symptom = problems[0]
         host_var = jv.env.get("DOCKER_HOST")
         yield finding(
-            sys.modules[__name__],
             f'{label(jv.job)}: {what}; the job fails with "{symptom}".',
             'Use one mode on both sides: TLS = DOCKER_TLS_CERTDIR "/certs" + DOCKER_HOST '
             'tcp://docker:2376 (+ /certs/client shared); no TLS = DOCKER_TLS_CERTDIR "" + '

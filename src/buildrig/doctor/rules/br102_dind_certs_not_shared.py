@@ -21,12 +21,11 @@ Fix: add ``/certs/client`` to the runner's volumes (Kubernetes: an ``empty_dir``
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.doctor.kit import endpoint, jobs, label, per_runner, severity_over, svc_env
 
 ID = "BR102"
@@ -36,7 +35,7 @@ CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/ci/docker/docker_in_docker/#docker-in-docker-with-tls-enabled-in-the-docker-executor"
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in jobs(ctx, "dind"):
         if not jv.runners:
             continue  # without config.toml the volumes are unknown (stated in limits)
@@ -81,7 +80,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             continue
         names = ", ".join(f"'{r.name}' ({r.loc})" for r in bad)
         yield finding(
-            sys.modules[__name__],
             f"{label(jv.job)} uses dind with TLS, but runner {names} does not share {client_dir} "
             f"between the dind service and the job, so the client has no certificates; the job fails "
             f'with "{symptom}".',

@@ -16,12 +16,11 @@ without a daemon (buildah, BuildKit rootless).
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.doctor.kit import jobs, label, severity_over
 
 ID = "BR103"
@@ -49,7 +48,7 @@ def _why(runner: object, svc_name: str) -> str:
     return "the executor runs no privileged containers"
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in jobs(ctx):
         services = derive.dind_services(jv.job, jv.runners)
         if not services or not jv.runners:
@@ -66,7 +65,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         r, svc = bad[0]
         loc = r.docker.loc if r.docker is not None and r.docker.loc else r.loc
         yield finding(
-            sys.modules[__name__],
             f"{label(jv.job)} starts {svc.name}, but runner '{r.name}' ({r.loc}) does not run it "
             f'privileged: {_why(r, svc.name)}. The service dies with "mount: permission denied (are '
             'you root?)" and the job fails with "error during connect: ... lookup docker ... no such host" '

@@ -15,12 +15,11 @@ Fix: give the service ``alias: docker`` (``services: [{name: ..., alias: docker}
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.doctor.kit import endpoint, jobs, label, origin, per_runner
 
 ID = "BR104"
@@ -30,7 +29,7 @@ CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/ci/docker/docker_build_troubleshooting/#error-during-connect-post-httpsdocker2376v140authdial-tcp-lookup-docker-on-xxxx53-no-such-host"
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in jobs(ctx, "dind"):
         services = derive.dind_services(jv.job, jv.runners)
         if not services:
@@ -45,7 +44,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             svc = services[0]
             host_var = view.env.get("DOCKER_HOST")
             yield finding(
-                sys.modules[__name__],
                 f"{label(jv.job)}: the client connects to {ep.host} (DOCKER_HOST={ep.raw}, "
                 f"{origin(host_var)}) but service {svc.name} answers only as "
                 f'{", ".join(F.service_aliases(svc))}; the job fails with "error during connect: ... '

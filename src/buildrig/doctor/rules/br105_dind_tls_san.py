@@ -14,12 +14,11 @@ certificate with the service variable ``DOCKER_TLS_SAN: "DNS:dind"``.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.doctor.kit import endpoint, jobs, label, per_runner, svc_env, tls_on, var_loc
 
 ID = "BR105"
@@ -30,7 +29,7 @@ DOCS = "https://github.com/docker-library/docker/blob/master/dockerd-entrypoint.
 _IN_CERT = {"docker", "localhost", "127.0.0.1", "::1"}
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in jobs(ctx, "dind"):
         for view in per_runner(ctx, jv)[:1]:
             ep = endpoint(view.env)
@@ -48,7 +47,6 @@ def check(ctx: Context) -> Iterator[Finding]:
                 if san is not None and ep.host in san.value:
                     continue
                 yield finding(
-                    sys.modules[__name__],
                     f"{label(jv.job)} connects to the dind service as {ep.host} with TLS, but dind's "
                     "certificate only names docker, localhost and the container's own name and IPs; the "
                     'job fails with "tls: failed to verify certificate: x509: certificate is valid for '

@@ -15,13 +15,12 @@ Fix: pin the cli and dind images to the same version, 25 or later (e.g. ``docker
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig import versions
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.doctor.kit import jobs, key_loc, label
 
 ID = "BR106"
@@ -39,7 +38,7 @@ def _major(name: str) -> int:
     return F.docker_major(name) or _LATEST_MAJOR  # floating tags are the current release
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in jobs(ctx, "dind"):
         image = derive.image_name(jv.job, jv.runners)
         if image is None or not F.is_docker_image(image):
@@ -53,7 +52,6 @@ def check(ctx: Context) -> Iterator[Finding]:
                 api = _CLIENT_API.get(client, "older than 1.44")
                 floating = "" if F.docker_major(svc.name) else f" ({svc.name} floats to Docker {daemon})"
                 yield finding(
-                    sys.modules[__name__],
                     f"{label(jv.job)} runs client {image} (API {api}) against {svc.name}{floating}, which "
                     f'requires API 1.44 or newer; every docker command fails with "Error response from '
                     f"daemon: client version {api} is too old. Minimum supported API version is 1.44, "

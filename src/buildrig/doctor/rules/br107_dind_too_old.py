@@ -11,13 +11,12 @@ Fix: use a current dind image, pinned to the same version as the cli image
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig import versions
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.doctor.kit import jobs, label
 
 ID = "BR107"
@@ -27,7 +26,7 @@ CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/ci/docker/docker_build_troubleshooting/#error-cgroups-cgroup-mountpoint-does-not-exist-unknown"
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     host = ctx.live.engine_version if ctx.live is not None else None
     host_new = host is not None and tuple(int(x) for x in host.split(".")[:2] if x.isdigit()) >= (20, 10)
     for jv in jobs(ctx):
@@ -36,7 +35,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             if version is None or version >= (20, 10):
                 continue
             yield finding(
-                sys.modules[__name__],
                 f"{label(jv.job)} uses {svc.name}; dind before 20.10 fails on hosts with Docker 20.10+ "
                 'with "cgroups: cgroup mountpoint does not exist: unknown".',
                 f"Use {versions.DOCKER_DIND_IMAGE} (and {versions.DOCKER_CLI_IMAGE} for the job image).",

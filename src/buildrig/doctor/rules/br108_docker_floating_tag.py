@@ -17,13 +17,12 @@ and bump them together.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 
 from buildrig import versions
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.doctor.kit import jobs, key_loc, label
 
 ID = "BR108"
@@ -33,7 +32,7 @@ CATEGORY = Category.MAINTAINABILITY
 DOCS = "https://docs.gitlab.com/ci/docker/docker_in_docker/"
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in jobs(ctx, "dind"):
         floating = []
         image = jv.job.image.name if jv.job.image is not None else None
@@ -55,7 +54,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             else key_loc(jv.job, "services", "image")
         )
         yield finding(
-            sys.modules[__name__],
             f"{label(jv.job)} uses floating tag(s) {', '.join(floating)}: a new Docker release changes "
             'the build without a commit and can break it ("client version ... is too old").',
             f"Pin both to one full version: {versions.DOCKER_CLI_IMAGE} and {versions.DOCKER_DIND_IMAGE}.",

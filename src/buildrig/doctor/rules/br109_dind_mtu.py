@@ -13,12 +13,11 @@ small runners) or ``["--mtu=1450"]`` (Kubernetes overlays).
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.doctor.kit import jobs, label
 
 ID = "BR109"
@@ -28,7 +27,7 @@ CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/runner/executors/docker/#configure-the-network-mtu"
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     daemon_mtu = ctx.daemon.mtu if ctx.daemon is not None else None
     for jv in jobs(ctx):
         services = [s for s in derive.dind_services(jv.job, jv.runners) if not F.command_has(s, "--mtu")]
@@ -57,7 +56,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         else:
             continue
         yield finding(
-            sys.modules[__name__],
             f"{label(jv.job)}: {svc.name} runs its bridge at MTU 1500 but {why}; pulls and downloads "
             'inside the build hang or fail with "curl: (35) ... SSL_ERROR_SYSCALL".',
             f'Add command: ["--mtu={mtu}"] to the {svc.name} service.',

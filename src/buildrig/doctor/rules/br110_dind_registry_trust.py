@@ -18,12 +18,11 @@ the runner's ``volumes``.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.doctor.kit import jobs, label
 
 ID = "BR110"
@@ -36,7 +35,7 @@ _CLIENT_TRUST = re.compile(
 )
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     insecure = ctx.daemon.insecure_registries if ctx.daemon is not None else ()
     for jv in jobs(ctx, "dind"):
         services = derive.dind_services(jv.job, jv.runners)
@@ -57,7 +56,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         if lines:
             line = lines[0]
             yield finding(
-                sys.modules[__name__],
                 f"{label(jv.job)} installs registry trust in the job container ({line.key}: "
                 f"{line.text.strip()[:80]!r}), but pulls and pushes are done by the daemon in {svc.name}, "
                 'which never sees it; they fail with "x509: certificate signed by unknown authority".',
@@ -70,7 +68,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             )
         elif missing:
             yield finding(
-                sys.modules[__name__],
                 f"{label(jv.job)}: the host daemon trusts insecure registries {', '.join(missing)}, but the "
                 f'dind daemon in {svc.name} does not; pulls and pushes there fail with "http: server gave '
                 'HTTP response to HTTPS client".',

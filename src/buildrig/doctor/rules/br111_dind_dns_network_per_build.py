@@ -14,12 +14,11 @@ servers), or don't enable the per-build network for dind jobs.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.doctor.kit import jobs, label
 
 ID = "BR111"
@@ -29,7 +28,7 @@ CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/ci/docker/docker_build_troubleshooting/"
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     daemon_dns = tuple(ctx.daemon.raw_json.get("dns", ())) if ctx.daemon is not None else ()
     for jv in jobs(ctx):
         services = [s for s in derive.dind_services(jv.job, jv.runners) if not F.command_has(s, "--dns")]
@@ -47,7 +46,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         dns = [d for r in per_build for d in F.runner_dns(r)] + [str(d) for d in daemon_dns]
         svc = services[0]
         yield finding(
-            sys.modules[__name__],
             f"{label(jv.job)}: FF_NETWORK_PER_BUILD puts {svc.name} behind Docker's embedded DNS "
             "(127.0.0.11), which builds inside dind cannot use; "
             + (

@@ -16,12 +16,11 @@ pipeline's ``variables``) where the other half of the set-up lives.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from dataclasses import replace
 
 from buildrig.doctor import derive
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.doctor.kit import endpoint, jobs, label, tls_on
 
 ID = "BR112"
@@ -48,7 +47,7 @@ def _outcome(ctx: Context, job: object, runner: object) -> tuple[object, ...]:
     return (ep.port if ep else None, ep.host if ep else None, tls_on(env), tuple(modes))
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in jobs(ctx, "dind"):
         own = {v.name for v in jv.job.variables}
         if ctx.pipeline is not None:
@@ -64,7 +63,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             var = set_here[0]
             names = ", ".join(f"{v.name}={v.value!r}" for v in set_here)
             yield finding(
-                sys.modules[__name__],
                 f"{label(jv.job)}: runner '{r.name}' sets {names} in its environment ({var.loc}), which "
                 "changes how this job's client reaches its dind service compared with the job's own "
                 'set-up; the same job behaves differently on other runners (e.g. "Cannot connect to the '

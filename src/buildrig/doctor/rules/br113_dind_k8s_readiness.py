@@ -13,12 +13,11 @@ Fix: add the service variable ``HEALTHCHECK_TCP_PORT: "2376"`` (``"2375"`` witho
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.doctor.kit import jobs, label, per_runner, svc_env
 
 ID = "BR113"
@@ -28,7 +27,7 @@ CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/ci/docker/docker_in_docker/#docker-in-docker-with-tls-enabled-in-kubernetes"
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in jobs(ctx):
         services = derive.dind_services(jv.job, jv.runners)
         if not services or not jv.runners:
@@ -45,7 +44,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             port = mode.port or 2376
             name = view.runner.name if view.runner else "?"
             yield finding(
-                sys.modules[__name__],
                 f"{label(jv.job)} runs on the Kubernetes executor (runner '{name}') where nothing waits "
                 f'for {svc.name} to listen; the first docker command can fail with "Cannot connect to the '
                 f'Docker daemon at tcp://docker:{port}. Is the docker daemon running?".',

@@ -14,12 +14,11 @@ Fix: set it in the job: ``DOCKER_HOST: tcp://docker:2376``, ``DOCKER_TLS_VERIFY:
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.doctor.kit import endpoint, jobs, key_loc, label, per_runner, svc_env
 
 ID = "BR114"
@@ -29,7 +28,7 @@ CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/ci/docker/docker_build_troubleshooting/#docker-cannot-connect-to-the-docker-daemon-at-unixvarrundockersock"
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in jobs(ctx, "dind"):
         services = derive.dind_services(jv.job, jv.runners)
         if not services:
@@ -56,7 +55,6 @@ def check(ctx: Context) -> Iterator[Finding]:
                 else ""
             )
             yield finding(
-                sys.modules[__name__],
                 f"{label(jv.job)} talks to {services[0].name} but DOCKER_HOST is unset and {why}; docker "
                 'commands fail with "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. '
                 'Is the docker daemon running?".',

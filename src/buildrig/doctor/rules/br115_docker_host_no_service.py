@@ -15,13 +15,12 @@ you mean to use.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig import versions
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.doctor.kit import endpoint, jobs, label, origin, var_loc
 
 ID = "BR115"
@@ -31,7 +30,7 @@ CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/ci/docker/docker_in_docker/"
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     dind_elsewhere = any(derive.dind_services(j.job, j.runners) for j in ctx.jobs)
     for jv in jobs(ctx, "dind", "docker_sock"):
         if derive.dind_services(jv.job, jv.runners):
@@ -48,7 +47,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             continue
         var = jv.env.get("DOCKER_HOST")
         yield finding(
-            sys.modules[__name__],
             f"{label(jv.job)}: DOCKER_HOST={ep.raw} ({origin(var)}) but the job starts no service "
             f'called {ep.host}; docker commands fail with "error during connect: ... dial tcp: lookup '
             f'{ep.host} ...: no such host".',

@@ -14,11 +14,10 @@ and drop the ``*_PORT_*_TCP`` variables.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import facts as F
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.doctor.kit import jobs, label
 
 ID = "BR116"
@@ -29,7 +28,7 @@ DOCS = "https://docs.gitlab.com/ci/docker/docker_build_troubleshooting/"
 _LINK_VAR = re.compile(r"\$\{?[A-Z0-9_]+_PORT_\d+_TCP(_ADDR|_PORT)?\b")
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in jobs(ctx):
         hits = [ln for ln in F.script_lines(jv.job, after=True) if _LINK_VAR.search(ln.text)]
         values = [v for v in jv.job.variables if _LINK_VAR.search(v.value)]
@@ -38,7 +37,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         loc = values[0].loc if values and values[0].loc else hits[0].loc
         text = values[0].value if values else hits[0].text.strip()
         yield finding(
-            sys.modules[__name__],
             f"{label(jv.job)} uses a Docker link variable ({text[:80]!r}); GitLab Runner no longer sets "
             'these (always empty since 18.7), so the client ends up at the default socket: "Cannot connect '
             'to the Docker daemon at unix:///var/run/docker.sock".',

@@ -17,13 +17,12 @@ Fix: add the service (``services: [docker:29.7.2-dind]`` on a privileged runner,
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig import versions
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.doctor.kit import jobs, key_loc, label
 
 ID = "BR117"
@@ -33,7 +32,7 @@ CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/ci/docker/using_docker_build/"
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     if ctx.runner_config is not None:
         return
     for jv in jobs(ctx, "docker_sock"):
@@ -46,7 +45,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         if not F.uses_docker_cli(F.script_lines(jv.job)):
             continue
         yield finding(
-            sys.modules[__name__],
             f"{label(jv.job)} runs docker commands on {image} with no docker:dind service and no "
             "DOCKER_HOST, so the client goes to tcp://docker:2375, which nothing serves unless the runner "
             'binds the host socket or adds a dind service itself: "error during connect: ... dial tcp: '

@@ -16,12 +16,11 @@ there), or use the TCP set-up (``tcp://docker:2376`` with TLS).
 from __future__ import annotations
 
 import posixpath
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.doctor.kit import endpoint, jobs, label, per_runner, severity_over, var_loc
 
 ID = "BR118"
@@ -31,7 +30,7 @@ CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/ci/docker/docker_in_docker/#use-a-unix-socket-on-a-shared-volume-between-docker-in-docker-and-build-container"
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in jobs(ctx, "dind"):
         if not derive.dind_services(jv.job, jv.runners) or not jv.runners:
             continue
@@ -52,7 +51,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         r = bad[0]
         loc = r.docker.key_locs.get("volumes", r.docker.loc) if r.docker is not None else r.loc
         yield finding(
-            sys.modules[__name__],
             f"{label(jv.job)}: DOCKER_HOST=unix://{path} but runner '{r.name}' ({r.loc}) does not share "
             f"{posixpath.dirname(path)} between the dind service and the job; the job fails with "
             f'"Cannot connect to the Docker daemon at unix://{path}. Is the docker daemon running?".',

@@ -21,10 +21,9 @@ Fix: add ``docker,docker:2375,docker:2376`` to ``NO_PROXY``/``no_proxy`` where t
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.doctor.kit import endpoint, jobs, label
 
 ID = "BR119"
@@ -35,7 +34,7 @@ DOCS = "https://docs.gitlab.com/runner/configuration/proxy/"
 _PROXIES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in jobs(ctx, "dind"):
         ep = endpoint(jv.env)
         if ep is None or ep.scheme != "tcp" or ep.host is None or ep.is_loopback:
@@ -53,7 +52,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         used = ("HTTPS_PROXY", "https_proxy") if tls else ("HTTP_PROXY", "http_proxy")
         sure = any(k in jv.env and jv.env[k].value for k in used)
         yield finding(
-            sys.modules[__name__],
             f"{label(jv.job)}: {proxy.name} is set ({proxy.loc or 'runner/image'}) and NO_PROXY does not "
             f"list {ep.host}, so the docker CLI sends its requests for {ep.raw} through the proxy: "
             f'"error during connect: ... proxyconnect tcp: ..." on build and push.',

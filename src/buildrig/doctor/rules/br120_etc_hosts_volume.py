@@ -14,12 +14,11 @@ entries), or enable ``FF_NETWORK_PER_BUILD`` so services resolve through Docker'
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.doctor.kit import jobs, label
 
 ID = "BR120"
@@ -34,7 +33,7 @@ def _hosts_mount(volume: str) -> bool:
     return len(parts) >= 2 and parts[1].rstrip("/") == "/etc/hosts"
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in jobs(ctx):
         services = derive.job_services(jv.job, jv.runners)
         if not services:
@@ -47,7 +46,6 @@ def check(ctx: Context) -> Iterator[Finding]:
                 continue
             alias = F.service_aliases(services[0])[0]
             yield finding(
-                sys.modules[__name__],
                 f"{label(jv.job)}: runner '{r.name}' mounts \"{mount}\", which replaces the /etc/hosts "
                 f'where the runner writes service aliases; {alias} does not resolve: "error during connect: '
                 f'... dial tcp: lookup {alias} ...: no such host".',

@@ -25,11 +25,10 @@ Docs: https://docs.gitlab.com/ci/docker/using_docker_build/#use-the-docker-execu
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.gitlab.model import Runner
 
 ID = "BR201"
@@ -37,8 +36,6 @@ TITLE = "docker_sock: job uses the Docker socket but the runner does not mount i
 SEVERITY = Severity.ERROR
 CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/ci/docker/using_docker_build/#use-the-docker-executor-with-docker-socket-binding"
-
-_SELF = sys.modules[__name__]
 
 
 def _provides(r: Runner, sock: str) -> bool:
@@ -53,7 +50,7 @@ def _provides(r: Runner, sock: str) -> bool:
     )
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in ctx.jobs:
         job = jv.job
         if jv.way == "shell" or u.dind_services(job):
@@ -87,7 +84,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         if any(u.is_kubernetes(r) and u.socket_mount(r) is not None for r in bad):
             some += "; [runners.docker] volumes are ignored by the Kubernetes executor"
         yield finding(
-            _SELF,
             f"{u.jname(job)} runs docker ({lines[0].loc}: `{lines[0].text.strip()[:60]}`) with no "
             f"docker:dind service and no tcp:// DOCKER_HOST, so it needs unix://{sock}; {where} "
             f"do not mount it into job containers{some}. The job fails with \"Cannot connect to "

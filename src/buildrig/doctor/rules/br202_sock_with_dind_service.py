@@ -27,12 +27,11 @@ Docs: https://docs.gitlab.com/ci/docker/using_docker_build/#use-the-docker-execu
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import facts as F
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.doctor.kit import endpoint
 
 ID = "BR202"
@@ -41,10 +40,8 @@ SEVERITY = Severity.WARNING
 CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/ci/docker/using_docker_build/#use-the-docker-executor-with-docker-socket-binding"
 
-_SELF = sys.modules[__name__]
 
-
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in ctx.jobs:
         svcs = u.dind_services(jv.job)
         if not svcs:
@@ -69,7 +66,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             if (m := u.socket_mount(r)) is not None
         )
         yield finding(
-            _SELF,
             f"{u.jname(jv.job)} starts the dind service '{svc.name}' ({sloc}) but {runners} binds "
             "the host's Docker socket, and runner volumes are mounted into services too: GitLab "
             "documents the two as incompatible. "

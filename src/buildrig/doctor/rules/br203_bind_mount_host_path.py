@@ -25,11 +25,10 @@ Docs: https://docs.gitlab.com/ci/docker/using_docker_build/#use-the-docker-execu
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.gitlab.model import Runner
 
 ID = "BR203"
@@ -38,7 +37,6 @@ SEVERITY = Severity.WARNING
 CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/ci/docker/using_docker_build/#use-the-docker-executor-with-docker-socket-binding"
 
-_SELF = sys.modules[__name__]
 
 _JOB_PATH = (
     r"""["']?(\$\{?CI_PROJECT_DIR\}?|\$\{?CI_BUILDS_DIR\}?|\$\{?PWD\}?|\$\(pwd\)|`pwd`"""
@@ -60,7 +58,7 @@ def _shares_builds(r: Runner) -> bool:
     )
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in ctx.jobs:
         if jv.way == "shell" or u.dind_services(jv.job):
             continue
@@ -74,7 +72,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             if _COMPOSE.search(line) and not compose_noted:
                 compose_noted = True
                 yield finding(
-                    _SELF,
                     f"{u.jname(jv.job)} runs docker compose ({sl.loc}) while {u.rname(bad[0])} gives "
                     "it the host's Docker socket: if the compose file bind-mounts paths of the "
                     "checkout (./src:/app), the host daemon resolves them on the host and the "
@@ -94,7 +91,6 @@ def check(ctx: Context) -> Iterator[Finding]:
                 else "the container sees an empty directory (\"No such file or directory\")"
             )
             yield finding(
-                _SELF,
                 f"{u.jname(jv.job)} bind-mounts a path of its checkout into a container "
                 f"({sl.loc}: `{sl.text.strip()[:80]}`) while {u.rname(bad[0])} gives it the host's "
                 "Docker socket: the host daemon resolves the source on the host, where it does not "

@@ -28,11 +28,10 @@ Docs: https://docs.docker.com/reference/api/engine/#api-version-matrix
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR204"
 TITLE = "docker_sock: docker client image and host daemon API versions do not match"
@@ -40,12 +39,11 @@ SEVERITY = Severity.ERROR
 CATEGORY = Category.FAILURE
 DOCS = "https://docs.docker.com/reference/api/engine/#api-version-matrix"
 
-_SELF = sys.modules[__name__]
 # Docker 29 clients refuse to negotiate below the API their own daemon still accepts.
 _NO_NEGOTIATION_BELOW = "1.44"
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     live = ctx.live
     known = live is not None and (live.engine_api is not None or live.engine_min_api is not None)
     for jv in ctx.jobs:
@@ -69,7 +67,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         if not known or live is None:
             if rel >= (29, 0) and pinned is None:
                 yield finding(
-                    _SELF,
                     f"{u.jname(jv.job)} runs the Docker {rel[0]} client '{name}' ({loc}) against the "
                     "host's daemon through the socket: the host engine must be Docker 25 or newer, "
                     "or every command fails with \"client version 1.52 is too new. Maximum supported "
@@ -84,7 +81,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         host = live.engine_api
         if live.engine_min_api and u.api_tuple(client) < u.api_tuple(live.engine_min_api):
             yield finding(
-                _SELF,
                 f"{u.jname(jv.job)} runs the docker client '{name}' ({loc}, API {client}) against "
                 f"the host engine {live.engine_version or ''} (minimum API {live.engine_min_api}): "
                 f"\"client version {client} is too old. Minimum supported API version is "
@@ -98,7 +94,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             or (rel >= (29, 0) and u.api_tuple(host) < u.api_tuple(_NO_NEGOTIATION_BELOW))
         ):
             yield finding(
-                _SELF,
                 f"{u.jname(jv.job)} runs the docker client '{name}' ({loc}, API {client}) against "
                 f"the older host engine {live.engine_version or ''} (API {host}), which it cannot "
                 f"negotiate down to: \"client version {client} is too new. Maximum supported API "

@@ -22,11 +22,10 @@ Docs: https://docs.docker.com/engine/security/userns-remap/#disable-namespace-re
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR205"
 TITLE = "docker_sock: userns-remap daemon refuses the bound socket to job containers"
@@ -34,10 +33,8 @@ SEVERITY = Severity.ERROR
 CATEGORY = Category.FAILURE
 DOCS = "https://docs.docker.com/engine/security/userns-remap/#disable-namespace-remapping-for-a-container"
 
-_SELF = sys.modules[__name__]
 
-
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     d = ctx.daemon
     if d is None or not d.userns_remap or ctx.runner_config is None:
         return
@@ -52,7 +49,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         jobs = [jv.job.name for jv in ctx.jobs if r in jv.runners]
         jobs_txt = f" (jobs: {', '.join(jobs)})" if jobs else ""
         yield finding(
-            _SELF,
             f"dockerd runs with userns-remap={d.userns_remap}{dwhere} and {u.rname(r)} binds "
             f"\"{m.raw}\" ({u.docker_loc(r, 'volumes')}) without userns_mode = \"host\"{jobs_txt}: "
             "root in the job is an unprivileged host uid, so docker fails with \"Got permission "

@@ -22,11 +22,10 @@ Docs: https://docs.docker.com/engine/storage/bind-mounts/#configure-the-selinux-
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR206"
 TITLE = "docker_sock: SELinux denies the bound socket or host paths to job containers"
@@ -34,10 +33,8 @@ SEVERITY = Severity.WARNING
 CATEGORY = Category.FAILURE
 DOCS = "https://docs.docker.com/engine/storage/bind-mounts/#configure-the-selinux-label"
 
-_SELF = sys.modules[__name__]
 
-
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     d = ctx.daemon
     if d is None or d.selinux_enabled is not True or ctx.runner_config is None:
         return
@@ -51,7 +48,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         sock = u.socket_mount(r)
         if sock is not None and not label_off:
             yield finding(
-                _SELF,
                 f"dockerd has SELinux enabled{dwhere} and {u.rname(r)} binds \"{sock.raw}\" "
                 f"({u.docker_loc(r, 'volumes')}) without security_opt label=disable: job "
                 "containers (container_t) may not connect to the socket, and docker fails with "
@@ -66,7 +62,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             if "z" in m.mode.lower().split(","):
                 continue
             yield finding(
-                _SELF,
                 f"dockerd has SELinux enabled{dwhere} and {u.rname(r)} bind-mounts the host path "
                 f"\"{m.raw}\" ({u.docker_loc(r, 'volumes')}) without :z: reads and writes there "
                 "fail with \"Permission denied\" inside the job.",

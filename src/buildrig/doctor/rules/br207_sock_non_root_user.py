@@ -19,11 +19,10 @@ Docs: https://docs.gitlab.com/runner/configuration/advanced-configuration/#the-r
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR207"
 TITLE = "docker_sock: non-root job user without the socket's group"
@@ -31,14 +30,12 @@ SEVERITY = Severity.WARNING
 CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/runner/configuration/advanced-configuration/#the-runnersdocker-section"
 
-_SELF = sys.modules[__name__]
-
 
 def _non_root(user: str | None) -> bool:
     return user is not None and user.strip().split(":")[0] not in ("", "0", "root")
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in ctx.jobs:
         lines = u.daemon_docker_lines(jv.job)
         if not lines or u.dind_services(jv.job):
@@ -54,7 +51,6 @@ def check(ctx: Context) -> Iterator[Finding]:
                 continue
             where = u.image_loc(jv.job) if _non_root(img_user) else u.docker_loc(r, "user")
             yield finding(
-                _SELF,
                 f"{u.jname(jv.job)} runs as user '{user}' ({where}) on {u.rname(r)}, which binds the "
                 "host's Docker socket without group_add: the socket is root:docker 0660 on the host, "
                 "so docker fails with \"permission denied while trying to connect to the Docker "

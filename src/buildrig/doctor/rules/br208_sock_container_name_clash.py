@@ -22,11 +22,10 @@ Docs: https://docs.gitlab.com/ci/docker/using_docker_build/#use-the-docker-execu
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR208"
 TITLE = "docker_sock: fixed container/network names collide on the shared daemon"
@@ -34,7 +33,6 @@ SEVERITY = Severity.WARNING
 CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/ci/docker/using_docker_build/#use-the-docker-executor-with-docker-socket-binding"
 
-_SELF = sys.modules[__name__]
 _NAMED = re.compile(
     r"(?<![\w./$-])docker\s+(?:container\s+)?(?:run|create)\b.*?\s--name(?:\s+|=)[\"']?(?P<a>[^\s\"']+)"
     r"|(?<![\w./$-])docker\s+network\s+create\b(?:\s+-\S+(?:\s+\S+)?)*\s+[\"']?(?P<b>[A-Za-z0-9_.$-]+)"
@@ -44,7 +42,7 @@ _PER_JOB = re.compile(r"\$\{?(CI_JOB_ID|CI_PIPELINE_ID|CI_CONCURRENT_ID|CI_CONCU
                       r"CI_JOB_NAME_SLUG|CI_BUILD_ID|CI_COMMIT_SHA|CI_COMMIT_SHORT_SHA|RANDOM)\b|\$\$|\$\(")
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in ctx.jobs:
         if u.dind_services(jv.job):
             continue
@@ -63,7 +61,6 @@ def check(ctx: Context) -> Iterator[Finding]:
                 if var is None or _PER_JOB.search(var):
                     continue
             yield finding(
-                _SELF,
                 f"{u.jname(jv.job)} names a container/network/project '{name}' ({sl.loc}) on the "
                 f"daemon it shares with every job of {u.rname(shared[0])}: concurrent or leftover "
                 "jobs collide with \"Conflict. The container name ... is already in use\".",

@@ -14,11 +14,10 @@ Fix: use the build host's address as seen from containers (its private IP, e.g.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import derive
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.doctor.kit import endpoint, jobs, label, per_runner, severity_over, var_loc
 
 ID = "BR301"
@@ -28,7 +27,7 @@ CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/ci/docker/using_docker_build/"
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in jobs(ctx):
         if jv.way in ("shell", "kaniko", "buildah", "buildkit", None):
             continue
@@ -65,7 +64,6 @@ def check(ctx: Context) -> Iterator[Finding]:
                 "and make dockerd listen there, or bind-mount the socket instead."
             )
         yield finding(
-            sys.modules[__name__],
             f"{label(jv.job)}: DOCKER_HOST={ep.raw} but the job runs in a container, where {ep.host} is "
             f'the job container itself; docker commands fail with "Cannot connect to the Docker daemon at '
             f'{ep.raw}. Is the docker daemon running?"'

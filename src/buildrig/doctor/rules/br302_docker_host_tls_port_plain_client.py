@@ -12,11 +12,10 @@ Fix: set ``DOCKER_TLS_VERIFY: "1"`` and ``DOCKER_CERT_PATH`` to a directory hold
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import facts as F
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.doctor.kit import endpoint, jobs, label, tls_on, var_loc
 
 ID = "BR302"
@@ -27,7 +26,7 @@ DOCS = "https://docs.docker.com/engine/security/protect-access/#use-tls-https-to
 _TLS_FLAG = re.compile(r"--tls(verify)?\b|DOCKER_TLS_VERIFY=\S")
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in jobs(ctx, "docker_host"):
         ep = endpoint(jv.env)
         if ep is None or ep.scheme != "tcp" or ep.port != 2376 or tls_on(jv.env):
@@ -35,7 +34,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         if any(_TLS_FLAG.search(ln.text) for ln in F.script_lines(jv.job)):
             continue
         yield finding(
-            sys.modules[__name__],
             f"{label(jv.job)}: DOCKER_HOST={ep.raw} is Docker's TLS port but DOCKER_TLS_VERIFY is not set, "
             'so the client speaks plain HTTP: "Error response from daemon: Client sent an HTTP request to '
             'an HTTPS server."',

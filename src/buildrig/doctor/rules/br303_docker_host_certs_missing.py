@@ -18,11 +18,10 @@ for ca.pem, cert.pem and key.pem; or mount the directory through the runner's vo
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import facts as F
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.doctor.kit import endpoint, jobs, label, tls_on, var_loc
 
 ID = "BR303"
@@ -33,7 +32,7 @@ DOCS = "https://docs.docker.com/engine/security/protect-access/#use-tls-https-to
 _FILES = ("ca.pem", "cert.pem", "key.pem")
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in jobs(ctx, "docker_host"):
         ep = endpoint(jv.env)
         if ep is None or ep.scheme != "tcp" or not tls_on(jv.env):
@@ -66,7 +65,6 @@ def check(ctx: Context) -> Iterator[Finding]:
                 "no such file or directory"
             )
         yield finding(
-            sys.modules[__name__],
             f'{label(jv.job)} verifies TLS to {ep.raw} but {what}; the job fails with "{symptom}" '
             "(unless the runner or image provides them).",
             f'In before_script: mkdir -p "{cert_path}" and write ca.pem, cert.pem and key.pem there from '

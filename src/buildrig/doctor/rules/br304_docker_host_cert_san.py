@@ -16,10 +16,9 @@ use), or use a name the certificate has in ``DOCKER_HOST``.
 from __future__ import annotations
 
 import ipaddress
-import sys
 from collections.abc import Iterator
 
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.doctor.kit import endpoint, jobs, label, tls_on, var_loc
 
 ID = "BR304"
@@ -54,7 +53,7 @@ def _covered(host: str, sans: tuple[str, ...]) -> bool:
     return False
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     sans = ctx.daemon.tlscert_sans if ctx.daemon is not None else None
     if not sans and sans != ():
         return
@@ -82,7 +81,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             or f'"tls: failed to verify certificate: x509: certificate is valid for {listed}, not {ep.host}"'
         )
         yield finding(
-            sys.modules[__name__],
             f"{label(jv.job)} connects to {ep.raw} but the daemon's certificate "
             f"({ctx.daemon.tlscert if ctx.daemon else '?'}) names only {listed}; the job fails with "
             f"{symptom}.",

@@ -16,10 +16,9 @@ docker``; or drop ``hosts`` from daemon.json and put the ``-H`` flags in the dro
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR305"
 TITLE = "dockerd: hosts in daemon.json conflict with -H flags of the unit"
@@ -28,7 +27,7 @@ CATEGORY = Category.FAILURE
 DOCS = "https://docs.docker.com/engine/daemon/remote-access/"
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     d = ctx.daemon
     if d is None or not d.hosts_json:
         return
@@ -37,7 +36,6 @@ def check(ctx: Context) -> Iterator[Finding]:
     if d.hosts_flags:
         flags = " ".join(d.hosts_flags)
         yield finding(
-            sys.modules[__name__],
             f"daemon.json sets hosts ({from_file}) and the unit's ExecStart ({d.exec_start_loc}) passes -H "
             f'{flags}; dockerd does not start: "unable to configure the Docker daemon with file ...: the '
             "following directives are specified both as a flag and in the configuration file: hosts: (from "
@@ -49,7 +47,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         )
     elif not d.exec_start:
         yield finding(
-            sys.modules[__name__],
             f"daemon.json sets hosts ({from_file}); the stock docker.service of Debian and Ubuntu starts "
             'dockerd -H fd://, and with both dockerd refuses to start ("the following directives are '
             'specified both as a flag and in the configuration file: hosts"). The unit was not given '

@@ -13,11 +13,10 @@ Fix: make dockerd listen on the build host's private address and the port the jo
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import facts as F
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.doctor.kit import endpoint, jobs, label, var_loc
 
 ID = "BR306"
@@ -27,7 +26,7 @@ CATEGORY = Category.FAILURE
 DOCS = "https://docs.docker.com/engine/daemon/remote-access/"
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     d = ctx.daemon
     if d is None:
         return
@@ -53,7 +52,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             else:
                 continue
         yield finding(
-            sys.modules[__name__],
             f'{label(jv.job)}: DOCKER_HOST={ep.raw} but {why}; the job fails with "Cannot connect to the '
             f'Docker daemon at {ep.raw}. Is the docker daemon running?".',
             f"Make dockerd listen on the host's private address and port {ep.port} (with --tlsverify), or "

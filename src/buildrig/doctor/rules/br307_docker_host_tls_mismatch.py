@@ -14,10 +14,9 @@ Fix: use TLS on both sides (``--tlsverify`` with ``tlscacert``/``tlscert``/``tls
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.doctor.kit import endpoint, jobs, label, tls_on, var_loc
 
 ID = "BR307"
@@ -27,7 +26,7 @@ CATEGORY = Category.FAILURE
 DOCS = "https://docs.docker.com/engine/security/protect-access/"
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     d = ctx.daemon
     if d is None or not (d.hosts_flags or d.hosts_json):
         return
@@ -46,7 +45,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         else:
             continue
         yield finding(
-            sys.modules[__name__],
             f'{label(jv.job)}: {what}; the job fails with "{symptom}".',
             "Use TLS on both sides: dockerd --tlsverify with its CA and server key pair, "
             'DOCKER_TLS_VERIFY: "1" and client certificates in the job.',

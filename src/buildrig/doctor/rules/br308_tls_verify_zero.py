@@ -12,10 +12,9 @@ Fix: set it to an empty string (``DOCKER_TLS_VERIFY: ""``) or remove it.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.doctor.kit import jobs, label
 
 ID = "BR308"
@@ -25,13 +24,12 @@ CATEGORY = Category.FAILURE
 DOCS = "https://docs.docker.com/reference/cli/docker/#environment-variables"
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in jobs(ctx):
         var = jv.env.get("DOCKER_TLS_VERIFY")
         if var is None or var.loc is None or var.value.strip().lower() not in ("0", "false", "no", "off"):
             continue
         yield finding(
-            sys.modules[__name__],
             f"{label(jv.job)} sets DOCKER_TLS_VERIFY={var.value!r} ({var.loc}), which the docker CLI "
             'reads as ON (any non-empty value); it still demands certificates: "could not read CA '
             'certificate ...".',

@@ -13,10 +13,9 @@ build host's private IP in ``DOCKER_HOST``.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.doctor.kit import endpoint, jobs, label, per_runner, severity_over, var_loc
 
 ID = "BR309"
@@ -27,7 +26,7 @@ DOCS = "https://docs.docker.com/reference/cli/docker/container/run/#add-host"
 _NAME = "host.docker.internal"
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in jobs(ctx, "docker_host", "docker_sock", "dind"):
         views = per_runner(ctx, jv)
         bad = 0
@@ -46,7 +45,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             continue
         var = jv.env.get("DOCKER_HOST")
         yield finding(
-            sys.modules[__name__],
             f"{label(jv.job)}: DOCKER_HOST uses {_NAME}, which Docker Engine on Linux does not define "
             f'inside job containers; the job fails with "dial tcp: lookup {_NAME} ...: no such host".',
             f'Add extra_hosts = ["{_NAME}:host-gateway"] to [runners.docker], or use the build host\'s '

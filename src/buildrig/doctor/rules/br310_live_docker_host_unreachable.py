@@ -11,10 +11,9 @@ settings), open the firewall between runner and build host, or correct ``DOCKER_
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR310"
 TITLE = "--live: DOCKER_HOST does not answer from this machine"
@@ -23,12 +22,11 @@ CATEGORY = Category.FAILURE
 DOCS = "https://docs.docker.com/engine/daemon/remote-access/"
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     live = ctx.live
     if live is None or live.docker_host is None or live.docker_host_reachable is not False:
         return
     yield finding(
-        sys.modules[__name__],
         f"DOCKER_HOST={live.docker_host} does not accept connections from this machine; jobs using it fail "
         f'with "Cannot connect to the Docker daemon at {live.docker_host}. Is the docker daemon running?".',
         "Check that dockerd listens there (systemctl status docker; -H/hosts), that the firewall lets the "

@@ -14,11 +14,10 @@ restart dockerd (``systemctl restart docker``); re-running ``buildrig init`` ren
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR311"
 TITLE = "docker_host: daemon TLS certificate expired or expiring within 30 days"
@@ -30,7 +29,7 @@ DOCS = (
 SOON = timedelta(days=30)
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     d = ctx.daemon
     if d is None or d.tlscert_not_after is None:
         return
@@ -41,7 +40,6 @@ def check(ctx: Context) -> Iterator[Finding]:
     expired = left <= timedelta(0)
     when = d.tlscert_not_after.strftime("%Y-%m-%d")
     yield finding(
-        sys.modules[__name__],
         f"the daemon's server certificate ({d.tlscert}) "
         + (f"expired on {when}" if expired else f"expires on {when}, in {left.days} days")
         + '; jobs connecting over TLS fail with "x509: certificate has expired or is not yet valid".',

@@ -19,11 +19,10 @@ Docs: https://github.com/osscontainertools/kaniko#using-kaniko-in-gitlab-ci
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR401"
 TITLE = "kaniko: image entrypoint not overridden with entrypoint: [\"\"]"
@@ -31,10 +30,8 @@ SEVERITY = Severity.ERROR
 CATEGORY = Category.FAILURE
 DOCS = "https://github.com/osscontainertools/kaniko#using-kaniko-in-gitlab-ci"
 
-_SELF = sys.modules[__name__]
 
-
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in ctx.jobs:
         img = jv.job.image
         name = u.job_image(jv)
@@ -49,7 +46,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         sev = u.severity_for(len(bad), len(runners)) if runners else Severity.WARNING
         on = f" on {u.rname(bad[0])}" if bad else ""
         yield finding(
-            _SELF,
             f"{u.jname(jv.job)} uses the kaniko image '{name}' ({u.image_loc(jv.job)}) without "
             f"entrypoint: [\"\"]{on}: the runner passes the job shell to /kaniko/executor and the "
             'job fails before its script: "Error: unknown command "sh" for "executor"".',

@@ -20,11 +20,10 @@ Docs: https://github.com/GoogleContainerTools/kaniko/issues/430
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR402"
 TITLE = "kaniko: non-debug kaniko image has no shell for the job script"
@@ -32,10 +31,8 @@ SEVERITY = Severity.ERROR
 CATEGORY = Category.FAILURE
 DOCS = "https://github.com/GoogleContainerTools/kaniko/issues/430"
 
-_SELF = sys.modules[__name__]
 
-
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in ctx.jobs:
         img = jv.job.image
         name = u.job_image(jv)
@@ -58,7 +55,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             sev = Severity.ERROR
         shown = tag or "latest"
         yield finding(
-            _SELF,
             f"{u.jname(jv.job)} uses '{name}' ({u.image_loc(jv.job)}), a kaniko image without "
             f"a shell (tag '{shown}' is not a debug variant): GitLab runs the script through sh "
             'and the job fails with "exec: "sh": executable file not found in $PATH".',

@@ -22,11 +22,10 @@ Docs: https://github.com/GoogleContainerTools/kaniko/issues/1363
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR403"
 TITLE = "kaniko: missing or relative --context / relative --dockerfile"
@@ -34,7 +33,6 @@ SEVERITY = Severity.WARNING
 CATEGORY = Category.FAILURE
 DOCS = "https://github.com/GoogleContainerTools/kaniko/issues/1363"
 
-_SELF = sys.modules[__name__]
 _PROJECT_DIR = re.compile(r"^(\$\{?CI_PROJECT_DIR\}?|\.)/?$")
 
 
@@ -42,7 +40,7 @@ def _absolute(p: str) -> bool:
     return p.startswith(("/", "$", "~")) or "://" in p
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in ctx.jobs:
         for sl, words in u.kaniko_commands(jv.job):
             ctxs = u.option_values(words, "--context", "-c")
@@ -50,7 +48,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             cmd = f"({sl.loc}: `{sl.text.strip()[:70]}`)"
             if not ctxs and not u.option_values(words, "--bucket", "-b"):
                 yield finding(
-                    _SELF,
                     f"{u.jname(jv.job)} runs kaniko without --context {cmd}: kaniko then uses "
                     "/workspace/, which is empty in a GitLab job, so COPY/ADD steps fail (\"no such "
                     "file or directory\") or the wrong files are built.",
@@ -62,7 +59,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             c = ctxs[-1]
             if not _absolute(c) and not _PROJECT_DIR.match(c):
                 yield finding(
-                    _SELF,
                     f"{u.jname(jv.job)} passes a relative --context '{c}' {cmd}: kaniko releases "
                     "that chdir to / before resolving it fail with \"error resolving dockerfile "
                     "path\"; the path depends on the job's working directory.",
@@ -73,7 +69,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             if dfs and not _absolute(dfs[-1]) and not _PROJECT_DIR.match(c):
                 d = dfs[-1]
                 yield finding(
-                    _SELF,
                     f"{u.jname(jv.job)} passes a relative --dockerfile '{d}' with --context '{c}' "
                     f"{cmd}: kaniko resolves it against the working directory ($CI_PROJECT_DIR) "
                     "before the context, so it may build another Dockerfile or fail with \"error "

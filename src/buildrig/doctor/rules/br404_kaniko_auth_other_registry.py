@@ -26,11 +26,10 @@ Docs: https://github.com/GoogleContainerTools/kaniko#pushing-to-different-regist
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, JobView, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, JobView, Severity, finding
 
 ID = "BR404"
 TITLE = "kaniko: auth config does not cover the --destination registry"
@@ -38,7 +37,6 @@ SEVERITY = Severity.ERROR
 CATEGORY = Category.FAILURE
 DOCS = "https://github.com/GoogleContainerTools/kaniko#pushing-to-different-registries"
 
-_SELF = sys.modules[__name__]
 _KEY = re.compile(r'\\*"([^"\\]+)\\*"\s*:\s*\{\s*\\*"(?:auth|username|password|identitytoken)\\*"')
 _HUB = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
 
@@ -74,7 +72,7 @@ def _dest_registry(dest: str) -> str:
     return ref.registry or "docker.io"
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in ctx.jobs:
         cmds = u.kaniko_commands(jv.job)
         if not cmds:
@@ -112,7 +110,6 @@ def check(ctx: Context) -> Iterator[Finding]:
                 else:
                     why = f"it holds credentials for {', '.join(sorted(norm))} only"
                 yield finding(
-                    _SELF,
                     f"{u.jname(jv.job)} pushes to '{dest}' (registry {reg}) at {sl.loc}, but the "
                     f"/kaniko/.docker/config.json it writes ({write_loc}): {why}. kaniko pushes "
                     "anonymously and stops with \"error checking push permissions -- make sure you "

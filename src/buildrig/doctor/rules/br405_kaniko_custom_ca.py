@@ -23,11 +23,10 @@ Docs: https://github.com/GoogleContainerTools/kaniko/issues/1539
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR405"
 TITLE = "kaniko: custom CA not added to kaniko's trust bundle"
@@ -35,7 +34,6 @@ SEVERITY = Severity.WARNING
 CATEGORY = Category.FAILURE
 DOCS = "https://github.com/GoogleContainerTools/kaniko/issues/1539"
 
-_SELF = sys.modules[__name__]
 _CA_VAR = re.compile(r"(^|_)(CA|ROOT_CA|CUSTOM_CA)(_|$)|CA_CERT|CA_BUNDLE|CACERT|CA_FILE|CA_PEM", re.I)
 _HANDLED = re.compile(
     r"/kaniko/ssl/certs|--registry-certificate|--skip-tls-verify|--insecure(?:-registry|-pull)?\b"
@@ -43,7 +41,7 @@ _HANDLED = re.compile(
 _SYSTEM_CA = re.compile(r"update-ca-certificates|/etc/ssl/certs|/usr/local/share/ca-certificates")
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in ctx.jobs:
         if not u.kaniko_commands(jv.job):
             continue
@@ -71,7 +69,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         if signal is None:
             continue
         yield finding(
-            _SELF,
             f"{u.jname(jv.job)} builds with kaniko and {signal}, but never gives it to kaniko: "
             "the debug image trusts only /kaniko/ssl/certs, so pulls and pushes fail with \"x509: "
             "certificate signed by unknown authority\".",

@@ -21,20 +21,17 @@ Docs: https://github.com/GoogleContainerTools/kaniko/issues/105
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR406"
 TITLE = "kaniko: job container forced to a non-root user"
 SEVERITY = Severity.ERROR
 CATEGORY = Category.FAILURE
 DOCS = "https://github.com/GoogleContainerTools/kaniko/issues/105"
-
-_SELF = sys.modules[__name__]
 
 
 def _non_root(user: object) -> bool:
@@ -56,7 +53,7 @@ def _kube_ctx(raw: Mapping[str, Any]) -> str | None:
     return None
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in ctx.jobs:
         img = jv.job.image
         name = u.job_image(jv)
@@ -64,7 +61,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             continue
         if img.user is not None and _non_root(img.user):
             yield finding(
-                _SELF,
                 f"{u.jname(jv.job)} runs the kaniko image as user '{img.user}' "
                 f"({u.image_loc(jv.job)}): kaniko must be root in its container and fails with "
                 "\"open /kaniko/Dockerfile: permission denied\".",
@@ -84,7 +80,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             if what is None:
                 continue
             yield finding(
-                _SELF,
                 f"{u.jname(jv.job)} builds with kaniko on {u.rname(r)}, which sets {what} ({loc}): "
                 "kaniko must run as root in its container and fails with \"open /kaniko/Dockerfile: "
                 "permission denied\" (or the pod is refused: \"container has runAsNonRoot and image "

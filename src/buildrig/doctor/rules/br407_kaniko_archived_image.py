@@ -17,12 +17,11 @@ Docs: https://docs.gitlab.com/ci/docker/using_kaniko/
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig import versions
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR407"
 TITLE = "kaniko: archived upstream image gcr.io/kaniko-project"
@@ -30,10 +29,8 @@ SEVERITY = Severity.INFO
 CATEGORY = Category.MAINTAINABILITY
 DOCS = "https://docs.gitlab.com/ci/docker/using_kaniko/"
 
-_SELF = sys.modules[__name__]
 
-
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in ctx.jobs:
         name = u.job_image(jv)
         if name is None:
@@ -42,7 +39,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         if ref.registry != "gcr.io" or not ref.path.startswith("kaniko-project/"):
             continue
         yield finding(
-            _SELF,
             f"{u.jname(jv.job)} uses '{name}' ({u.image_loc(jv.job)}): Google archived kaniko "
             "on 2025-06-03, so this image gets no security or bug fixes.",
             f"Switch to the maintained fork {versions.KANIKO_IMAGE} (same /kaniko/executor and "

@@ -23,11 +23,10 @@ Docs: https://github.com/GoogleContainerTools/kaniko#pushing-to-different-regist
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR408"
 TITLE = "kaniko: config.json written outside /kaniko/.docker"
@@ -35,11 +34,10 @@ SEVERITY = Severity.ERROR
 CATEGORY = Category.FAILURE
 DOCS = "https://github.com/GoogleContainerTools/kaniko#pushing-to-different-registries"
 
-_SELF = sys.modules[__name__]
 _WRITE = re.compile(r">>?\s*[\"']?([^\s\"';|&]*config\.json)")
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in ctx.jobs:
         if not u.kaniko_commands(jv.job):
             continue
@@ -62,7 +60,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             continue  # kaniko >= 1.9 uses the job's GitLab registry credentials by itself
         sl, target = targets[0]
         yield finding(
-            _SELF,
             f"{u.jname(jv.job)} writes registry credentials to '{target}' ({sl.loc}), but kaniko "
             "reads only $DOCKER_CONFIG (/kaniko/.docker/config.json in its image), so it pushes "
             "anonymously: \"error checking push permissions ... UNAUTHORIZED: authentication "

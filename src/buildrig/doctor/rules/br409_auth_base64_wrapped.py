@@ -19,11 +19,10 @@ Docs: https://github.com/banzaicloud/drone-kaniko/pull/6
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR409"
 TITLE = "kaniko/BuildKit: base64-encoded auth wraps at 76 characters"
@@ -31,12 +30,11 @@ SEVERITY = Severity.ERROR
 CATEGORY = Category.FAILURE
 DOCS = "https://github.com/banzaicloud/drone-kaniko/pull/6"
 
-_SELF = sys.modules[__name__]
 _B64 = re.compile(r"\|\s*base64\b(?P<opts>[^|)`]*)(?P<rest>[^)`]*)")
 _LONG = re.compile(r"CI_REGISTRY_PASSWORD|CI_JOB_TOKEN|CI_DEPENDENCY_PROXY_PASSWORD|TOKEN|PASSWORD", re.I)
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in ctx.jobs:
         for sl in u.script_lines(jv.job):
             if "config.json" not in sl.text or "auth" not in sl.text:
@@ -49,7 +47,6 @@ def check(ctx: Context) -> Iterator[Finding]:
                     continue
                 long_secret = bool(_LONG.search(sl.text[: m.start()]))
                 yield finding(
-                    _SELF,
                     f"{u.jname(jv.job)} builds a registry auth with `| base64` and no -w 0 / tr -d "
                     f"'\\n' ({sl.loc}): base64 wraps every 76 characters, so the config.json gets a "
                     "newline inside a string: \"invalid character '\\n' in string literal\", and the "

@@ -19,19 +19,16 @@ Docs: https://github.com/osscontainertools/kaniko#flags
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR410"
 TITLE = "kaniko: executor flags rejected by kaniko or unsafe for a second build"
 SEVERITY = Severity.ERROR
 CATEGORY = Category.FAILURE
 DOCS = "https://github.com/osscontainertools/kaniko#flags"
-
-_SELF = sys.modules[__name__]
 
 
 def _flag(words: list[str], name: str) -> bool:
@@ -44,7 +41,7 @@ def _flag(words: list[str], name: str) -> bool:
     return False
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in ctx.jobs:
         cmds = u.kaniko_commands(jv.job)
         for sl, words in cmds:
@@ -55,7 +52,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             no_push = _flag(words, "--no-push")
             if not dests and not no_push and not any("$@" in w or "${@" in w for w in words):
                 yield finding(
-                    _SELF,
                     f"{u.jname(jv.job)} runs kaniko without --destination or --no-push {where}: "
                     "kaniko stops at once with \"you must provide --destination, or use --no-push\".",
                     "Add --destination \"$CI_REGISTRY_IMAGE:$CI_COMMIT_SHORT_SHA\" (or --no-push "
@@ -65,7 +61,6 @@ def check(ctx: Context) -> Iterator[Finding]:
                 )
             if no_push and _flag(words, "--cache") and not u.option_values(words, "--cache-repo"):
                 yield finding(
-                    _SELF,
                     f"{u.jname(jv.job)} runs kaniko with --cache and --no-push but no --cache-repo "
                     f"{where}: \"if using cache with --no-push, specify cache repo with --cache-repo\".",
                     "Add --cache-repo \"$CI_REGISTRY_IMAGE/cache\" or drop --cache.",
@@ -75,7 +70,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         for sl, words in cmds[:-1]:
             if not _flag(words, "--cleanup"):
                 yield finding(
-                    _SELF,
                     f"{u.jname(jv.job)} runs kaniko {len(cmds)} times; the build at {sl.loc} has no "
                     "--cleanup, so the next build starts on top of this image's files (kaniko "
                     "unpacks images over the job container's /).",

@@ -23,12 +23,11 @@ Docs: https://docs.gitlab.com/user/packages/container_registry/build_and_push_im
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.gitlab.model import Job
 
 ID = "BR411"
@@ -40,7 +39,6 @@ DOCS = (
     "#container-registry-examples-with-gitlab-cicd"
 )
 
-_SELF = sys.modules[__name__]
 _TAG_VAR = re.compile(r":\$\{?(CI_COMMIT_TAG|CI_COMMIT_REF_NAME|CI_COMMIT_BRANCH)\}?")
 # The script checks or defaults the tag itself: [ -n "$CI_COMMIT_TAG" ], ${CI_COMMIT_TAG:-x}...
 _GUARD = re.compile(
@@ -59,7 +57,7 @@ def _tag_only(job: Job) -> bool:
     return mentions(job.raw.get("rules")) or mentions(job.raw.get("only"))
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     workflow = ctx.pipeline is not None and "workflow" in ctx.pipeline.key_locs
     for jv in ctx.jobs:
         for sl in u.script_lines(jv.job):
@@ -82,7 +80,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             else:
                 why = f"${var} holds branch names such as feature/login, and '/' is not allowed in a tag"
             yield finding(
-                _SELF,
                 f"{u.jname(jv.job)} tags an image with ${var} ({sl.loc}: `{sl.text.strip()[:70]}`): "
                 f"{why}, so the reference is invalid: \"invalid reference format\" (kaniko: \"could "
                 "not parse reference\").",

@@ -26,11 +26,10 @@ Docs: https://docs.gitlab.com/ci/docker/docker_build_troubleshooting/
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.gitlab.model import Runner
 
 ID = "BR501"
@@ -39,7 +38,6 @@ SEVERITY = Severity.WARNING
 CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/ci/docker/docker_build_troubleshooting/"
 
-_SELF = sys.modules[__name__]
 _ANNOTATION = "container.apparmor.security.beta.kubernetes.io/build"
 
 
@@ -62,7 +60,7 @@ def _blocked(r: Runner) -> str | None:
     return None
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in ctx.jobs:
         buildah = u.is_buildah_job(jv)
         if not buildah and not u.is_rootless_buildkit_job(jv):
@@ -76,7 +74,6 @@ def check(ctx: Context) -> Iterator[Finding]:
                    "\"[rootlesskit:parent] error: failed to start the child: fork/exec "
                    "/proc/self/exe: operation not permitted\"")
         yield finding(
-            _SELF,
             f"{u.jname(jv.job)} builds with {tool} on {u.rname(r)}, which is not privileged and "
             f"whose {why}: the default profile blocks user namespaces and the build fails with "
             f"{symptom}.",

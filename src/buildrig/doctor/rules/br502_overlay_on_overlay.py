@@ -24,11 +24,10 @@ Docs: https://docs.gitlab.com/ci/docker/using_docker_build/#buildah-example
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.gitlab.model import Runner
 
 ID = "BR502"
@@ -37,7 +36,6 @@ SEVERITY = Severity.WARNING
 CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/ci/docker/using_docker_build/#buildah-example"
 
-_SELF = sys.modules[__name__]
 _VFS_FLAG = re.compile(r"--storage-driver(?:\s+|=)[\"']?vfs|STORAGE_DRIVER=[\"']?vfs")
 
 
@@ -48,7 +46,7 @@ def _has_fuse(r: Runner) -> bool:
     return isinstance(devices, list) and any("/dev/fuse" in str(d) for d in devices)
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in ctx.jobs:
         if not u.is_buildah_job(jv):
             continue
@@ -69,7 +67,6 @@ def check(ctx: Context) -> Iterator[Finding]:
                 else "no STORAGE_DRIVER: vfs (the image's storage.conf uses overlay)")
         on = f" on {u.rname(bad[0])} (no /dev/fuse device, not privileged)" if bad else ""
         yield finding(
-            _SELF,
             f"{u.jname(jv.job)} runs Buildah with {what}{on}: overlay cannot stack on the job's "
             "overlay root and fuse-overlayfs needs /dev/fuse, so storage fails with \"'overlay' "
             "is not supported over overlayfs\" or \"fuse: device not found\".",

@@ -17,11 +17,10 @@ Docs: https://docs.gitlab.com/ci/docker/using_buildkit/
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR503"
 TITLE = "buildkit: moby/buildkit entrypoint not overridden with entrypoint: [\"\"]"
@@ -29,10 +28,8 @@ SEVERITY = Severity.ERROR
 CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/ci/docker/using_buildkit/"
 
-_SELF = sys.modules[__name__]
 
-
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in ctx.jobs:
         img = jv.job.image
         name = u.job_image(jv)
@@ -45,7 +42,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         sev = u.severity_for(len(bad), len(runners)) if runners else Severity.WARNING
         on = f" on {u.rname(bad[0])}" if bad else ""
         yield finding(
-            _SELF,
             f"{u.jname(jv.job)} uses '{name}' ({u.image_loc(jv.job)}) without entrypoint: "
             f"[\"\"]{on}: the runner hands the job shell to the image's rootlesskit/buildkitd "
             "entrypoint, which rejects it or runs the daemon until the job times out; the script "

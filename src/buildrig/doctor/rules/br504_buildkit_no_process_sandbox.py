@@ -19,11 +19,10 @@ Docs: https://docs.gitlab.com/ci/docker/using_buildkit/
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.gitlab.model import Runner
 
 ID = "BR504"
@@ -32,7 +31,6 @@ SEVERITY = Severity.ERROR
 CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/ci/docker/using_buildkit/"
 
-_SELF = sys.modules[__name__]
 _FLAG = "--oci-worker-no-process-sandbox"
 
 
@@ -40,7 +38,7 @@ def _sandbox_ok(r: Runner) -> bool:
     return u.runner_privileged(r) or "systempaths:unconfined" in u.security_opts(r)
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in ctx.jobs:
         if not u.is_rootless_buildkit_job(jv) or not u.daemonless_buildkit_lines(jv.job):
             continue
@@ -56,7 +54,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         on = f" on the unprivileged {u.rname(bad[0])}" if bad else ""
         var = u.explicit_env(jv, "BUILDKITD_FLAGS")
         yield finding(
-            _SELF,
             f"{u.jname(jv.job)} starts rootless buildkitd ({lines[0].loc}){on} without "
             f"{_FLAG} in BUILDKITD_FLAGS: every RUN step fails with \"mount proc:/proc (via "
             "/proc/self/fd/6), flags: 0xe: operation not permitted\" (runc mounting /proc for the step).",

@@ -18,11 +18,10 @@ Docs: https://docs.gitlab.com/ci/docker/using_buildkit/#troubleshooting
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR505"
 TITLE = "buildkit: --local dockerfile= points at a file, not a directory"
@@ -30,12 +29,11 @@ SEVERITY = Severity.ERROR
 CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/ci/docker/using_buildkit/#troubleshooting"
 
-_SELF = sys.modules[__name__]
 _LOCAL = re.compile(r"--local(?:\s+|=)[\"']?dockerfile=[\"']?([^\s\"']+)")
 _FILE = re.compile(r"(^|/)([^/]*[Dd]ockerfile[^/]*|[^/]+\.(?:dockerfile|Containerfile)|Containerfile)$")
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in ctx.jobs:
         for sl in u.script_lines(jv.job):
             if "buildctl" not in sl.text:
@@ -47,7 +45,6 @@ def check(ctx: Context) -> Iterator[Finding]:
                 parent = path.rsplit("/", 1)[0] if "/" in path else "."
                 name = path.rsplit("/", 1)[-1]
                 yield finding(
-                    _SELF,
                     f"{u.jname(jv.job)} passes --local dockerfile={m.group(1)} to buildctl "
                     f"({sl.loc}): --local takes a directory, so BuildKit fails with \"invalid local: "
                     f"stat .../{name}: not a directory\".",

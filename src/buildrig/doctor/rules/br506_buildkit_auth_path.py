@@ -19,11 +19,10 @@ Docs: https://docs.gitlab.com/ci/docker/using_buildkit/
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR506"
 TITLE = "buildkit: config.json written outside the rootless user's ~/.docker"
@@ -31,11 +30,10 @@ SEVERITY = Severity.ERROR
 CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/ci/docker/using_buildkit/"
 
-_SELF = sys.modules[__name__]
 _WRITE = re.compile(r">>?\s*[\"']?((?:/root|/kaniko)/\.docker/config\.json)")
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in ctx.jobs:
         if not u.is_rootless_buildkit_job(jv):
             continue
@@ -45,7 +43,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             if m is None or (cfg and m.group(1).startswith(cfg + "/")):
                 continue
             yield finding(
-                _SELF,
                 f"{u.jname(jv.job)} writes registry credentials to {m.group(1)} ({sl.loc}) but "
                 "rootless BuildKit runs as uid 1000 with HOME=/home/user: the write is refused or "
                 "ignored and the push fails with \"401 Unauthorized\".",

@@ -24,11 +24,10 @@ Docs: https://docs.gitlab.com/ci/docker/docker_layer_caching/
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, JobView, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, JobView, Severity, finding
 
 ID = "BR507"
 TITLE = "buildkit: buildx cache export / multi-platform on the default docker driver"
@@ -36,7 +35,6 @@ SEVERITY = Severity.WARNING
 CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/ci/docker/docker_layer_caching/"
 
-_SELF = sys.modules[__name__]
 _BUILD = re.compile(r"(?<![\w./$-])docker\s+(?:buildx\s+build|build|buildx\s+b)\b")
 _CACHE_TO = re.compile(r"--cache-to(?:\s+|=)[\"']?(?P<v>[^\s\"']+)")
 _MULTI = re.compile(r"--platform(?:\s+|=)[\"']?[^\s\"',]+,[^\s\"']+")
@@ -57,7 +55,7 @@ def _containerd_store(ctx: Context, jv: JobView) -> bool:
     return False
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in ctx.jobs:
         lines = u.script_lines(jv.job)
         if any(_BUILDER.search(sl.text) for sl in lines) or _containerd_store(ctx, jv):
@@ -75,7 +73,6 @@ def check(ctx: Context) -> Iterator[Finding]:
                        if exports else "\"ERROR: Multi-platform build is not supported for the docker "
                        "driver\"")
             yield finding(
-                _SELF,
                 f"{u.jname(jv.job)} {what} with the default buildx builder ({sl.loc}) against a "
                 "daemon not known to use the containerd image store: the docker driver refuses with "
                 f"{symptom}.",

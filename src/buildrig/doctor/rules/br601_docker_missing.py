@@ -25,11 +25,10 @@ Docs: https://docs.gitlab.com/ci/docker/using_docker_build/#use-the-shell-execut
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR601"
 TITLE = "shell/runner: docker commands where no docker client or daemon is available"
@@ -37,7 +36,6 @@ SEVERITY = Severity.ERROR
 CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/ci/docker/using_docker_build/#use-the-shell-executor"
 
-_SELF = sys.modules[__name__]
 _NO_DOCKER = frozenset(
     {
         "alpine", "ubuntu", "debian", "centos", "fedora", "rockylinux", "almalinux", "busybox",
@@ -48,7 +46,7 @@ _NO_DOCKER = frozenset(
 )
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     live = ctx.live
     for jv in ctx.jobs:
         lines = u.daemon_docker_lines(jv.job) or u.docker_command_lines(jv.job)
@@ -57,7 +55,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         shells = [r for r in jv.runners if u.is_shell_executor(r)]
         if shells and live is not None and live.docker_cli_present is False:
             yield finding(
-                _SELF,
                 f"{u.jname(jv.job)} runs docker ({lines[0].loc}) on the shell executor of "
                 f"{u.rname(shells[0])}, but this host has no docker client: \"docker: command not "
                 "found\".",
@@ -77,7 +74,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             and not u.script_sets_docker_host(jv.job)
         ):
             yield finding(
-                _SELF,
                 f"{u.jname(jv.job)} runs docker ({lines[0].loc}) on the shell executor of "
                 f"{u.rname(shells[0])}, but this host has no {live.socket_path or '/var/run/docker.sock'} "
                 "and nothing sets DOCKER_HOST: \"Cannot connect to the Docker daemon at "
@@ -99,7 +95,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         if key not in _NO_DOCKER:
             continue
         yield finding(
-            _SELF,
             f"{u.jname(jv.job)} runs docker ({lines[0].loc}: `{lines[0].text.strip()[:60]}`) in "
             f"the image '{name}' ({u.image_loc(jv.job)}), which ships no docker client and the "
             "script installs none: \"docker: not found\".",

@@ -20,11 +20,10 @@ Docs: https://docs.gitlab.com/ci/docker/using_docker_build/#use-the-shell-execut
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR602"
 TITLE = "shell/runner: runner user is not in the docker group"
@@ -32,10 +31,8 @@ SEVERITY = Severity.ERROR
 CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/ci/docker/using_docker_build/#use-the-shell-executor"
 
-_SELF = sys.modules[__name__]
 
-
-def _unknown(ctx: Context) -> Iterator[Finding]:
+def _unknown(ctx: Context) -> Iterator[Issue]:
     for jv in ctx.jobs:
         shells = [r for r in jv.runners if u.is_shell_executor(r)]
         # remind only where the job surely runs on the shell executor: keeps mixed fleets quiet
@@ -45,7 +42,6 @@ def _unknown(ctx: Context) -> Iterator[Finding]:
         if not lines:
             continue
         yield finding(
-            _SELF,
             f"{u.jname(jv.job)} runs docker ({lines[0].loc}) on the shell executor of "
             f"{u.rname(shells[0])}: it works only if the runner's build user (gitlab-runner) is in "
             "the docker group; otherwise \"permission denied while trying to connect to the "
@@ -58,7 +54,7 @@ def _unknown(ctx: Context) -> Iterator[Finding]:
         )
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     live = ctx.live
     if live is None or not live.runner_user:
         yield from _unknown(ctx)
@@ -76,7 +72,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         if not shells or not lines:
             continue
         yield finding(
-            _SELF,
             f"{u.jname(jv.job)} runs docker ({lines[0].loc}) on the shell executor of "
             f"{u.rname(shells[0])} as '{live.runner_user}', who is not in the '{group}' group that "
             f"owns {live.socket_path or '/var/run/docker.sock'}: \"permission denied while trying "

@@ -17,11 +17,10 @@ Docs: https://docs.gitlab.com/runner/executors/#compatibility-chart
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR603"
 TITLE = "shell/runner: services: are ignored by the shell executor"
@@ -29,10 +28,8 @@ SEVERITY = Severity.ERROR
 CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/runner/executors/#compatibility-chart"
 
-_SELF = sys.modules[__name__]
 
-
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in ctx.jobs:
         if not jv.job.services:
             continue
@@ -43,7 +40,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         loc = svc.loc or u.job_loc(jv.job, "services")
         names = ", ".join(s.name for s in jv.job.services)
         yield finding(
-            _SELF,
             f"{u.jname(jv.job)} declares services ({names}; {loc}) but {u.rname(shells[0])} uses the "
             "shell executor, which ignores services: nothing is started and the job fails to reach "
             "them (\"Cannot connect to the Docker daemon at tcp://docker:2375\" / \"lookup docker "

@@ -24,11 +24,10 @@ Docs: https://docs.docker.com/engine/security/rootless/#client
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR604"
 TITLE = "shell/runner: rootless Docker socket path not wired into the job"
@@ -36,11 +35,10 @@ SEVERITY = Severity.ERROR
 CATEGORY = Category.FAILURE
 DOCS = "https://docs.docker.com/engine/security/rootless/#client"
 
-_SELF = sys.modules[__name__]
 _ROOTLESS = "unix:///run/user/"
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     if ctx.runner_config is not None:
         for r in ctx.runner_config.runners:
             if not u.is_docker_executor(r) or r.docker is None:
@@ -52,7 +50,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             ):
                 sock = host[len("unix://") :]
                 yield finding(
-                    _SELF,
                     f"{u.rname(r)} uses the rootless daemon {host} ({u.docker_loc(r, 'host')}) but "
                     f"binds \"{m.raw}\" ({u.docker_loc(r, 'volumes')}) into jobs: that is the "
                     "rootful daemon's path, so docker in the job fails with \"Cannot connect to the "
@@ -74,7 +71,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             ]
             if bad:
                 yield finding(
-                    _SELF,
                     f"{u.jname(jv.job)} sets DOCKER_HOST={dh.value} ({dh.loc or 'runner'}) but "
                     f"{u.rname(bad[0])} runs it in a container where no volume puts the socket at "
                     f"{path}: \"Cannot connect to the Docker daemon at {dh.value}\".",
@@ -95,7 +91,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             and not any(u.runner_env(r, "DOCKER_HOST") for r in shells)
         ):
             yield finding(
-                _SELF,
                 f"{u.jname(jv.job)} runs docker ({lines[0].loc}) on the shell executor of "
                 f"{u.rname(shells[0])}; the host's daemon is rootless ({live.socket_path}) and "
                 "neither the job nor the runner's environment sets DOCKER_HOST, so the client "

@@ -24,11 +24,10 @@ Docs: https://docs.gitlab.com/runner/configuration/advanced-configuration/#the-r
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.gitlab.model import Runner
 
 ID = "BR605"
@@ -36,8 +35,6 @@ TITLE = "shell/runner: network_mode = \"host\" with services"
 SEVERITY = Severity.ERROR
 CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/runner/configuration/advanced-configuration/#the-runnersdocker-section"
-
-_SELF = sys.modules[__name__]
 
 
 def _per_build(r: Runner) -> bool:
@@ -47,13 +44,12 @@ def _per_build(r: Runner) -> bool:
     return v is not None and v.value.strip().lower() in ("true", "1")
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     if ctx.runner_config is not None:
         for r in ctx.runner_config.runners:
             mode = r.docker.network_mode if r.docker is not None else None
             if mode and u.is_docker_executor(r) and _per_build(r):
                 yield finding(
-                    _SELF,
                     f"{u.rname(r)} sets network_mode = \"{mode}\" ({u.docker_loc(r, 'network_mode')}) "
                     "together with FF_NETWORK_PER_BUILD: the runner docs say not to combine them; the "
                     "per-job network and its service aliases are not used, so services are not found.",
@@ -75,7 +71,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         r = bad[0]
         names = ", ".join(s.name for s in jv.job.services)
         yield finding(
-            _SELF,
             f"{u.jname(jv.job)} uses services ({names}) on {u.rname(r)}, which sets network_mode = "
             f"\"host\" ({u.docker_loc(r, 'network_mode')}): services get no alias in the host "
             "network, so \"lookup docker ... no such host\", and their ports bind on the host "

@@ -21,11 +21,10 @@ Docs: https://kubernetes.io/blog/2022/02/17/dockershim-faq/
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR606"
 TITLE = "shell/runner: Kubernetes build pods use the node's Docker socket"
@@ -33,10 +32,8 @@ SEVERITY = Severity.WARNING
 CATEGORY = Category.FAILURE
 DOCS = "https://kubernetes.io/blog/2022/02/17/dockershim-faq/"
 
-_SELF = sys.modules[__name__]
 
-
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     if ctx.runner_config is None:
         return
     for r in ctx.runner_config.runners:
@@ -53,7 +50,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         jobs = [jv.job.name for jv in ctx.jobs if r in jv.runners and u.docker_command_lines(jv.job)]
         jtxt = f" (used by {', '.join(jobs)})" if jobs else ""
         yield finding(
-            _SELF,
             f"{u.rname(r)} mounts the node's {vol.host_path or vol.mount_path} into build pods "
             f"({loc}){jtxt}: since Kubernetes 1.24 most nodes run containerd without a Docker "
             "Engine, so jobs fail with \"Cannot connect to the Docker daemon at "

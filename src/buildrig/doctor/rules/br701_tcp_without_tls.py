@@ -22,10 +22,9 @@ Docs: https://docs.docker.com/engine/security/protect-access/
 from __future__ import annotations
 
 import ipaddress
-import sys
 from collections.abc import Iterator
 
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.errors import Loc
 
 ID = "BR701"
@@ -33,8 +32,6 @@ TITLE = "security: dockerd TCP listener without TLS verification or on all inter
 SEVERITY = Severity.ERROR
 CATEGORY = Category.SECURITY
 DOCS = "https://docs.docker.com/engine/security/protect-access/"
-
-_SELF = sys.modules[__name__]
 
 
 def _host_of(addr: str) -> str:
@@ -61,7 +58,7 @@ def _scope(host: str) -> str:
     return "public"
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     d = ctx.daemon
     if d is None:
         return
@@ -76,7 +73,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         if not verify:
             mode = "with TLS but without client verification" if d.tls else "without TLS"
             yield finding(
-                _SELF,
                 f"dockerd listens on {addr}{where} {mode}: whoever reaches that port controls the "
                 "daemon, i.e. root on the host"
                 + (" (here: every local user and host-network container)." if scope == "loopback"
@@ -88,7 +84,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             )
         elif scope in ("any", "public"):
             yield finding(
-                _SELF,
                 f"dockerd listens on {addr}{where} "
                 + ("on every interface" if scope == "any" else "on a public address")
                 + ": even with TLS verification the API is reachable from beyond the private "

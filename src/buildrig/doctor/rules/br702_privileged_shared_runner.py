@@ -21,11 +21,10 @@ Docs: https://docs.gitlab.com/runner/security/#usage-of-docker-executor
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR702"
 TITLE = "security: privileged runner runs untagged (any) jobs"
@@ -33,10 +32,8 @@ SEVERITY = Severity.WARNING
 CATEGORY = Category.SECURITY
 DOCS = "https://docs.gitlab.com/runner/security/#usage-of-docker-executor"
 
-_SELF = sys.modules[__name__]
 
-
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     if ctx.runner_config is None:
         return
     for r in ctx.runner_config.runners:
@@ -54,7 +51,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             continue
         why = "run_untagged = true" if r.run_untagged else "it is a shared runner that takes untagged jobs"
         yield finding(
-            _SELF,
             f"{u.rname(r)} sets {what} ({loc}) and {why}: every job that lands there, from any "
             "project using the runner, gets a privileged container that can take over the host.",
             "Give this runner tags (e.g. tags = [\"dind\"]) and run_untagged = false so only the "

@@ -18,11 +18,10 @@ Docs: https://docs.gitlab.com/ci/docker/using_docker_build/#use-the-docker-execu
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR703"
 TITLE = "security: Docker socket bound on a runner that takes untagged jobs"
@@ -30,10 +29,8 @@ SEVERITY = Severity.WARNING
 CATEGORY = Category.SECURITY
 DOCS = "https://docs.gitlab.com/ci/docker/using_docker_build/#use-the-docker-executor-with-docker-socket-binding"
 
-_SELF = sys.modules[__name__]
 
-
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     if ctx.runner_config is None:
         return
     for r in ctx.runner_config.runners:
@@ -47,7 +44,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         loc = u.docker_loc(r, "volumes") if m is not None else u.kube_loc(r, "volumes")
         why = "run_untagged = true" if r.run_untagged else "it is a shared runner that takes untagged jobs"
         yield finding(
-            _SELF,
             f"{u.rname(r)} gives job containers the host's Docker socket ({what}, {loc}) and {why}: "
             "any job that lands there is root on the host (docker run -v /:/host ...) and can "
             "reach other jobs' containers and secrets.",

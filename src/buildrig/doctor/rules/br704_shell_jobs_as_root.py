@@ -21,11 +21,10 @@ Docs: https://docs.gitlab.com/runner/security/#usage-of-shell-executor
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR704"
 TITLE = "security: shell executor runs jobs as root"
@@ -33,10 +32,8 @@ SEVERITY = Severity.WARNING
 CATEGORY = Category.SECURITY
 DOCS = "https://docs.gitlab.com/runner/security/#usage-of-shell-executor"
 
-_SELF = sys.modules[__name__]
 
-
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     if ctx.runner_config is None:
         return
     live = ctx.live
@@ -45,7 +42,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             continue
         if live is not None and live.runner_user == "root":
             yield finding(
-                _SELF,
                 f"{u.rname(r)} uses the shell executor and its builds run as root: every job "
                 "controls the host, can read the runner's config.toml (tokens) and other projects' "
                 "files, and persists between jobs.",
@@ -55,7 +51,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             )
         elif r.builds_dir and (r.builds_dir == "/root" or r.builds_dir.startswith("/root/")):
             yield finding(
-                _SELF,
                 f"{u.rname(r)} uses the shell executor with builds_dir = \"{r.builds_dir}\" "
                 f"({u.runner_loc(r, 'builds_dir')}), under root's home: its jobs most likely run "
                 "as root and control the host.",
@@ -65,7 +60,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             )
         elif live is not None and live.runner_user and "docker" in live.runner_user_groups:
             yield finding(
-                _SELF,
                 f"{u.rname(r)} runs shell jobs as '{live.runner_user}', a member of the docker "
                 "group: that is root-equivalent on the host (docker run -v /:/host ...).",
                 "Accept it only for trusted projects on a dedicated host; otherwise build with a "

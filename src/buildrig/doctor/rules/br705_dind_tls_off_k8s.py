@@ -18,11 +18,10 @@ Docs: https://docs.gitlab.com/ci/docker/docker_in_docker/#kubernetes-executor
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.errors import Loc
 
 ID = "BR705"
@@ -31,10 +30,8 @@ SEVERITY = Severity.WARNING
 CATEGORY = Category.SECURITY
 DOCS = "https://docs.gitlab.com/ci/docker/docker_in_docker/#kubernetes-executor"
 
-_SELF = sys.modules[__name__]
 
-
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in ctx.jobs:
         svcs = u.dind_services(jv.job)
         kube = [r for r in jv.runners if u.is_kubernetes(r)]
@@ -64,7 +61,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             continue
         loc = loc or svcs[0].loc or u.job_loc(jv.job, "services")
         yield finding(
-            _SELF,
             f"{u.jname(jv.job)} runs a docker:dind service on the Kubernetes {u.rname(kube[0])} and "
             f"{reason} ({loc}): the privileged daemon listens unauthenticated on port 2375 of the "
             "pod IP, reachable from every pod in the cluster.",

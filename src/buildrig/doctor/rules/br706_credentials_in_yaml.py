@@ -26,11 +26,10 @@ Docs: https://docs.gitlab.com/ci/variables/#cicd-variable-security
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.errors import Loc
 from buildrig.gitlab.model import Variable
 
@@ -40,7 +39,6 @@ SEVERITY = Severity.ERROR
 CATEGORY = Category.SECURITY
 DOCS = "https://docs.gitlab.com/ci/variables/#cicd-variable-security"
 
-_SELF = sys.modules[__name__]
 _SECRET_NAME = re.compile(
     r"PASSWORD|PASSWD|(^|_)PASS$|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY(?!_ID)|"
     r"AUTH_CONFIG|(^|_)AUTH$|CREDENTIAL",
@@ -102,16 +100,15 @@ def _severity(v: Variable) -> Severity:
     return Severity.WARNING
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     seen: set[tuple[str, str]] = set()
 
-    def var_finding(v: Variable, where: str, job: str | None) -> Iterator[Finding]:
+    def var_finding(v: Variable, where: str, job: str | None) -> Iterator[Issue]:
         key = (v.name, str(v.loc))
         if key in seen:
             return
         seen.add(key)
         yield finding(
-            _SELF,
             f"{where} sets {v.name} = [MASKED] ({v.loc or 'the pipeline'}): a literal credential in "
             ".gitlab-ci.yml is readable by everyone with access to the repository and stays in its "
             "history.",
@@ -152,7 +149,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             seen.add(key)
             loc: Loc = sl.loc
             yield finding(
-                _SELF,
                 f"{u.jname(job)} runs {what} ({loc}: [MASKED]): the credential is readable by "
                 "everyone with access to the repository and its history.",
                 "Rotate the credential, store it as a masked CI/CD variable and log in with "

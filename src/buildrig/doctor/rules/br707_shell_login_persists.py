@@ -17,11 +17,10 @@ Docs: https://docs.gitlab.com/runner/security/#usage-of-shell-executor
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Finding, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 
 ID = "BR707"
 TITLE = "security: registry login persists for later jobs on the shell executor"
@@ -29,13 +28,12 @@ SEVERITY = Severity.WARNING
 CATEGORY = Category.SECURITY
 DOCS = "https://docs.gitlab.com/runner/security/#usage-of-shell-executor"
 
-_SELF = sys.modules[__name__]
 _LOGIN = re.compile(r"(?<![\w./$-])(docker|buildah|podman)\s+login\b")
 _PER_JOB = re.compile(r"DOCKER_CONFIG=|REGISTRY_AUTH_FILE=|--authfile")
 _LOGOUT = re.compile(r"(?<![\w./$-])(docker|buildah|podman)\s+logout\b")
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Issue]:
     for jv in ctx.jobs:
         if not jv.runners or not all(u.is_shell_executor(r) for r in jv.runners):
             continue
@@ -50,7 +48,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         if any(_LOGOUT.search(sl.text) for sl in lines if sl.key == "after_script"):
             continue
         yield finding(
-            _SELF,
             f"{u.jname(jv.job)} logs in to a registry ({login.loc}) on the shell executor of "
             f"{u.rname(jv.runners[0])}: the credentials are stored in the runner user's "
             "~/.docker/config.json and stay usable by every later job on that host, from any project.",
