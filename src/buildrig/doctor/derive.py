@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from buildrig.doctor import facts as F
+from buildrig.doctor.analysis import remembered
 
 # the image every rule means by "the job's image" (re-exported for the engine and the rules)
 from buildrig.doctor.facts import image_name as image_name
@@ -70,24 +71,13 @@ def image_defaults(name: str | None) -> Env:
     return {}
 
 
-# Per-runner-set answers, asked once per job and rule: runners are frozen and live as long as
-# their config, so the identities of the set are a safe key while the entry keeps them alive.
-_AGREED: dict[tuple[int, ...], tuple[Sequence[Runner], Env]] = {}
-_RUNNER_SERVICES: dict[tuple[int, ...], tuple[Sequence[Runner], tuple[ServiceSpec, ...]]] = {}
-_MEMO_MAX = 10_000
-
-
 def agreed_runner_env(runners: Sequence[Runner]) -> Env:
-    """Runner ``environment`` entries every candidate runner sets to the same value."""
+    """Runner ``environment`` entries every candidate runner sets to the same value (asked per job
+    and rule: worked out once per runner set in a run)."""
     if not runners:
         return {}
-    key = tuple(map(id, runners))
-    hit = _AGREED.get(key)
-    if hit is None:
-        if len(_AGREED) > _MEMO_MAX:
-            _AGREED.clear()
-        hit = _AGREED[key] = (tuple(runners), _agreed_runner_env(runners))
-    return dict(hit[1])  # callers own their copy
+    agreed: Env = remembered("agreed_runner_env", tuple(runners), _agreed_runner_env, runners)
+    return dict(agreed)  # callers own their copy
 
 
 def _agreed_runner_env(runners: Sequence[Runner]) -> Env:
@@ -109,13 +99,12 @@ def runners_for(job: Job, config: RunnerConfig | None, *, tags_known: bool) -> t
     return _runners_for_tags(config, job.tags)
 
 
-_BY_TAGS: dict[tuple[int, tuple[str, ...]], tuple[RunnerConfig, tuple[Runner, ...]]] = {}
-
-
 def _runners_for_tags(config: RunnerConfig, tags: tuple[str, ...]) -> tuple[Runner, ...]:
-    hit = _BY_TAGS.get((id(config), tags))
-    if hit is not None and hit[0] is config:
-        return hit[1]
+    # one answer per tag set in a run (the tag tuple is kept with it, so its identity is stable)
+    return remembered(f"runners_for_tags {tags!r}", config, _match_tags, config, tags)
+
+
+def _match_tags(config: RunnerConfig, tags: tuple[str, ...]) -> tuple[Runner, ...]:
     want = set(tags)
     out = []
     for r in config.runners:
@@ -124,9 +113,6 @@ def _runners_for_tags(config: RunnerConfig, tags: tuple[str, ...]) -> tuple[Runn
                 out.append(r)
         elif r.run_untagged is True or (r.run_untagged is None and not r.tags):
             out.append(r)
-    if len(_BY_TAGS) > 10_000:
-        _BY_TAGS.clear()
-    _BY_TAGS[(id(config), tags)] = (config, tuple(out))
     return tuple(out)
 
 
@@ -190,13 +176,7 @@ def runner_services(runners: Sequence[Runner]) -> tuple[ServiceSpec, ...]:
     every job (only those all candidate runners define, by image name)."""
     if not runners:
         return ()
-    key = tuple(map(id, runners))
-    hit = _RUNNER_SERVICES.get(key)
-    if hit is None:
-        if len(_RUNNER_SERVICES) > _MEMO_MAX:
-            _RUNNER_SERVICES.clear()
-        hit = _RUNNER_SERVICES[key] = (tuple(runners), _runner_services(runners))
-    return hit[1]
+    return remembered("runner_services", tuple(runners), _runner_services, runners)
 
 
 def _runner_services(runners: Sequence[Runner]) -> tuple[ServiceSpec, ...]:
@@ -217,23 +197,16 @@ def job_services(job: Job, runners: Sequence[Runner] = ()) -> tuple[ServiceSpec,
     return job.services + extra if extra else job.services
 
 
-_DIND: dict[tuple[object, ...], tuple[Job, Sequence[Runner], tuple[ServiceSpec, ...]]] = {}
-
-
 def dind_services(job: Job, runners: Sequence[Runner] = ()) -> tuple[ServiceSpec, ...]:
-    # a tuple (a JobView's runners) is its own key while the entry keeps it alive; other
-    # sequences are keyed by their runners
-    key: tuple[object, ...] = (
-        (id(job), id(runners)) if type(runners) is tuple else (id(job), "each", *map(id, runners))
-    )
-    hit = _DIND.get(key)
-    if hit is not None and hit[0] is job:
-        return hit[2]
-    if len(_DIND) > _MEMO_MAX:
-        _DIND.clear()
-    found = tuple(s for s in job_services(job, runners) if F.is_dind_service(s))
-    _DIND[key] = (job, tuple(runners), found)
-    return found
+    # a tuple (a JobView's runners) is named by itself, kept with the answer; other sequences
+    # by their runners
+    if type(runners) is tuple:
+        return remembered("dind_services", (job, runners), _dind_services, job, runners)
+    return remembered("dind_services of each", (job, *runners), _dind_services, job, runners)
+
+
+def _dind_services(job: Job, runners: Sequence[Runner]) -> tuple[ServiceSpec, ...]:
+    return tuple(s for s in job_services(job, runners) if F.is_dind_service(s))
 
 
 def certs_available(env: Env, job: Job, runners: Sequence[Runner], pipeline_env: Env) -> bool:
@@ -258,25 +231,19 @@ def certs_available(env: Env, job: Job, runners: Sequence[Runner], pipeline_env:
     return all(F.shares_path(r, client_dir) for r in runners)
 
 
-_BIND_TARGETS: dict[int, tuple[Runner, tuple[str, ...]]] = {}
-
-
 def _bind_targets(r: Runner) -> tuple[str, ...]:
-    """Container paths of the runner's host bind mounts (remembered per runner for the run)."""
-    hit = _BIND_TARGETS.get(id(r))
-    if hit is not None and hit[0] is r:
-        return hit[1]
+    """Container paths of the runner's host bind mounts (worked out once per runner in a run)."""
+    return remembered("bind_targets", r, _find_bind_targets, r)
+
+
+def _find_bind_targets(r: Runner) -> tuple[str, ...]:
     out: list[str] = []
     if r.docker is not None:
         for vol in r.docker.volumes:
             parts = vol.split(":")
             if len(parts) >= 2 and parts[1] not in ("ro", "rw") and parts[0].startswith("/"):
                 out.append(parts[1].rstrip("/"))
-    if len(_BIND_TARGETS) > _MEMO_MAX:
-        _BIND_TARGETS.clear()
-    targets = tuple(out)
-    _BIND_TARGETS[id(r)] = (r, targets)
-    return targets
+    return tuple(out)
 
 
 def _bind_mounted(r: Runner, path: str) -> bool:

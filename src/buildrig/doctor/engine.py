@@ -15,6 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from buildrig.doctor import derive
+from buildrig.doctor.analysis import running
 from buildrig.doctor.base import Context, Finding, Issue, JobView, LiveFacts, Rule, Severity
 from buildrig.errors import BuildrigError, InputError, Loc
 from buildrig.gitlab.ci import load_pipeline
@@ -205,20 +206,21 @@ def build_context(
 ) -> Context:
     views = []
     known = derive.tags_known(runner_config)
-    for job in pipeline.jobs if pipeline is not None else ():
-        runners = derive.runners_for(job, runner_config, tags_known=known)
-        base = derive.base_env(pipeline, job, runners, derive.image_name(job, runners))
-        way = derive.detect_way(job, runners, base)
-        env, services = derive.effective_env(pipeline, job, runners)
-        views.append(
-            JobView(
-                job=job,
-                way=way,
-                runners=runners,
-                env=MappingProxyType(env),
-                service_env=MappingProxyType({k: MappingProxyType(v) for k, v in services.items()}),
+    with running():
+        for job in pipeline.jobs if pipeline is not None else ():
+            runners = derive.runners_for(job, runner_config, tags_known=known)
+            base = derive.base_env(pipeline, job, runners, derive.image_name(job, runners))
+            way = derive.detect_way(job, runners, base)
+            env, services = derive.effective_env(pipeline, job, runners)
+            views.append(
+                JobView(
+                    job=job,
+                    way=way,
+                    runners=runners,
+                    env=MappingProxyType(env),
+                    service_env=MappingProxyType({k: MappingProxyType(v) for k, v in services.items()}),
+                )
             )
-        )
     return Context(
         pipeline=pipeline,
         runner_config=runner_config,
@@ -245,7 +247,8 @@ def stamp(rule: Rule, issue: Issue) -> Finding:
 
 def check_rule(rule: Rule, ctx: Context) -> list[Finding]:
     """One rule's findings, in the order it yields them."""
-    return [stamp(rule, issue) for issue in rule.check(ctx)]
+    with running():
+        return [stamp(rule, issue) for issue in rule.check(ctx)]
 
 
 def run_rules(
@@ -258,19 +261,20 @@ def run_rules(
     """
     findings: list[Finding] = []
     seen: set[tuple[str, str | None, Loc | None, str]] = set()
-    for rule in rules:
-        try:
-            produced = check_rule(rule, ctx)
-        except Exception as exc:
-            if problems is None:
-                raise
-            problems.append(f"rule {rule.ID} failed and was skipped: {type(exc).__name__}: {exc}")
-            continue
-        for f in produced:
-            key = (f.rule, f.job, f.loc, f.message)
-            if key not in seen:
-                seen.add(key)
-                findings.append(f)
+    with running():
+        for rule in rules:
+            try:
+                produced = check_rule(rule, ctx)
+            except Exception as exc:
+                if problems is None:
+                    raise
+                problems.append(f"rule {rule.ID} failed and was skipped: {type(exc).__name__}: {exc}")
+                continue
+            for f in produced:
+                key = (f.rule, f.job, f.loc, f.message)
+                if key not in seen:
+                    seen.add(key)
+                    findings.append(f)
     findings.sort(key=_order)
     return tuple(findings)
 
@@ -278,31 +282,6 @@ def run_rules(
 def _order(f: Finding) -> tuple[str, int, str, int, str]:
     loc = f.loc or Loc("")
     return (f.job or "", _SEVERITY_ORDER[f.severity], loc.file, loc.line, f.rule)
-
-
-def release_caches() -> None:
-    """Forget the per-run memos (keyed by object identity, each entry keeping its job or runner
-    alive). Kept past the run they would hold the whole pipeline until interpreter exit, where
-    the final garbage collections walk it again: a quarter of a second on 1,000 jobs."""
-    from buildrig.doctor import facts
-    from buildrig.doctor.kit import builders, jobviews, runners, scripts
-
-    for memo in (
-        jobviews._VIEWS,
-        jobviews._SIGNATURES,
-        jobviews._BY_WAY,
-        facts._PATHS,
-        runners._MOUNTS_CACHE,
-        derive._AGREED,
-        derive._RUNNER_SERVICES,
-        derive._BY_TAGS,
-        derive._DIND,
-        derive._BIND_TARGETS,
-        facts._LINES,
-        scripts._DOCKER_LINES_CACHE,
-        builders._KANIKO_CACHE,
-    ):
-        memo.clear()
 
 
 def diagnose(
@@ -317,9 +296,7 @@ def diagnose(
         limits.append("--live not given: socket, engine version and DOCKER_HOST reachability not checked")
     rules = select_rules(discover_rules(), select, ignore)
     problems: list[str] = []
-    try:
+    with running():  # one analysis for the views and the rules, dropped when the run ends
         ctx = build_context(pipeline, runners, daemon, live, limits)
         findings = run_rules(ctx, rules, problems)
-    finally:
-        release_caches()
     return Report(context=ctx, findings=findings, rules=rules, problems=tuple(problems))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+from buildrig.doctor.analysis import remembered
 from buildrig.errors import Loc
 from buildrig.gitlab.model import Job, Runner, ServiceSpec, Variable
 
@@ -219,20 +220,10 @@ class Line:
     loc: Loc  # the key's line: entries carry no line of their own
 
 
-_LINES: dict[tuple[int, bool], tuple[Job, tuple[Line, ...]]] = {}
-
-
 def script_lines(job: Job, *, after: bool = False) -> tuple[Line, ...]:
-    """Every command line the job's shell runs (``after``: with after_script's), comments dropped."""
-    # many rules read the same job's lines; jobs are frozen, so identity is a safe cache key
-    hit = _LINES.get((id(job), after))
-    if hit is not None and hit[0] is job:
-        return hit[1]
-    lines = _script_lines(job, after)
-    if len(_LINES) > 50_000:
-        _LINES.clear()
-    _LINES[(id(job), after)] = (job, lines)
-    return lines
+    """Every command line the job's shell runs (``after``: with after_script's), comments dropped;
+    many rules read the same job's lines, so they are worked out once per run."""
+    return remembered("script_lines+after" if after else "script_lines", job, _script_lines, job, after)
 
 
 def _script_lines(job: Job, after: bool) -> tuple[Line, ...]:
@@ -345,21 +336,10 @@ def honors_entrypoint(r: Runner, env: Mapping[str, Variable] | None = None) -> b
     return is_kubernetes(r) and flag_on(r, HONOR_ENTRYPOINT_FF, env)
 
 
-# Asked per job for each runner; runners are frozen, so the answer is remembered by identity
-# (the entry keeps its runner alive, so the id is not reused while cached).
-_PATHS: dict[int, tuple[Runner, tuple[str, ...]]] = {}
-
-
 def container_paths(r: Runner) -> tuple[str, ...]:
-    """Container paths the runner mounts into the job and its services (volumes, k8s volumes)."""
-    hit = _PATHS.get(id(r))
-    if hit is not None and hit[0] is r:
-        return hit[1]
-    if len(_PATHS) > 10_000:
-        _PATHS.clear()
-    paths = _container_paths(r)
-    _PATHS[id(r)] = (r, paths)
-    return paths
+    """Container paths the runner mounts into the job and its services (volumes, k8s volumes);
+    asked per job for each runner, so worked out once per run."""
+    return remembered("container_paths", r, _container_paths, r)
 
 
 def _container_paths(r: Runner) -> tuple[str, ...]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from buildrig.doctor.analysis import remembered
 from buildrig.doctor.base import JobView
 from buildrig.doctor.facts import Line, image_name, script_lines
 from buildrig.doctor.kit.images import (
@@ -12,21 +13,14 @@ from buildrig.doctor.kit.images import (
     is_kaniko_image,
     is_rootless_buildkit_image,
 )
-from buildrig.doctor.kit.scripts import _CACHE_MAX, split_words
+from buildrig.doctor.kit.scripts import split_words
 from buildrig.gitlab.model import Job
-
-_KANIKO_CACHE: dict[int, tuple[Job, tuple[tuple[Line, list[str]], ...]]] = {}
 
 
 def kaniko_commands(job: Job) -> tuple[tuple[Line, list[str]], ...]:
-    """Lines that run the kaniko executor, with their words from the executor on."""
-    hit = _KANIKO_CACHE.get(id(job))
-    if hit is not None and hit[0] is job:
-        return tuple((sl, list(words)) for sl, words in hit[1])
-    found = _kaniko_commands(job)
-    if len(_KANIKO_CACHE) >= _CACHE_MAX:
-        _KANIKO_CACHE.clear()
-    _KANIKO_CACHE[id(job)] = (job, found)
+    """Lines that run the kaniko executor, with their words from the executor on (the caller's
+    own lists: the shared answer is worked out once per run)."""
+    found = remembered("kaniko_commands", job, _kaniko_commands, job)
     return tuple((sl, list(words)) for sl, words in found)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
+from buildrig.doctor.analysis import remembered
 from buildrig.doctor.base import Context, JobView, Severity
 from buildrig.errors import Loc
 from buildrig.gitlab.model import Job, Runner, ServiceSpec, Variable
@@ -33,34 +34,14 @@ class RunnerView:
         return self.runner is not None and F.is_shell(self.runner)
 
 
-_VIEWS: dict[int, tuple[JobView, list[RunnerView]]] = {}
-
-
 def per_runner(ctx: Context, jv: JobView) -> list[RunnerView]:
-    """The job on each runner that can take it; computed once per JobView for all rules."""
-    hit = _VIEWS.get(id(jv))
-    if hit is not None and hit[0] is jv:
-        return hit[1]
-    views = _per_runner(ctx, jv)
-    if len(_VIEWS) > 20_000:
-        _VIEWS.clear()
-    _VIEWS[id(jv)] = (jv, views)
-    return views
-
-
-_SIGNATURES: dict[int, tuple[Runner, tuple[object, ...]]] = {}
+    """The job on each runner that can take it; worked out once per JobView in a run."""
+    return remembered("per_runner", jv, _per_runner, ctx, jv)
 
 
 def _signature(r: Runner) -> tuple[object, ...]:
-    """What of a runner the job's effective environment depends on (remembered per runner)."""
-    hit = _SIGNATURES.get(id(r))
-    if hit is not None and hit[0] is r:
-        return hit[1]
-    if len(_SIGNATURES) > 10_000:
-        _SIGNATURES.clear()
-    sig = _compute_signature(r)
-    _SIGNATURES[id(r)] = (r, sig)
-    return sig
+    """What of a runner the job's effective environment depends on (once per runner in a run)."""
+    return remembered("runner_signature", r, _compute_signature, r)
 
 
 def _compute_signature(r: Runner) -> tuple[object, ...]:
@@ -88,23 +69,18 @@ def _per_runner(ctx: Context, jv: JobView) -> list[RunnerView]:
     return out
 
 
-# The jobs of each way, in pipeline order, indexed once per Context for all rules (the entry
-# keeps its Context alive, so the id is not reused while cached).
-_BY_WAY: dict[int, tuple[Context, dict[str | None, tuple[JobView, ...]]]] = {}
+def _by_way(ctx: Context) -> dict[str | None, tuple[JobView, ...]]:
+    index: dict[str | None, list[JobView]] = {}
+    for jv in ctx.jobs:
+        index.setdefault(jv.way, []).append(jv)
+    return {w: tuple(v) for w, v in index.items()}
 
 
 def jobs(ctx: Context, *ways: str) -> Iterator[JobView]:
+    """The jobs of these ways in pipeline order (all jobs without ``ways``), indexed once per run."""
     if not ways:
         return iter(ctx.jobs)
-    hit = _BY_WAY.get(id(ctx))
-    if hit is None or hit[0] is not ctx:
-        if len(_BY_WAY) > 64:
-            _BY_WAY.clear()
-        index: dict[str | None, list[JobView]] = {}
-        for jv in ctx.jobs:
-            index.setdefault(jv.way, []).append(jv)
-        hit = _BY_WAY[id(ctx)] = (ctx, {w: tuple(v) for w, v in index.items()})
-    by_way = hit[1]
+    by_way = remembered("jobs_by_way", ctx, _by_way, ctx)
     if len(ways) == 1:
         return iter(by_way.get(ways[0], ()))
     wanted = set(ways)

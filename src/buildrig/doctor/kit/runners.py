@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from buildrig.doctor.kit.scripts import _CACHE_MAX
+from buildrig.doctor.analysis import remembered
 from buildrig.errors import Loc
 from buildrig.gitlab.model import Runner, RunnerConfig
 
@@ -21,22 +21,11 @@ class Mount:
     mode: str = ""
 
 
-# Asked per job for each runner; runners are frozen, so remember the answer by identity (the
-# entry keeps its runner alive, so the id is not reused while cached).
-_MOUNTS_CACHE: dict[int, tuple[Runner, tuple[Mount, ...]]] = {}
-
-
 def docker_mounts(r: Runner) -> tuple[Mount, ...]:
+    """The runner's ``volumes`` (asked per job for each runner: worked out once per run)."""
     if r.docker is None:
         return ()
-    hit = _MOUNTS_CACHE.get(id(r))
-    if hit is not None and hit[0] is r:
-        return hit[1]
-    if len(_MOUNTS_CACHE) >= _CACHE_MAX:
-        _MOUNTS_CACHE.clear()
-    mounts = _docker_mounts(r)
-    _MOUNTS_CACHE[id(r)] = (r, mounts)
-    return mounts
+    return remembered("docker_mounts", r, _docker_mounts, r)
 
 
 def _docker_mounts(r: Runner) -> tuple[Mount, ...]:

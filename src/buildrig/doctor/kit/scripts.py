@@ -5,13 +5,9 @@ from __future__ import annotations
 import re
 import shlex
 
+from buildrig.doctor.analysis import remembered
 from buildrig.doctor.facts import Line, script_lines
 from buildrig.gitlab.model import Job
-
-# Rules ask for the same job's lines many times; jobs and runners are frozen, so the memos below
-# key them by identity (each entry keeps its object alive, so the id is not reused while cached).
-_CACHE_MAX = 8192
-
 
 # docker in command position: line start, after ; && || | ( $( ` or a shell keyword / wrapper, with
 # optional VAR=value prefixes and a /usr/bin path; not "docker" inside an echo'd sentence.
@@ -25,18 +21,13 @@ _INSTALLS_DOCKER = re.compile(
 )
 
 
-_DOCKER_LINES_CACHE: dict[int, tuple[Job, tuple[Line, ...]]] = {}
-
-
 def docker_command_lines(job: Job) -> tuple[Line, ...]:
-    hit = _DOCKER_LINES_CACHE.get(id(job))
-    if hit is not None and hit[0] is job:
-        return hit[1]
-    found = tuple(sl for sl in script_lines(job) if "docker" in sl.text and _DOCKER_CMD.search(sl.text))
-    if len(_DOCKER_LINES_CACHE) >= _CACHE_MAX:
-        _DOCKER_LINES_CACHE.clear()
-    _DOCKER_LINES_CACHE[id(job)] = (job, found)
-    return found
+    """Lines that run docker (rules ask many times per job: worked out once per run)."""
+    return remembered("docker_command_lines", job, _docker_command_lines, job)
+
+
+def _docker_command_lines(job: Job) -> tuple[Line, ...]:
+    return tuple(sl for sl in script_lines(job) if "docker" in sl.text and _DOCKER_CMD.search(sl.text))
 
 
 # Subcommands that never talk to a daemon: a job using only these needs no socket.
