@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from buildrig.doctor import derive
 from buildrig.doctor import kit as u
 from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.gitlab.model import Runner
@@ -53,7 +54,8 @@ def _provides(r: Runner, sock: str) -> bool:
 def check(ctx: Context) -> Iterator[Issue]:
     for jv in ctx.jobs:
         job = jv.job
-        if jv.way == "shell" or u.dind_services(job):
+        # a dind service the runner adds ([[runners.docker.services]]) counts as much as the job's own
+        if jv.way == "shell" or derive.dind_services(job, jv.runners):
             continue
         lines = u.daemon_docker_lines(job)
         if not lines or u.script_sets_docker_host(job):
