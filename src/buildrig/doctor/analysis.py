@@ -21,26 +21,14 @@ T = TypeVar("T")
 
 
 class Analysis:
-    """The answers of one run, by question and the objects each is about."""
+    """The answers of one run, by question and the objects each is about (see :func:`remembered`)."""
 
     def __init__(self) -> None:
         # question -> ids of the objects -> (the objects, kept alive for the run, and the answer)
-        self._answers: dict[str, dict[object, tuple[object, object]]] = {}
-
-    def answer(self, question: str, about: object, compute: Callable[..., T], *args: object) -> T:
-        """``compute(*args)``, worked out the first time ``question`` is asked about ``about`` (one
-        object, or a tuple of objects: a set of runners)."""
-        memo = self._answers.get(question)
-        if memo is None:
-            memo = self._answers[question] = {}
-        key = tuple(map(id, about)) if type(about) is tuple else id(about)
-        hit = memo.get(key)
-        if hit is None:
-            hit = memo[key] = (about, compute(*args))
-        return cast(T, hit[1])
+        self.answers: dict[str, dict[object, tuple[object, object]]] = {}
 
     def __len__(self) -> int:
-        return sum(len(memo) for memo in self._answers.values())
+        return sum(len(memo) for memo in self.answers.values())
 
 
 _ACTIVE: ContextVar[Analysis | None] = ContextVar("buildrig_doctor_analysis", default=None)
@@ -62,8 +50,16 @@ def running() -> Iterator[Analysis]:
 
 
 def remembered(question: str, about: object, compute: Callable[..., T], *args: object) -> T:
-    """The active run's answer (see :meth:`Analysis.answer`); computed afresh outside a run."""
+    """``compute(*args)``, worked out the first time the active run asks ``question`` about
+    ``about`` (one object, or a tuple of objects: a set of runners); afresh outside a run."""
     analysis = _ACTIVE.get()
     if analysis is None:
         return compute(*args)
-    return analysis.answer(question, about, compute, *args)
+    memo = analysis.answers.get(question)
+    if memo is None:
+        memo = analysis.answers[question] = {}
+    key = tuple(map(id, about)) if type(about) is tuple else id(about)
+    hit = memo.get(key)
+    if hit is None:
+        hit = memo[key] = (about, compute(*args))
+    return cast(T, hit[1])

@@ -71,12 +71,16 @@ def image_defaults(name: str | None) -> Env:
     return {}
 
 
+def _as_tuple(runners: Sequence[Runner]) -> tuple[Runner, ...]:
+    return runners if type(runners) is tuple else tuple(runners)
+
+
 def agreed_runner_env(runners: Sequence[Runner]) -> Env:
     """Runner ``environment`` entries every candidate runner sets to the same value (asked per job
     and rule: worked out once per runner set in a run)."""
     if not runners:
         return {}
-    agreed: Env = remembered("agreed_runner_env", tuple(runners), _agreed_runner_env, runners)
+    agreed: Env = remembered("agreed_runner_env", _as_tuple(runners), _agreed_runner_env, runners)
     return dict(agreed)  # callers own their copy
 
 
@@ -176,7 +180,7 @@ def runner_services(runners: Sequence[Runner]) -> tuple[ServiceSpec, ...]:
     every job (only those all candidate runners define, by image name)."""
     if not runners:
         return ()
-    return remembered("runner_services", tuple(runners), _runner_services, runners)
+    return remembered("runner_services", _as_tuple(runners), _runner_services, runners)
 
 
 def _runner_services(runners: Sequence[Runner]) -> tuple[ServiceSpec, ...]:
