@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from buildrig.doctor.analysis import remembered
 from buildrig.errors import Loc
-from buildrig.gitlab.model import Runner, RunnerConfig
+from buildrig.gitlab.model import DockerSection, KubernetesSection, Runner, RunnerConfig
 
 SOCKET_PATHS = ("/var/run/docker.sock", "/run/docker.sock")
 SOCKET_DIRS = ("/var/run", "/run")
@@ -102,24 +102,23 @@ def is_shared(r: Runner, config: RunnerConfig | None = None) -> bool:
     return config is not None and any("tags" in o.raw for o in config.runners)
 
 
-def docker_loc(r: Runner, *keys: str) -> Loc:
-    if r.docker is not None:
+def _section_loc(r: Runner, section: DockerSection | KubernetesSection | None, keys: tuple[str, ...]) -> Loc:
+    """The first of ``keys`` the section sets, else the section's header, else the runner's."""
+    if section is not None:
         for k in keys:
-            if k in r.docker.key_locs:
-                return r.docker.key_locs[k]
-        if r.docker.loc is not None:
-            return r.docker.loc
+            if k in section.key_locs:
+                return section.key_locs[k]
+        if section.loc is not None:
+            return section.loc
     return r.loc
+
+
+def docker_loc(r: Runner, *keys: str) -> Loc:
+    return _section_loc(r, r.docker, keys)
 
 
 def kube_loc(r: Runner, *keys: str) -> Loc:
-    if r.kubernetes is not None:
-        for k in keys:
-            if k in r.kubernetes.key_locs:
-                return r.kubernetes.key_locs[k]
-        if r.kubernetes.loc is not None:
-            return r.kubernetes.loc
-    return r.loc
+    return _section_loc(r, r.kubernetes, keys)
 
 
 def runner_loc(r: Runner, *keys: str) -> Loc:
