@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
 
+from buildrig import engine_versions as EV
 from buildrig.doctor.base import JobView, Severity
 
 # What GitLab Runner and the well-known images do is decided once, in facts.py, for the engine and
 # every rule; these names are re-exported for the B rules.
 from buildrig.doctor.facts import DOCKER_EXECUTORS as DOCKER_EXECUTORS
 from buildrig.doctor.facts import Line as Line
+from buildrig.doctor.facts import docker_mounts as docker_mounts
 from buildrig.doctor.facts import honors_entrypoint as honors_entrypoint
 from buildrig.doctor.facts import image_name as image_name
 from buildrig.doctor.facts import is_dind_service as is_dind_service
@@ -26,7 +27,9 @@ from buildrig.doctor.facts import is_shell_executor as is_shell_executor
 from buildrig.doctor.facts import parse_image as parse_image
 from buildrig.doctor.facts import script_lines as script_lines
 from buildrig.errors import Loc
+from buildrig.gitlab.expand import expand_with
 from buildrig.gitlab.model import Job, Runner, RunnerConfig, ServiceSpec, Variable
+from buildrig.gitlab.mounts import Mount as Mount
 
 SOCKET_PATHS = ("/var/run/docker.sock", "/run/docker.sock")
 SOCKET_DIRS = ("/var/run", "/run")
@@ -152,60 +155,16 @@ def option_values(words: list[str], *names: str) -> list[str]:
 # --- runners ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Mount:
-    raw: str
-    host: str | None  # None: an anonymous/cache volume
-    target: str
-    mode: str = ""
-
-
-# Asked per job for each runner; runners are frozen, so remember the answer by identity (the
-# entry keeps its runner alive, so the id is not reused while cached).
-_MOUNTS_CACHE: dict[int, tuple[Runner, tuple[Mount, ...]]] = {}
-
-
-def docker_mounts(r: Runner) -> tuple[Mount, ...]:
-    if r.docker is None:
-        return ()
-    hit = _MOUNTS_CACHE.get(id(r))
-    if hit is not None and hit[0] is r:
-        return hit[1]
-    if len(_MOUNTS_CACHE) >= _CACHE_MAX:
-        _MOUNTS_CACHE.clear()
-    mounts = _docker_mounts(r)
-    _MOUNTS_CACHE[id(r)] = (r, mounts)
-    return mounts
-
-
-def _docker_mounts(r: Runner) -> tuple[Mount, ...]:
-    if r.docker is None:
-        return ()
-    out: list[Mount] = []
-    for v in r.docker.volumes:
-        parts = v.split(":")
-        if len(parts) == 1:
-            out.append(Mount(v, None, parts[0]))
-        elif len(parts) == 2:
-            if parts[1] in ("ro", "rw", "z", "Z"):
-                out.append(Mount(v, None, parts[0], parts[1]))
-            else:
-                out.append(Mount(v, parts[0], parts[1]))
-        else:
-            out.append(Mount(v, parts[0], parts[1], ":".join(parts[2:])))
-    return tuple(out)
-
-
 def socket_mount(r: Runner) -> Mount | None:
     """The bind mount that puts the host's Docker socket into job containers, if any."""
     for m in docker_mounts(r):
-        if m.host is None:
+        host = m.host_path
+        if host is None:
             continue
-        if m.target.rstrip("/") in SOCKET_PATHS or (
-            m.target.rstrip("/") in SOCKET_DIRS and m.host.rstrip("/") in SOCKET_DIRS
-        ):
+        target = m.destination.rstrip("/")
+        if target in SOCKET_PATHS or (target in SOCKET_DIRS and host.rstrip("/") in SOCKET_DIRS):
             return m
-        if m.host.endswith("docker.sock") and m.target.endswith("docker.sock"):
+        if host.endswith("docker.sock") and target.endswith("docker.sock"):
             return m
     return None
 
@@ -334,50 +293,17 @@ def severity_for(bad: int, total: int) -> Severity:
 
 
 
-# --- Docker API versions ------------------------------------------------------------------------
-
-#: Docker Engine release (major.minor) -> the API version its client speaks by default.
-_API_BY_RELEASE: tuple[tuple[tuple[int, int], str], ...] = (
-    ((18, 9), "1.39"),
-    ((19, 3), "1.40"),
-    ((20, 10), "1.41"),
-    ((23, 0), "1.42"),
-    ((24, 0), "1.43"),
-    ((25, 0), "1.44"),
-    ((26, 0), "1.45"),
-    ((27, 0), "1.46"),
-    ((27, 2), "1.47"),
-    ((28, 0), "1.48"),
-    ((28, 1), "1.49"),
-    ((28, 2), "1.50"),
-    ((28, 3), "1.51"),
-    ((29, 0), "1.52"),
-)
-#: What an unpinned ``docker:cli``/``docker:latest``/``docker:dind`` is today (the only maintained line).
-CURRENT_DOCKER = (29, 7)
+# --- Docker API versions (the table lives in engine_versions.py) ------------------------------
 
 
 def docker_release_of_tag(tag: str | None) -> tuple[int, int] | None:
-    """``24.0.5-cli`` -> (24, 0); ``cli``/``latest``/``dind``/None -> the current release."""
-    if tag is None or tag.split("-")[0] in ("cli", "latest", "dind", "git", "stable", "rc", "edge"):
-        return CURRENT_DOCKER
-    m = re.match(r"(\d+)(?:\.(\d+))?", tag)
-    if m is None:
-        return None
-    return int(m.group(1)), int(m.group(2) or 0)
+    """``24.0.5-cli`` -> (24, 0); floating tags -> what they pull today (``stable`` -> 19.03)."""
+    found = EV.release_of_tag(tag)
+    return found.release if found is not None else None
 
 
-def api_of_release(rel: tuple[int, int]) -> str | None:
-    out: str | None = None
-    for r, api in _API_BY_RELEASE:
-        if rel >= r:
-            out = api
-    return out
-
-
-def api_tuple(api: str) -> tuple[int, int]:
-    major, _, minor = api.strip().lstrip("v").partition(".")
-    return int(major or 0), int((minor or "0").split(".")[0] or 0)
+api_of_release = EV.api_of_release
+api_tuple = EV.api_tuple
 
 
 # --- kaniko ---------------------------------------------------------------------------------------
@@ -466,24 +392,10 @@ def kaniko_infers_gitlab_registry(name: str | None) -> bool:
     return ver is None or ver >= (1, 9)
 
 
-_VAR_REF = re.compile(r"\$\{(\w+)\}|\$(\w+)")
-
-
 def expand(jv: JobView, text: str) -> str:
-    """Substitute the job's variables the way GitLab expands ``image:`` names; unknown ones stay."""
-
-    def sub(m: re.Match[str]) -> str:
-        name = m.group(1) or m.group(2)
-        v = jv.env.get(name)
-        return v.value if v is not None else m.group(0)
-
-    out = text
-    for _ in range(5):  # variables may refer to variables
-        new = _VAR_REF.sub(sub, out)
-        if new == out:
-            break
-        out = new
-    return out
+    """``text`` with the job's variables expanded as GitLab expands ``image:`` names; unknown
+    ones stay (they may live in the project's settings)."""
+    return expand_with(text, jv.env, keep_unknown=True)
 
 
 def job_image(jv: JobView) -> str | None:

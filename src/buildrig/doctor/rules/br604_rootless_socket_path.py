@@ -47,8 +47,8 @@ def check(ctx: Context) -> Iterator[Finding]:
                 continue
             host = r.docker.host or ""
             m = u.socket_mount(r)
-            if host.startswith(_ROOTLESS) and m is not None and m.host is not None and (
-                not m.host.startswith("/run/user/")
+            if host.startswith(_ROOTLESS) and m is not None and m.host_path is not None and (
+                not m.host_path.startswith("/run/user/")
             ):
                 sock = host[len("unix://") :]
                 yield finding(
@@ -70,7 +70,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             bad = [
                 r for r in jv.runners
                 if (u.is_docker_executor(r) or u.is_kubernetes(r))
-                and not any(mm.target == path for mm in u.docker_mounts(r))
+                and not any(mm.destination == path for mm in u.docker_mounts(r))
             ]
             if bad:
                 yield finding(
