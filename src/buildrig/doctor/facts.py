@@ -17,9 +17,8 @@ from urllib.parse import urlsplit
 
 from buildrig import engine_versions as EV
 from buildrig.errors import Loc
-from buildrig.gitlab import features, mounts, services
+from buildrig.gitlab import features, mounts, privileged, services
 from buildrig.gitlab.imageref import ImageRef as ImageRef
-from buildrig.gitlab.imageref import glob_match
 from buildrig.gitlab.imageref import parse_image as parse_image
 from buildrig.gitlab.model import Job, Runner, ServiceSpec, Variable
 
@@ -345,13 +344,7 @@ def shares_path(r: Runner, path: str) -> bool:
 def privileged_for_service(r: Runner, svc: ServiceSpec) -> bool | None:
     """Whether the runner starts ``svc`` privileged; None for executors without services."""
     if r.docker is not None and is_docker_executor(r):
-        d = r.docker
-        on = d.privileged if d.services_privileged is None else d.services_privileged
-        if not on:
-            return False
-        if d.allowed_privileged_services:
-            return any(glob_match(pat, svc.name) for pat in d.allowed_privileged_services)
-        return True
+        return privileged.service_privileged(r.docker, svc.name)
     if is_kubernetes(r):
         k = r.kubernetes
         if k is None:

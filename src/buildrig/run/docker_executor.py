@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 from buildrig import engine
 from buildrig.gitlab.expand import expand
-from buildrig.gitlab.features import NETWORK_PER_BUILD, flag_on
+from buildrig.gitlab.features import NETWORK_PER_BUILD, flag_on, go_bool
 from buildrig.gitlab.model import DockerSection, Job, ServiceSpec
 from buildrig.gitlab.mounts import parse_volume
+from buildrig.gitlab.privileged import job_privileged, service_privileged
 from buildrig.gitlab.services import assign, service_names
 from buildrig.run import artifacts as arts
 from buildrig.run import script as scripts
@@ -293,7 +294,7 @@ class DockerExecutor:
             env = [f"{k}={(ctx.project_dir + '.tmp/' + k) if k in jv.files else v}" for k, v in jv.env]
             entry = list(image_spec.entrypoint) if image_spec and image_spec.entrypoint is not None else None
             user = (image_spec.user if image_spec else None) or self.docker.user
-            privileged = self.docker.privileged
+            privileged = job_privileged(self.docker, name)
 
             log.section('Executing "step_script" stage of the job script')
             # One path for every stage: the container runs it on each start (after_script restarts it).
@@ -434,11 +435,6 @@ class DockerExecutor:
         look = self._lookup(jv)
         # Like the runner (public variables only): no file variables, no masked ones (CI_JOB_TOKEN...).
         base_env = [(k, v) for k, v in jv.env if k not in jv.files and k not in jv.secret_names]
-        privileged = (
-            self.docker.privileged
-            if self.docker.services_privileged is None
-            else self.docker.services_privileged
-        )
         started: list[tuple[str, str, str, dict[str, str]]] = []
         # Names and aliases are expanded first, then named as the runner names them.
         expanded = [(expand(s.name, look), expand(s.alias, look) if s.alias else None) for s in services]
@@ -454,6 +450,7 @@ class DockerExecutor:
                 log.warn(f"WARNING: Service {name} is already created. Ignoring.")
                 continue
             aliases = list(given)
+            privileged = service_privileged(self.docker, name)
             log.sys(f"Starting service {name} ...")
             image = self.resolve_image(name, svc.pull_policy, log)
             svc_env = dict(base_env)
@@ -468,6 +465,7 @@ class DockerExecutor:
                 cname: str = cname,
                 env: dict[str, str] = svc_env,
                 aliases: list[str] = aliases,
+                privileged: bool = privileged,
             ) -> str:
                 return self._container(
                     fallback,
@@ -485,7 +483,7 @@ class DockerExecutor:
 
             cid = self._start(log, privileged, create)
             started.append((cid, name, cname, svc_env))
-            if str(lookup.get("CI_DEBUG_SERVICES", "")).lower() == "true":
+            if go_bool(lookup.get("CI_DEBUG_SERVICES", "")):
                 stream_service_log(self.api, cid, aliases[0], log)
         if started:
             timeout = self.docker.wait_for_services_timeout
