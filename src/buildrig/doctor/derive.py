@@ -11,7 +11,7 @@ unless ``FF_KUBERNETES_HONOR_ENTRYPOINT``, or ``entrypoint: [""]``) get nothing 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from buildrig.doctor import facts as F
@@ -41,6 +41,30 @@ def service_key(svc: ServiceSpec) -> str:
     """The key of a service's environment in :func:`effective_env`: its first alias, else its
     first derived name (a key only: the names it answers to are ``F.service_aliases``)."""
     return next(iter(split_aliases(svc.alias) or F.derived_aliases(svc)), svc.name)
+
+
+def expand_names(pipeline: Pipeline | None, job: Job) -> Job:
+    """The job with its image and service names and aliases expanded by its variables, as GitLab
+    Runner expands them before it uses them (common/build.go:1366-1373 at v17.9.3); what the files
+    do not define stays as written. The same object when nothing refers to a variable."""
+    image = job.image
+    refers = (image is not None and "$" in image.name) or any(
+        "$" in s.name or "$" in (s.alias or "") for s in job.services
+    )
+    if not refers:
+        return job
+    env = job_variables(pipeline, job) if pipeline is not None else {v.name: v for v in job.variables}
+
+    def exp(text: str) -> str:
+        return expand_with(text, env, keep_unknown=True)
+
+    return replace(
+        job,
+        image=replace(image, name=exp(image.name)) if image is not None else None,
+        services=tuple(
+            replace(s, name=exp(s.name), alias=exp(s.alias) if s.alias else s.alias) for s in job.services
+        ),
+    )
 
 
 def _defaults(env: Mapping[str, str]) -> Env:
