@@ -3,8 +3,10 @@
 The one definition of each such fact: the engine uses these to derive each job's way and
 effective environment, the dind and docker_host rules to reason per runner, and rules/_b_util.py
 re-exports them for the other rules. Sources: docker-library/docker's
-``docker-entrypoint.sh``/``dockerd-entrypoint.sh`` and Dockerfiles, GitLab Runner's service alias
-and privileged rules.
+``docker-entrypoint.sh``/``dockerd-entrypoint.sh`` and Dockerfiles. What GitLab Runner itself does
+(service names, volumes, image references, expansion, feature flags, privileges) is not decided
+here but in ``buildrig.gitlab`` (shared with ``run``), and docker image releases in
+``engine_versions``; the functions below that touch those only apply them to doctor's models.
 """
 
 from __future__ import annotations
