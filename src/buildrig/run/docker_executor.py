@@ -484,7 +484,9 @@ class DockerExecutor:
             cid = self._start(log, privileged, create)
             started.append((cid, name, cname, svc_env))
             if go_bool(lookup.get("CI_DEBUG_SERVICES", "")):
-                stream_service_log(self.api, cid, aliases[0], log)
+                # the runner prefixes the lines with every name of the service joined by "-"
+                # (executors/docker/services.go:304-316; in Go's map order, here in ours)
+                stream_service_log(self.api, cid, "-".join(aliases), log)
         if started:
             timeout = self.docker.wait_for_services_timeout
             if timeout >= 0:
