@@ -1,4 +1,5 @@
-"""Pure parts of ``buildrig run``: aliases, volumes, expansion, masking, scripts, job selection."""
+"""Pure parts of ``buildrig run``: variable resolution, masking, scripts, job selection (service names,
+volumes and expansion are gitlab/'s, tested in tests/gitlab)."""
 
 from __future__ import annotations
 
