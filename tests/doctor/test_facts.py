@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from buildrig.doctor import facts as F
+from buildrig.engine_versions import CURRENT as CURRENT_RELEASE
 from buildrig.errors import Loc
 from buildrig.gitlab.model import DockerSection as D
 from buildrig.gitlab.model import KubernetesSection, KubeVolume, Runner, ServiceSpec
@@ -24,15 +25,25 @@ from buildrig.gitlab.model import KubernetesSection, KubeVolume, Runner, Service
             ("registry.example.com__valkey__valkey", "registry.example.com-valkey-valkey"),
         ),
         ("tutum/wordpress:latest", ("tutum__wordpress", "tutum-wordpress")),
-        ("postgres@sha256:abc", ("postgres",)),
+        ("postgres@sha256:" + "a" * 64, ("postgres",)),
+        ("postgres@sha256:abc", ()),  # no digest (32+ hex digits): not a reference, no names
     ],
 )
 def test_service_aliases_follow_gitlab_runner(image: str, aliases: tuple[str, ...]) -> None:
     assert F.service_aliases(ServiceSpec(name=image)) == aliases
 
 
-def test_explicit_alias_wins_and_may_list_several() -> None:
-    assert F.service_aliases(ServiceSpec(name="docker:dind", alias="docker, dind")) == ("docker", "dind")
+def test_aliases_join_the_derived_names_and_may_list_several() -> None:
+    # executors/docker/services.go:141-144 (v17.9.3): the aliases are appended to the derived names
+    names = F.service_aliases(ServiceSpec(name="docker:dind", alias="dockerd, dind"))
+    assert names == ("docker", "dockerd", "dind")
+    assert F.service_aliases(ServiceSpec(name="tutum/wordpress", alias="wp"), kubernetes=True) == (
+        "tutum-wordpress",
+        "wp",
+    )
+
+
+CURRENT = CURRENT_RELEASE[0]
 
 
 @pytest.mark.parametrize(
@@ -41,12 +52,13 @@ def test_explicit_alias_wins_and_may_list_several() -> None:
         ("docker:29.7.2-dind", True, False, 29),
         ("docker:29.7.2-cli", False, False, 29),
         ("docker:24.0.5", True, False, 24),
-        ("docker:dind", True, True, None),
-        ("docker:latest", True, True, None),
-        ("docker:cli", False, True, None),
+        ("docker:dind", True, True, CURRENT),
+        ("docker:latest", True, True, CURRENT),
+        ("docker:cli", False, True, CURRENT),
         ("docker:29-dind", True, True, 29),
-        ("docker:dind-rootless", True, True, None),
-        ("docker:stable", True, True, None),
+        ("docker:dind-rootless", True, True, CURRENT),
+        ("docker:stable", True, True, 19),  # frozen at 19.03.14 (engine_versions)
+        ("docker:git", True, True, 25),
         ("docker@sha256:0123", True, False, None),
         ("mirror.example.com/library/docker:27.4.1-dind", True, False, 27),
     ],

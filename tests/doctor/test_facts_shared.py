@@ -72,7 +72,7 @@ def test_config_toml_false_beats_a_job_variable_true() -> None:
     k8s = runner("kubernetes", kubernetes=KubernetesSection(), feature_flags={FF: False})
     env = {FF: var(FF, "true")}
     assert F.flag_on(k8s, FF, env) is False
-    # _b_util's copy turned the flag on from the job variable: a kaniko job on this runner was
+    # the rules' old copy turned the flag on from the job variable: a kaniko job on this runner was
     # told its entrypoint would run when the Kubernetes executor replaces it
     assert u.honors_entrypoint(k8s, env) is False
 

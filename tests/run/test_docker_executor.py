@@ -360,7 +360,9 @@ def test_debug_services_streams_service_output(run_yaml: Runfn) -> None:
         "      command: ['sh', '-c', 'echo hello-from-service; exec nc -ll -p 7777 -e echo ok']\n"
         "  script:\n    - sleep 1\n",
     )
-    assert "[service:chatty] hello-from-service" in res.jobs[0].text.splitlines()
+    # every name of the service, joined by "-": derived from the image, then the alias
+    names = "buildrig-test__pong-svc-buildrig-test-pong-svc-chatty"
+    assert f"[service:{names}] hello-from-service" in res.jobs[0].text.splitlines()
 
 
 def test_cache_kept_between_runs(run_yaml: Runfn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

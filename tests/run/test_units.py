@@ -1,4 +1,5 @@
-"""Pure parts of ``buildrig run``: aliases, volumes, expansion, masking, scripts, job selection."""
+"""Pure parts of ``buildrig run``: variable resolution, masking, scripts, job selection (service names,
+volumes and expansion are gitlab/'s, tested in tests/gitlab)."""
 
 from __future__ import annotations
 
@@ -12,45 +13,9 @@ from buildrig.errors import InputError, Loc
 from buildrig.gitlab.model import Job, Pipeline, Variable
 from buildrig.run import select_jobs
 from buildrig.run.capabilities import missing_caps
-from buildrig.run.docker_executor import parse_volume
 from buildrig.run.executor import job_timeout
 from buildrig.run.script import render
-from buildrig.run.services import service_aliases
-from buildrig.run.variables import Masker, expand, resolve, slug
-
-
-@pytest.mark.parametrize(
-    ("image", "alias", "expected"),
-    [
-        ("docker:29.7.2-dind", None, ["docker"]),
-        ("tutum/wordpress:latest", None, ["tutum__wordpress", "tutum-wordpress"]),
-        (
-            "registry.example.com:5000/group/img:1.0",
-            None,
-            ["registry.example.com__group__img", "registry.example.com-group-img"],
-        ),
-        ("postgres@sha256:" + "a" * 64, None, ["postgres"]),
-        ("docker:dind", "dockerd, engine", ["dockerd", "engine", "docker"]),
-    ],
-)
-def test_service_aliases(image: str, alias: str | None, expected: list[str]) -> None:
-    assert service_aliases(image, alias) == expected
-
-
-def test_parse_volume() -> None:
-    assert parse_volume("/certs/client") == (None, "/certs/client", "rw")
-    assert parse_volume("/var/run/docker.sock:/var/run/docker.sock") == (
-        "/var/run/docker.sock",
-        "/var/run/docker.sock",
-        "rw",
-    )
-    assert parse_volume("/srv:/srv:ro") == ("/srv", "/srv", "ro")
-    assert parse_volume("/cache:ro") == (None, "/cache", "ro")
-
-
-def test_expand_like_the_runner() -> None:
-    env = {"A": "1", "B": "two"}
-    assert expand("$A-${B}-$$A-$MISSING.", env) == "1-two-$A-."
+from buildrig.run.variables import Masker, resolve, slug
 
 
 def test_resolve_precedence_recursion_cycles_and_raw() -> None:
@@ -72,6 +37,16 @@ def test_resolve_precedence_recursion_cycles_and_raw() -> None:
     assert env["RAW"] == "$IMG"
     assert env["LOOP"] == "$LOOP!!"  # a self-reference stops at the raw text
     assert set(jv.masked) == {"pw", "reg:5000"}
+
+
+def test_resolve_gives_a_file_variable_reference_its_path() -> None:
+    # The runner expands $FILE_VAR to the file's path (common/variables.go:88-89 at v17.9.3).
+    jv = resolve(
+        [[Variable("CA", "-----BEGIN", file=True, expand=False), Variable("OPTS", "--cacert $CA")]],
+        file_path=lambda name: f"/builds/p.tmp/{name}",
+    )
+    assert jv.as_dict()["OPTS"] == "--cacert /builds/p.tmp/CA"
+    assert jv.files["CA"] == b"-----BEGIN"
 
 
 def test_masker_replaces_every_occurrence_longest_first() -> None:

@@ -86,7 +86,8 @@ class JobView:
     applied: runner ``environment``, global and job ``variables``, then what the job image's
     entrypoint sets itself (e.g. ``DOCKER_HOST`` from the docker image when certs exist), each
     Variable keeping the Loc it came from (None for image defaults). ``service_env`` maps each
-    service alias to that service's effective environment (job variables + service variables +
+    service (keyed by ``derive.service_key``: its first alias, else its first derived name) to that
+    service's effective environment (job variables + service variables +
     the service image's defaults, e.g. dind's ``DOCKER_TLS_CERTDIR=/certs``).
     """
 

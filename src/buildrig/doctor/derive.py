@@ -10,9 +10,8 @@ unless ``FF_KUBERNETES_HONOR_ENTRYPOINT``, or ``entrypoint: [""]``) get nothing 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from buildrig.doctor import facts as F
@@ -21,7 +20,10 @@ from buildrig.doctor.analysis import remembered
 # the image every rule means by "the job's image" (re-exported for the engine and the rules)
 from buildrig.doctor.facts import image_name as image_name
 from buildrig.gitlab.ci import job_variables
+from buildrig.gitlab.expand import expand_with
 from buildrig.gitlab.model import Job, Pipeline, Runner, RunnerConfig, ServiceSpec, Variable
+from buildrig.gitlab.mounts import covers
+from buildrig.gitlab.services import split_aliases
 
 Env = dict[str, Variable]
 
@@ -30,22 +32,40 @@ def _var(name: str, value: str) -> Variable:
     return Variable(name=name, value=value, loc=None)
 
 
-_VAR_REF = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+def expand(value: str, env: Mapping[str, Variable]) -> str:
+    """``$VAR``/``${VAR}`` replaced from ``env`` as GitLab expands variables (gitlab/expand.py);
+    unknown ones stay: they may be set in the project's settings, which doctor cannot see."""
+    return expand_with(value, env, keep_unknown=True)
 
 
-def expand(value: str, env: Mapping[str, Variable], depth: int = 0) -> str:
-    """``$VAR``/``${VAR}`` replaced from ``env`` as GitLab expands variables; unknown ones stay."""
-    if "$" not in value or depth > 5:
-        return value
+def service_key(svc: ServiceSpec) -> str:
+    """The key of a service's environment in :func:`effective_env`: its first alias, else its
+    first derived name (a key only: the names it answers to are ``F.service_aliases``)."""
+    return next(iter(split_aliases(svc.alias) or F.derived_aliases(svc)), svc.name)
 
-    def one(m: re.Match[str]) -> str:
-        name = m.group(1) or m.group(2)
-        var = env.get(name)
-        if var is None:
-            return m.group(0)
-        return expand(var.value, env, depth + 1) if var.expand else var.value
 
-    return _VAR_REF.sub(one, value)
+def expand_names(pipeline: Pipeline | None, job: Job) -> Job:
+    """The job with its image and service names and aliases expanded by its variables, as GitLab
+    Runner expands them before it uses them (common/build.go:1366-1373 at v17.9.3); what the files
+    do not define stays as written. The same object when nothing refers to a variable."""
+    image = job.image
+    refers = (image is not None and "$" in image.name) or any(
+        "$" in s.name or "$" in (s.alias or "") for s in job.services
+    )
+    if not refers:
+        return job
+    env = job_variables(pipeline, job) if pipeline is not None else {v.name: v for v in job.variables}
+
+    def exp(text: str) -> str:
+        return expand_with(text, env, keep_unknown=True)
+
+    return replace(
+        job,
+        image=replace(image, name=exp(image.name)) if image is not None else None,
+        services=tuple(
+            replace(s, name=exp(s.name), alias=exp(s.alias) if s.alias else s.alias) for s in job.services
+        ),
+    )
 
 
 def _defaults(env: Mapping[str, str]) -> Env:
@@ -235,23 +255,9 @@ def certs_available(env: Env, job: Job, runners: Sequence[Runner], pipeline_env:
     return all(F.shares_path(r, client_dir) for r in runners)
 
 
-def _bind_targets(r: Runner) -> tuple[str, ...]:
-    """Container paths of the runner's host bind mounts (worked out once per runner in a run)."""
-    return remembered("bind_targets", r, _find_bind_targets, r)
-
-
-def _find_bind_targets(r: Runner) -> tuple[str, ...]:
-    out: list[str] = []
-    if r.docker is not None:
-        for vol in r.docker.volumes:
-            parts = vol.split(":")
-            if len(parts) >= 2 and parts[1] not in ("ro", "rw") and parts[0].startswith("/"):
-                out.append(parts[1].rstrip("/"))
-    return tuple(out)
-
-
 def _bind_mounted(r: Runner, path: str) -> bool:
-    return any(path == target or path.startswith(target + "/") for target in _bind_targets(r))
+    """``path`` lies on a host directory the runner binds into the job."""
+    return any(m.host_path is not None and covers(m, path) for m in F.docker_mounts(r))
 
 
 def entrypoint_runs(job: Job, runners: Sequence[Runner], env: Env) -> bool:
@@ -274,8 +280,7 @@ def effective_env(
             del pipeline_env[k]
     services: dict[str, Env] = {}
     for svc in job_services(job, runners):
-        alias = F.service_aliases(svc)[0] if F.service_aliases(svc) else svc.name
-        services.setdefault(alias, service_env(env, svc, runners, pipeline_env))
+        services.setdefault(service_key(svc), service_env(env, svc, runners, pipeline_env))
     if F.is_docker_image(image) and entrypoint_runs(job, runners, env):
         _apply_docker_entrypoint(env, job, runners, pipeline_env)
     return env, services
@@ -311,15 +316,9 @@ def _apply_docker_entrypoint(env: Env, job: Job, runners: Sequence[Runner], pipe
 
 
 def _socket_mounted(r: Runner) -> bool:
-    if r.docker is not None:
-        for vol in r.docker.volumes:
-            parts = vol.split(":")
-            if len(parts) >= 2 and parts[1].rstrip("/") in (
-                "/var/run/docker.sock",
-                "/var/run",
-                "/run/docker.sock",
-            ):
-                return True
+    socket_paths = ("/var/run/docker.sock", "/var/run", "/run/docker.sock")
+    if any(m.source is not None and m.destination.rstrip("/") in socket_paths for m in F.docker_mounts(r)):
+        return True
     if r.kubernetes is not None:
         return any(v.mount_path.rstrip("/") == "/var/run/docker.sock" for v in r.kubernetes.volumes)
     return False

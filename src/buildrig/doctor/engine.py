@@ -207,7 +207,8 @@ def build_context(
     views = []
     known = derive.tags_known(runner_config)
     with running():
-        for job in pipeline.jobs if pipeline is not None else ():
+        for written in pipeline.jobs if pipeline is not None else ():
+            job = derive.expand_names(pipeline, written)
             runners = derive.runners_for(job, runner_config, tags_known=known)
             base = derive.base_env(pipeline, job, runners, derive.image_name(job, runners))
             way = derive.detect_way(job, runners, base)

@@ -3,28 +3,33 @@
 The one definition of each such fact: the engine uses these to derive each job's way and
 effective environment, the dind and docker_host rules to reason per runner, and kit/
 re-exports them for the other rules. Sources: docker-library/docker's
-``docker-entrypoint.sh``/``dockerd-entrypoint.sh`` and Dockerfiles, GitLab Runner's service alias
-and privileged rules.
+``docker-entrypoint.sh``/``dockerd-entrypoint.sh`` and Dockerfiles. What GitLab Runner itself does
+(service names, volumes, image references, expansion, feature flags, privileges) is not decided
+here but in ``buildrig.gitlab`` (shared with ``run``), and docker image releases in
+``engine_versions``; the functions below that touch those only apply them to doctor's models.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+from buildrig import engine_versions as EV
 from buildrig.doctor.analysis import remembered
 from buildrig.errors import Loc
+from buildrig.gitlab import features, mounts, privileged, services
+from buildrig.gitlab.imageref import ImageRef as ImageRef
+from buildrig.gitlab.imageref import parse_image as parse_image
 from buildrig.gitlab.model import Job, Runner, ServiceSpec, Variable
 
 DOCKER_EXECUTORS = frozenset(
     {"docker", "docker+machine", "docker-autoscaler", "docker-ssh", "docker-ssh+machine", "docker-windows"}
 )
-HONOR_ENTRYPOINT_FF = "FF_KUBERNETES_HONOR_ENTRYPOINT"
-NETWORK_PER_BUILD_FF = "FF_NETWORK_PER_BUILD"
+HONOR_ENTRYPOINT_FF = features.KUBERNETES_HONOR_ENTRYPOINT
+NETWORK_PER_BUILD_FF = features.NETWORK_PER_BUILD
 
 # The image ENV each well-known image sets (Dockerfile ENV, so even Kubernetes sees them).
 DOCKER_IMAGE_ENV = {"DOCKER_TLS_CERTDIR": "/certs"}
@@ -36,39 +41,6 @@ BUILDKIT_ROOTLESS_ENV = {"BUILDKITD_FLAGS": ""}
 
 
 # --- images -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ImageRef:
-    registry: str | None  # None: Docker Hub
-    path: str  # without registry; Docker Hub's "library/" removed
-    tag: str | None
-    digest: str | None
-
-    @property
-    def last(self) -> str:
-        return self.path.rsplit("/", 1)[-1]
-
-
-@lru_cache(maxsize=8192)
-def parse_image(name: str) -> ImageRef:
-    ref = name.strip()
-    digest = None
-    if "@" in ref:
-        ref, digest = ref.split("@", 1)
-    tag = None
-    slash, colon = ref.rfind("/"), ref.rfind(":")
-    if colon > slash:
-        ref, tag = ref[:colon], ref[colon + 1 :]
-    registry = None
-    first, _, rest = ref.partition("/")
-    if rest and ("." in first or ":" in first or first == "localhost" or first.startswith("$")):
-        registry, ref = first, rest
-    if registry in ("docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"):
-        registry = None
-    if registry is None and ref.startswith("library/"):
-        ref = ref[len("library/") :]
-    return ImageRef(registry=registry, path=ref.lower(), tag=tag, digest=digest)
 
 
 def is_docker_image(name: str | None) -> bool:
@@ -97,39 +69,34 @@ def is_rootless_dind(svc: ServiceSpec) -> bool:
     return "rootless" in (parse_image(svc.name).tag or "") or "rootless" in parse_image(svc.name).last
 
 
+def docker_release(name: str) -> tuple[int, int] | None:
+    """The Docker release a ``docker`` image runs, floating tags included (engine_versions)."""
+    ref = parse_image(name)
+    if ref.digest and not ref.tag:
+        return None  # a digest names a build, not a release doctor can read
+    found = EV.release_of_tag(ref.tag)
+    return found.release if found is not None else None
+
+
 def docker_major(name: str) -> int | None:
-    """Major version from a docker image tag (``24.0.5-cli`` -> 24); None when floating."""
-    tag = parse_image(name).tag or ""
-    m = re.match(r"^(\d+)(?:\.\d+)*(?:[-.]|$)", tag)
-    return int(m.group(1)) if m else None
+    """Major version of a docker image (``24.0.5-cli`` -> 24, ``stable`` -> 19, ``dind`` -> the
+    current major); None when unknown."""
+    rel = docker_release(name)
+    return rel[0] if rel is not None else None
 
 
 def docker_version(name: str) -> tuple[int, ...] | None:
-    tag = parse_image(name).tag or ""
-    if tag.startswith("stable"):
-        return (19, 3)  # docker:stable stopped at 19.03 and was never updated again
-    m = re.match(r"^(\d+(?:\.\d+)*)", tag)
-    return tuple(int(x) for x in m.group(1).split(".")) if m else None
-
-
-FLOATING_TAGS = frozenset(
-    {None, "latest", "stable", "edge", "test", "rc", "dind", "cli", "git", "dind-rootless"}
-)
+    return docker_release(name)
 
 
 def is_floating_docker_tag(name: str) -> bool:
+    """The tag moves under the job: a name (``dind``, ``latest``, ``stable``) or a version without
+    its patch number (``29-dind``); a full ``x.y.z`` pin or a digest does not."""
     ref = parse_image(name)
     if ref.digest:
         return False
-    tag = ref.tag
-    if tag in FLOATING_TAGS:
-        return True
-    # "29-dind" or "29-cli" float across minors; a full x.y.z pin does not
-    return (
-        tag is not None
-        and re.match(r"^\d+(\.\d+)?(-|$)", tag) is not None
-        and not re.match(r"^\d+\.\d+\.\d+", tag)
-    )
+    found = EV.release_of_tag(ref.tag)
+    return found is None or found.floating
 
 
 def image_name(job: Job, runners: Iterable[Runner] = ()) -> str | None:
@@ -150,27 +117,14 @@ def _default_image(r: Runner) -> str | None:
     return None
 
 
-def service_aliases(svc: ServiceSpec) -> tuple[str, ...]:
-    """Host names a service answers to, per GitLab Runner: explicit aliases, else derived."""
-    return _aliases(svc.name, svc.alias)
-
-
-@lru_cache(maxsize=4096)
-def _aliases(image: str, alias: str | None) -> tuple[str, ...]:
-    if alias:
-        return tuple(a for a in re.split(r"[\s,]+", alias) if a)
-    name = image.split("@", 1)[0]
-    slash, colon = name.rfind("/"), name.rfind(":")
-    if colon > slash:
-        name = name[:colon]
-    first, _, rest = name.partition("/")
-    if rest and ":" in first:  # a registry port is dropped from the derived name
-        name = first.split(":", 1)[0] + "/" + rest
-    return tuple(dict.fromkeys((name.replace("/", "__"), name.replace("/", "-"))))
+def service_aliases(svc: ServiceSpec, *, kubernetes: bool = False) -> tuple[str, ...]:
+    """Host names a service answers to, per GitLab Runner: the names derived from its image and
+    its aliases (gitlab/services.py)."""
+    return services.host_names(svc.name, svc.alias, kubernetes=kubernetes)
 
 
 def derived_aliases(svc: ServiceSpec) -> tuple[str, ...]:
-    return service_aliases(ServiceSpec(name=svc.name))
+    return services.derived_names(svc.name)
 
 
 # --- DOCKER_HOST ---------------------------------------------------------------------------------
@@ -310,22 +264,18 @@ def is_shell_executor(r: Runner) -> bool:
     return r.executor == "shell"
 
 
-# Go's strconv.ParseBool, which GitLab Runner parses feature-flag values with; anything else
-# leaves the flag at its default value (off for every flag asked about here).
-_GO_TRUE = frozenset({"1", "t", "T", "true", "TRUE", "True"})
-
-
 def flag_on(r: Runner, flag: str, env: Mapping[str, Variable] | None = None) -> bool:
-    """Whether a feature flag is on for a job on ``r``, resolved as GitLab Runner does
-    (common/build_settings.go populateFeatureFlags): ``[runners.feature_flags]`` wins when it names
-    the flag, true or false; otherwise the job's variables (``env``: job variables over the runner
-    ``environment`` entries all candidates share), then this runner's own ``environment``."""
-    if flag in r.feature_flags:
-        return r.feature_flags[flag]
-    v = (env or {}).get(flag)
-    if v is None:
-        v = next((e for e in r.environment if e.name == flag), None)
-    return v is not None and v.value in _GO_TRUE
+    """Whether a feature flag is on for a job on ``r`` (gitlab/features.py): ``env`` is the job's
+    variables over the runner ``environment`` entries all candidates share, then this runner's
+    own ``environment``."""
+
+    def variable(name: str) -> str | None:
+        v = (env or {}).get(name)
+        if v is None:
+            v = next((e for e in r.environment if e.name == name), None)
+        return v.value if v is not None else None
+
+    return features.flag_on(flag, r.feature_flags, variable)
 
 
 def honors_entrypoint(r: Runner, env: Mapping[str, Variable] | None = None) -> bool:
@@ -343,17 +293,23 @@ def container_paths(r: Runner) -> tuple[str, ...]:
 
 
 def _container_paths(r: Runner) -> tuple[str, ...]:
-    out: list[str] = []
-    if r.docker is not None:
-        for vol in r.docker.volumes:
-            parts = vol.split(":")
-            if len(parts) == 1 or (len(parts) == 2 and parts[1] in ("ro", "rw", "z", "Z")):
-                out.append(parts[0])
-            else:
-                out.append(parts[1])
+    out = [m.destination for m in docker_mounts(r)]
     if r.kubernetes is not None:
         out.extend(v.mount_path for v in r.kubernetes.volumes)
     return tuple(p.rstrip("/") or "/" for p in out)
+
+
+def docker_mounts(r: Runner) -> tuple[mounts.Mount, ...]:
+    """``[runners.docker] volumes`` as the runner reads them (gitlab/mounts.py); entries the
+    runner refuses are left out (remembered per runner, like container_paths)."""
+    if r.docker is None or not r.docker.volumes:
+        return ()
+    return remembered("docker_mounts", r, _docker_mounts, r)
+
+
+def _docker_mounts(r: Runner) -> tuple[mounts.Mount, ...]:
+    assert r.docker is not None
+    return mounts.parse_volumes(r.docker.volumes, windows=r.executor == "docker-windows")
 
 
 def shares_path(r: Runner, path: str) -> bool:
@@ -365,13 +321,7 @@ def shares_path(r: Runner, path: str) -> bool:
 def privileged_for_service(r: Runner, svc: ServiceSpec) -> bool | None:
     """Whether the runner starts ``svc`` privileged; None for executors without services."""
     if r.docker is not None and is_docker_executor(r):
-        d = r.docker
-        on = d.privileged if d.services_privileged is None else d.services_privileged
-        if not on:
-            return False
-        if d.allowed_privileged_services:
-            return any(_image_matches(svc.name, pat) for pat in d.allowed_privileged_services)
-        return True
+        return privileged.service_privileged(r.docker, svc.name)
     if is_kubernetes(r):
         k = r.kubernetes
         if k is None:
@@ -383,14 +333,6 @@ def privileged_for_service(r: Runner, svc: ServiceSpec) -> bool | None:
     if is_docker_executor(r):
         return False
     return None
-
-
-def _image_matches(name: str, pattern: str) -> bool:
-    cands = {name}
-    ref = parse_image(name)
-    tag = f":{ref.tag}" if ref.tag else ""
-    cands |= {f"{ref.path}{tag}", f"docker.io/library/{ref.path}{tag}", f"docker.io/{ref.path}{tag}"}
-    return any(fnmatch.fnmatchcase(c, pattern) for c in cands)
 
 
 def runner_env(r: Runner) -> dict[str, Variable]:

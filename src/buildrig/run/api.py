@@ -11,6 +11,7 @@ from pathlib import Path
 
 from buildrig.errors import InputError
 from buildrig.fsutil import read_user_text
+from buildrig.gitlab.expand import expand
 from buildrig.gitlab.model import DockerSection, Job, Pipeline, Runner, Variable
 from buildrig.run.artifacts import (
     ArtifactFile,
@@ -36,7 +37,6 @@ from buildrig.run.variables import (
     JobVariables,
     Masker,
     PipelineContext,
-    expand,
     git_info,
     new_context,
     plain,
@@ -86,6 +86,7 @@ def job_variables(run: _Run, job: Job, index: int, rule_vars: tuple[Variable, ..
     )
     pre = plain(predefined(run.ctx, job, index, image if run.executor_name == "docker" else None))
     layers: list[list[Variable]] = [
+        list(run.runner.environment) if run.runner else [],  # below everything the job sets
         pre,
         list(yaml_vars(run.pipeline, job).values()),
         list(rule_vars),  # rules:variables override the job's own
@@ -93,9 +94,11 @@ def job_variables(run: _Run, job: Job, index: int, rule_vars: tuple[Variable, ..
         run.project_vars,  # the project's settings: above the yml, below pipeline variables
         [Variable(k, v) for k, v in run.opts.variables.items()],
         run.file_vars,
-        list(run.runner.environment) if run.runner else [],
     ]
-    return resolve(layers, always_masked=ALWAYS_MASKED, masked_names=run.opts.masked)
+    tmp = f"{run.ctx.project_dir}.tmp/"
+    return resolve(
+        layers, always_masked=ALWAYS_MASKED, masked_names=run.opts.masked, file_path=lambda k: tmp + k
+    )
 
 
 def _dotenv_vars(run: _Run, job: Job) -> list[Variable]:
@@ -220,9 +223,9 @@ def _make_executor(run: _Run) -> None:
         tracker=run.tracker,
         overrides=overrides,
         default_pull_policy=default_policy,
-        network_per_build=opts.network_per_build
-        or bool(run.runner and run.runner.feature_flags.get("FF_NETWORK_PER_BUILD")),
+        network_per_build=opts.network_per_build,
         extra_hosts=extra_hosts,
+        feature_flags=run.runner.feature_flags if run.runner else None,
     )
     run.executor.pre_build = _pre_build(run.runner)
 

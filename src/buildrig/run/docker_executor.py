@@ -22,7 +22,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from buildrig import engine
+from buildrig.gitlab.expand import expand
+from buildrig.gitlab.features import NETWORK_PER_BUILD, flag_on, go_bool
 from buildrig.gitlab.model import DockerSection, Job, ServiceSpec
+from buildrig.gitlab.mounts import parse_volume
+from buildrig.gitlab.privileged import job_privileged, service_privileged
+from buildrig.gitlab.services import assign, service_names
 from buildrig.run import artifacts as arts
 from buildrig.run import script as scripts
 from buildrig.run.artifacts import ArtifactFile
@@ -31,23 +36,11 @@ from buildrig.run.cleanup import Tracker
 from buildrig.run.executor import AFTER_SCRIPT_TIMEOUT, JobError, Outcome, duration_text, job_timeout
 from buildrig.run.images import ImageResolver
 from buildrig.run.log import JobLog
-from buildrig.run.services import service_aliases, stream_service_log, wait_service
-from buildrig.run.variables import JobVariables, PipelineContext, expand, slug
+from buildrig.run.services import stream_service_log, wait_service
+from buildrig.run.variables import JobVariables, PipelineContext, slug
 
 if TYPE_CHECKING:
     from docker import APIClient
-
-
-def parse_volume(spec: str) -> tuple[str | None, str, str]:
-    """``[source:]target[:mode]`` → (source or None for an anonymous-per-run volume, target, mode)."""
-    parts = spec.split(":")
-    if len(parts) == 1:
-        return None, parts[0], "rw"
-    if len(parts) == 2:
-        if parts[1] in ("ro", "rw", "z", "Z"):
-            return None, parts[0], parts[1]
-        return parts[0], parts[1], "rw"
-    return parts[0], parts[1], ":".join(parts[2:])
 
 
 class DockerExecutor:
@@ -62,13 +55,15 @@ class DockerExecutor:
         default_pull_policy: tuple[str, ...],
         network_per_build: bool,
         extra_hosts: Sequence[str] = (),
+        feature_flags: Mapping[str, bool] | None = None,
     ) -> None:
         self.api = api
         self.ctx = ctx
         self.docker = docker
         self.tracker = tracker
         self.images = ImageResolver(api, overrides, tuple(docker.pull_policy), default_pull_policy)
-        self.network_per_build = network_per_build
+        self.network_per_build = network_per_build  # --network-per-build: on whatever the job says
+        self.feature_flags: Mapping[str, bool] = feature_flags or {}  # [runners.feature_flags]
         self.extra_hosts = [*docker.extra_hosts, *extra_hosts]
         self._volumes: dict[str, str] = {}  # container path → per-run volume name
         self._refused: str | None = None  # why the runtime refused --privileged (once per run)
@@ -78,23 +73,46 @@ class DockerExecutor:
         """The local image to run for ``name``, honouring the pull policy, or :class:`JobError`."""
         return self.images.resolve(name, policies, log)
 
+    def _lookup(self, jv: JobVariables) -> Callable[[str], str | None]:
+        """A job variable's value for expansion: a File variable expands to its file's path."""
+        values = jv.as_dict()
+        tmp = f"{self.ctx.project_dir}.tmp/"
+
+        def look(name: str) -> str | None:
+            return tmp + name if name in jv.files else values.get(name)
+
+        return look
+
     # --- volumes, host config ------------------------------------------------------------------
 
-    def _binds(self) -> list[str]:
+    def _binds(self, log: JobLog) -> list[str]:
+        """The runner's volumes as binds: a cache volume (no source) becomes a volume of this run,
+        or nothing under ``disable_cache`` (gitlab/mounts.py has the runner's rules)."""
         binds: list[str] = []
         for spec in self.docker.volumes:
-            source, target, mode = parse_volume(spec)
+            if not spec:
+                continue
+            mount = parse_volume(spec)
+            if mount is None:
+                raise JobError(f'parse volume: invalid volume specification: "{spec}"')
+            if mount.source is not None:
+                binds.append(mount.bind())
+                continue
+            if self.docker.disable_cache:
+                log.warn(
+                    "WARNING: Container based cache volumes creation is disabled. "
+                    f'Will not create volume for "{spec}"'
+                )
+                continue
+            target = mount.destination
+            source = self._volumes.get(target)
             if source is None:
-                source = self._volumes.get(target)
-                if source is None:
-                    h = hashlib.sha1(target.encode()).hexdigest()[:10]
-                    source = f"buildrig-{self.ctx.run_id}-{h}"
-                    self.api.create_volume(
-                        source, labels=engine.labels(self.ctx.run_id, "volume", path=target)
-                    )
-                    self.tracker.volumes.append(source)
-                    self._volumes[target] = source
-            binds.append(f"{source}:{target}:{mode}")
+                h = hashlib.sha1(target.encode()).hexdigest()[:10]
+                source = f"buildrig-{self.ctx.run_id}-{h}"
+                self.api.create_volume(source, labels=engine.labels(self.ctx.run_id, "volume", path=target))
+                self.tracker.volumes.append(source)
+                self._volumes[target] = source
+            binds.append(mount.bind(source))
         return binds
 
     def _host_config(self, *, privileged: bool, binds: list[str], network: str | None, fallback: bool) -> Any:
@@ -240,14 +258,16 @@ class DockerExecutor:
         try:
             lookup = jv.as_dict()
             image_spec = job.image
-            name = expand(image_spec.name, lookup) if image_spec else (self.docker.image or "")
+            look = self._lookup(jv)
+            name = expand(image_spec.name, look) if image_spec else expand(self.docker.image or "", look)
             if not name:
                 raise JobError("no image: set image: in the job (or default:), or image in [runners.docker]")
             log.section('Preparing the "docker" executor')
             log.sys(f"Using Docker executor with image {name} ...")
             image = self.resolve_image(name, image_spec.pull_policy if image_spec else None, log)
 
-            if network is None and (job.services or self.docker.services or self.network_per_build):
+            per_build = self.network_per_build or flag_on(NETWORK_PER_BUILD, self.feature_flags, look)
+            if network is None and (job.services or self.docker.services or per_build):
                 own_network = f"buildrig-{ctx.run_id}-{index}-{slug(job.name)[:30]}"
                 mtu = self.docker.network_mtu
                 self.api.create_network(
@@ -258,7 +278,7 @@ class DockerExecutor:
                 )
                 self.tracker.networks.append(own_network)
                 network = own_network
-            binds = self._binds()
+            binds = self._binds(log)
 
             services = (*self.docker.services, *job.services)
             if services:
@@ -274,7 +294,7 @@ class DockerExecutor:
             env = [f"{k}={(ctx.project_dir + '.tmp/' + k) if k in jv.files else v}" for k, v in jv.env]
             entry = list(image_spec.entrypoint) if image_spec and image_spec.entrypoint is not None else None
             user = (image_spec.user if image_spec else None) or self.docker.user
-            privileged = self.docker.privileged
+            privileged = job_privileged(self.docker, name)
 
             log.section('Executing "step_script" stage of the job script')
             # One path for every stage: the container runs it on each start (after_script restarts it).
@@ -412,22 +432,30 @@ class DockerExecutor:
     ) -> list[str]:
         ctx = self.ctx
         lookup = jv.as_dict()
+        look = self._lookup(jv)
         # Like the runner (public variables only): no file variables, no masked ones (CI_JOB_TOKEN...).
         base_env = [(k, v) for k, v in jv.env if k not in jv.files and k not in jv.secret_names]
-        privileged = (
-            self.docker.privileged
-            if self.docker.services_privileged is None
-            else self.docker.services_privileged
-        )
         started: list[tuple[str, str, str, dict[str, str]]] = []
-        for i, svc in enumerate(services):
-            name = expand(svc.name, lookup)
+        # Names and aliases are expanded first, then named as the runner names them.
+        expanded = [(expand(s.name, look), expand(s.alias, look) if s.alias else None) for s in services]
+        named = zip(services, expanded, assign(expanded), strict=True)
+        for i, (svc, (name, alias), given) in enumerate(named):
+            if not service_names(name, alias).valid:
+                if service_names(name, alias).aliases:
+                    raise JobError(f"invalid service image name: {name}")
+                # The runner starts a service once per free name; without any it skips it unsaid.
+                log.warn(f"WARNING: service {name!r} is not started: no image reference, no alias")
+                continue
+            if not given:
+                log.warn(f"WARNING: Service {name} is already created. Ignoring.")
+                continue
+            aliases = list(given)
+            privileged = service_privileged(self.docker, name)
             log.sys(f"Starting service {name} ...")
             image = self.resolve_image(name, svc.pull_policy, log)
             svc_env = dict(base_env)
             for var in svc.variables:
-                svc_env[var.name] = expand(var.value, lookup) if var.expand else var.value
-            aliases = service_aliases(name, expand(svc.alias, lookup) if svc.alias else None)
+                svc_env[var.name] = expand(var.value, look) if var.expand else var.value
             cname = f"buildrig-{ctx.run_id}-{index}-svc{i}-{slug(aliases[0])[:30]}"
 
             def create(
@@ -437,6 +465,7 @@ class DockerExecutor:
                 cname: str = cname,
                 env: dict[str, str] = svc_env,
                 aliases: list[str] = aliases,
+                privileged: bool = privileged,
             ) -> str:
                 return self._container(
                     fallback,
@@ -454,8 +483,10 @@ class DockerExecutor:
 
             cid = self._start(log, privileged, create)
             started.append((cid, name, cname, svc_env))
-            if str(lookup.get("CI_DEBUG_SERVICES", "")).lower() == "true":
-                stream_service_log(self.api, cid, aliases[0], log)
+            if go_bool(lookup.get("CI_DEBUG_SERVICES", "")):
+                # the runner prefixes the lines with every name of the service joined by "-"
+                # (executors/docker/services.go:304-316; in Go's map order, here in ours)
+                stream_service_log(self.api, cid, "-".join(aliases), log)
         if started:
             timeout = self.docker.wait_for_services_timeout
             if timeout >= 0:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from buildrig.gitlab.imageref import pull_args
 from buildrig.run.executor import JobError
 from buildrig.run.log import JobLog
 
@@ -72,7 +73,7 @@ class ImageResolver:
                 if pol == "never":
                     continue
             log.sys(f"Pulling docker image {name} ...")
-            repo, tag = split_tag(name)
+            repo, tag = pull_args(name)
             try:
                 self.api.pull(repo, tag=tag)
             except APIError as exc:
@@ -82,13 +83,3 @@ class ImageResolver:
             self._images[name] = name
             return name
         raise JobError(f'failed to pull image "{name}" with specified policies [{shown}]: {error}')
-
-
-def split_tag(name: str) -> tuple[str, str | None]:
-    if "@" in name:
-        return name, None
-    last = name.rfind("/")
-    colon = name.rfind(":")
-    if colon > last:
-        return name[:colon], name[colon + 1 :]
-    return name, "latest"

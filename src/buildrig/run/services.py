@@ -1,12 +1,12 @@
 """The docker executor's services, beyond creating their containers (which shares the job
-container's privileged fallback, so it stays in :mod:`~buildrig.run.docker_executor`): GitLab's
-hostnames for a service, its readiness wait (TCP on its exposed ports, then a warning with its
-log), and CI_DEBUG_SERVICES' live log."""
+container's privileged fallback, so it stays in :mod:`~buildrig.run.docker_executor`): a
+service's readiness wait (TCP on its exposed ports, then a warning with its log) and
+CI_DEBUG_SERVICES' live log. The host names a service answers to are GitLab Runner's, from
+:mod:`buildrig.gitlab.services`."""
 
 from __future__ import annotations
 
 import contextlib
-import re
 import socket
 import threading
 import time
@@ -17,27 +17,6 @@ from buildrig.run.log import JobLog
 
 if TYPE_CHECKING:
     from docker import APIClient
-
-
-def service_aliases(image: str, alias: str | None) -> list[str]:
-    """GitLab's hostnames for a service: explicit aliases, then the two derived from the image name
-    (tag/digest and registry port dropped, ``/`` → ``__`` and ``/`` → ``-``)."""
-    out: list[str] = []
-    if alias:
-        out += [a for a in re.split(r"[,\s]+", alias) if a]
-    name = image.split("@", 1)[0]
-    last = name.rfind("/")
-    colon = name.rfind(":")
-    if colon > last:
-        name = name[:colon]
-    parts = name.split("/")
-    if len(parts) > 1 and ":" in parts[0]:
-        parts[0] = parts[0].split(":", 1)[0]
-    name = "/".join(parts)
-    for derived in (name.replace("/", "__"), name.replace("/", "-")):
-        if derived not in out:
-            out.append(derived)
-    return out
 
 
 def stream_service_log(api: APIClient, cid: str, alias: str, log: JobLog) -> None:

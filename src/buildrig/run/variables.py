@@ -3,8 +3,9 @@
 Precedence (lowest first) follows GitLab's "CI/CD variable precedence": predefined variables, then
 ``variables:`` at the top of ``.gitlab-ci.yml`` (and ``default:``), then the job's ``variables:``,
 then pipeline variables (``--var`` / ``--file-var``, like variables given when running a pipeline
-manually). The runner's ``environment`` from config.toml is applied last, as the runner appends it
-to the job's environment ("append or overwrite").
+manually). The runner's ``environment`` from config.toml sits below all of them: GitLab Runner
+puts it before the job's variables and the last definition of a name wins (common/build.go:1345-1350,
+common/variables.go:86-91 at v17.9.3), so it fills in what the job does not set.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from buildrig import __version__
+from buildrig.gitlab.expand import resolve as expand_variable
 from buildrig.gitlab.model import Job, Variable
 from buildrig.registryinfo import RegistryInfo
 
 ZERO_SHA = "0" * 40
-_REF = re.compile(r"\$(?:(\$)|\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 MASK = "[MASKED]"
 
 
@@ -295,55 +296,24 @@ def _arch() -> str:
     return {"x86_64": "amd64", "aarch64": "arm64"}.get(m, m)
 
 
-def expand(value: str, lookup: Mapping[str, str] | Callable[[str], str]) -> str:
-    """GitLab/runner ``$VAR``/``${VAR}`` expansion; ``$$`` is a literal ``$``; unknown → empty."""
-    get: Callable[[str], str] = (lambda k: lookup.get(k, "")) if isinstance(lookup, Mapping) else lookup
-
-    def rep(m: re.Match[str]) -> str:
-        if m.group(1):
-            return "$"
-        return get(m.group(2) or m.group(3))
-
-    return _REF.sub(rep, value)
-
-
 def resolve(
     layers: Iterable[Iterable[Variable]],
     *,
     always_masked: Iterable[str] = (),
     masked_names: Iterable[str] = (),
+    file_path: Callable[[str], str] | None = None,
 ) -> JobVariables:
-    """Merge ``layers`` (lowest precedence first) and expand them.
-
-    References are expanded recursively against the merged set (cycles stop at the raw value);
-    ``expand: false`` variables keep their value as written.
+    """Merge ``layers`` (lowest precedence first) and expand them as GitLab does
+    (:mod:`buildrig.gitlab.expand`): references resolve all the way down, an unknown one is empty,
+    ``expand: false`` variables keep their value as written, and a reference to a File variable
+    becomes ``file_path(name)``, where the job finds its file.
     """
     merged: dict[str, Variable] = {}
     for layer in layers:
         for var in layer:
             merged.pop(var.name, None)  # a redefinition moves to the end, like the runner's list
             merged[var.name] = var
-    raw = {k: v.value for k, v in merged.items()}
     done: dict[str, str] = {}
-
-    def value_of(name: str, stack: tuple[str, ...]) -> str:
-        if name in done:
-            return done[name]
-        var = merged[name]
-        if not var.expand or "$" not in var.value:
-            done[name] = var.value
-            return var.value
-
-        def look(key: str) -> str:
-            if key not in merged:
-                return ""
-            if key in stack:  # cycle: use the raw text
-                return raw[key]
-            return value_of(key, (*stack, key))
-
-        out = expand(var.value, look)
-        done[name] = out
-        return out
 
     env: list[tuple[str, str]] = []
     files: dict[str, bytes] = {}
@@ -351,7 +321,7 @@ def resolve(
     masked: set[str] = set()
     secret: set[str] = set()
     for name, var in merged.items():
-        value = value_of(name, (name,))
+        value = expand_variable(name, merged, file_path=file_path, memo=done)
         if var.file:
             files[name] = value.encode()
         env.append((name, value))

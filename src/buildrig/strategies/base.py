@@ -180,10 +180,6 @@ class Strategy:
 # --- shared rendering helpers ------------------------------------------------------------------
 
 
-def _has_registry_host(first: str) -> bool:
-    return "." in first or ":" in first or first == "localhost" or first.startswith("$")
-
-
 def mirror_image(ref: str, prefix: str | None) -> str:
     """Rewrite an image reference for ``--mirror PREFIX``.
 
@@ -194,11 +190,6 @@ def mirror_image(ref: str, prefix: str | None) -> str:
     if not prefix:
         return ref
     return f"{prefix.rstrip('/')}/{ref}"
-
-
-def prefix_has_host(prefix: str | None) -> bool:
-    """A mirror prefix with a registry host changes the derived service hostname."""
-    return bool(prefix) and _has_registry_host((prefix or "").split("/", 1)[0])
 
 
 def build_variables(p: RenderParams) -> dict[str, str]:

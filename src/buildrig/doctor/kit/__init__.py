@@ -30,7 +30,6 @@ from buildrig.doctor.kit.builders import is_buildah_job as is_buildah_job
 from buildrig.doctor.kit.builders import is_kaniko_job as is_kaniko_job
 from buildrig.doctor.kit.builders import is_rootless_buildkit_job as is_rootless_buildkit_job
 from buildrig.doctor.kit.builders import kaniko_commands as kaniko_commands
-from buildrig.doctor.kit.daemon import CURRENT_DOCKER as CURRENT_DOCKER
 from buildrig.doctor.kit.daemon import api_of_release as api_of_release
 from buildrig.doctor.kit.daemon import api_tuple as api_tuple
 from buildrig.doctor.kit.daemon import docker_release_of_tag as docker_release_of_tag

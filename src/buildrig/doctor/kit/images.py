@@ -6,6 +6,7 @@ import re
 
 from buildrig.doctor.base import JobView
 from buildrig.doctor.facts import is_dind_service, parse_image
+from buildrig.gitlab.expand import expand_with
 from buildrig.gitlab.model import Job, ServiceSpec
 
 
@@ -60,24 +61,10 @@ def kaniko_infers_gitlab_registry(name: str | None) -> bool:
     return ver is None or ver >= (1, 9)
 
 
-_VAR_REF = re.compile(r"\$\{(\w+)\}|\$(\w+)")
-
-
 def expand(jv: JobView, text: str) -> str:
-    """Substitute the job's variables the way GitLab expands ``image:`` names; unknown ones stay."""
-
-    def sub(m: re.Match[str]) -> str:
-        name = m.group(1) or m.group(2)
-        v = jv.env.get(name)
-        return v.value if v is not None else m.group(0)
-
-    out = text
-    for _ in range(5):  # variables may refer to variables
-        new = _VAR_REF.sub(sub, out)
-        if new == out:
-            break
-        out = new
-    return out
+    """``text`` with the job's variables expanded as GitLab expands ``image:`` names; unknown
+    ones stay (they may live in the project's settings)."""
+    return expand_with(text, jv.env, keep_unknown=True)
 
 
 def job_image(jv: JobView) -> str | None:

@@ -101,9 +101,7 @@ def var_loc(var: Variable | None, job: Job, *keys: str) -> Loc:
 
 
 def svc_env(view: RunnerView, svc: ServiceSpec) -> Mapping[str, Variable]:
-    aliases = F.service_aliases(svc)
-    key = aliases[0] if aliases else svc.name
-    return view.service_env.get(key, {})
+    return view.service_env.get(derive.service_key(svc), {})
 
 
 def origin(var: Variable | None) -> str:

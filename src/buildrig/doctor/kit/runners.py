@@ -3,59 +3,26 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-from buildrig.doctor.analysis import remembered
+from buildrig.doctor.facts import docker_mounts as docker_mounts
 from buildrig.errors import Loc
 from buildrig.gitlab.model import DockerSection, KubernetesSection, Runner, RunnerConfig
+from buildrig.gitlab.mounts import Mount as Mount
 
 SOCKET_PATHS = ("/var/run/docker.sock", "/run/docker.sock")
 SOCKET_DIRS = ("/var/run", "/run")
 
 
-@dataclass(frozen=True)
-class Mount:
-    raw: str
-    host: str | None  # None: an anonymous/cache volume
-    target: str
-    mode: str = ""
-
-
-def docker_mounts(r: Runner) -> tuple[Mount, ...]:
-    """The runner's ``volumes`` (asked per job for each runner: worked out once per run)."""
-    if r.docker is None:
-        return ()
-    return remembered("docker_mounts", r, _docker_mounts, r)
-
-
-def _docker_mounts(r: Runner) -> tuple[Mount, ...]:
-    if r.docker is None:
-        return ()
-    out: list[Mount] = []
-    for v in r.docker.volumes:
-        parts = v.split(":")
-        if len(parts) == 1:
-            out.append(Mount(v, None, parts[0]))
-        elif len(parts) == 2:
-            if parts[1] in ("ro", "rw", "z", "Z"):
-                out.append(Mount(v, None, parts[0], parts[1]))
-            else:
-                out.append(Mount(v, parts[0], parts[1]))
-        else:
-            out.append(Mount(v, parts[0], parts[1], ":".join(parts[2:])))
-    return tuple(out)
-
-
 def socket_mount(r: Runner) -> Mount | None:
     """The bind mount that puts the host's Docker socket into job containers, if any."""
     for m in docker_mounts(r):
-        if m.host is None:
+        host = m.host_path
+        if host is None:
             continue
-        if m.target.rstrip("/") in SOCKET_PATHS or (
-            m.target.rstrip("/") in SOCKET_DIRS and m.host.rstrip("/") in SOCKET_DIRS
-        ):
+        target = m.destination.rstrip("/")
+        if target in SOCKET_PATHS or (target in SOCKET_DIRS and host.rstrip("/") in SOCKET_DIRS):
             return m
-        if m.host.endswith("docker.sock") and m.target.endswith("docker.sock"):
+        if host.endswith("docker.sock") and target.endswith("docker.sock"):
             return m
     return None
 

@@ -34,19 +34,26 @@ def check(ctx: Context) -> Iterator[Issue]:
         services = derive.dind_services(jv.job, jv.runners)
         if not services:
             continue
-        all_aliases = {a for s in derive.job_services(jv.job, jv.runners) for a in F.service_aliases(s)}
         for view in per_runner(ctx, jv)[:1]:
+            k8s = view.kubernetes
+            # every name the runner gives a service: derived from the image, then its aliases
+            names = {
+                a
+                for s in derive.job_services(jv.job, jv.runners)
+                for a in F.service_aliases(s, kubernetes=k8s)
+            }
             ep = endpoint(view.env)
             if ep is None or ep.scheme != "tcp" or ep.host is None or ep.is_loopback:
                 continue
-            if ep.host in all_aliases or ep.host in _extra_hosts(view.runner):
+            if ep.host in names or ep.host in _extra_hosts(view.runner):
                 continue
             svc = services[0]
             host_var = view.env.get("DOCKER_HOST")
             yield finding(
                 f"{label(jv.job)}: the client connects to {ep.host} (DOCKER_HOST={ep.raw}, "
                 f"{origin(host_var)}) but service {svc.name} answers only as "
-                f'{", ".join(F.service_aliases(svc))}; the job fails with "error during connect: ... '
+                f'{", ".join(F.service_aliases(svc, kubernetes=k8s))}; the job fails with '
+                '"error during connect: ... '
                 f'dial tcp: lookup {ep.host} ...: no such host".',
                 f"Add alias: {ep.host} to the service (services: [{{name: {svc.name}, alias: {ep.host}}}]).",
                 loc=svc.loc or jv.job.key_locs.get("services", jv.job.loc),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from buildrig import engine_versions as EV
 from buildrig import versions
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
@@ -29,36 +30,35 @@ SEVERITY = Severity.ERROR
 CATEGORY = Category.FAILURE
 DOCS = "https://docs.docker.com/engine/release-notes/29/"
 
-# API version of each client major (what the CLI sends at most).
-_CLIENT_API = {19: "1.40", 20: "1.41", 23: "1.42", 24: "1.43", 25: "1.44", 26: "1.45", 27: "1.47", 28: "1.48"}
-_LATEST_MAJOR = int(versions.DOCKER_VERSION.split(".", 1)[0])
-
-
-def _major(name: str) -> int:
-    return F.docker_major(name) or _LATEST_MAJOR  # floating tags are the current release
-
 
 def check(ctx: Context) -> Iterator[Issue]:
     for jv in jobs(ctx, "dind"):
         image = derive.image_name(jv.job, jv.runners)
         if image is None or not F.is_docker_image(image):
             continue
-        client = _major(image)
+        client = F.docker_release(image)
+        if client is None:
+            continue
         for svc in derive.dind_services(jv.job, jv.runners):
             if not F.is_docker_image(svc.name):
                 continue
-            daemon = _major(svc.name)
-            if daemon >= 29 and client < 25:
-                api = _CLIENT_API.get(client, "older than 1.44")
-                floating = "" if F.docker_major(svc.name) else f" ({svc.name} floats to Docker {daemon})"
-                yield finding(
-                    f"{label(jv.job)} runs client {image} (API {api}) against {svc.name}{floating}, which "
-                    f'requires API 1.44 or newer; every docker command fails with "Error response from '
-                    f"daemon: client version {api} is too old. Minimum supported API version is 1.44, "
-                    'please upgrade your client to a newer version".',
-                    f"Pin both to one version >= 25: image {versions.DOCKER_CLI_IMAGE} with service "
-                    f"{versions.DOCKER_DIND_IMAGE}.",
-                    loc=(jv.job.image.loc if jv.job.image and jv.job.image.loc else key_loc(jv.job, "image")),
-                    job=jv.job.name,
-                )
-                break
+            daemon = F.docker_release(svc.name)
+            if daemon is None:
+                continue
+            api = EV.api_of_release(client) or "older than 1.12"
+            minimum = EV.min_api_of_release(daemon)
+            if EV.api_tuple(api) >= EV.api_tuple(minimum):
+                continue
+            floats = F.is_floating_docker_tag(svc.name)
+            floating = f" ({svc.name} floats to Docker {daemon[0]})" if floats else ""
+            yield finding(
+                f"{label(jv.job)} runs client {image} (API {api}) against {svc.name}{floating}, which "
+                f'requires API {minimum} or newer; every docker command fails with "Error response from '
+                f"daemon: client version {api} is too old. Minimum supported API version is {minimum}, "
+                'please upgrade your client to a newer version".',
+                f"Pin both to one version >= 25: image {versions.DOCKER_CLI_IMAGE} with service "
+                f"{versions.DOCKER_DIND_IMAGE}.",
+                loc=(jv.job.image.loc if jv.job.image and jv.job.image.loc else key_loc(jv.job, "image")),
+                job=jv.job.name,
+            )
+            break

@@ -39,10 +39,7 @@ def _outcome(ctx: Context, job: object, runner: object) -> tuple[object, ...]:
     ep = endpoint(env)
     modes = []
     for svc in derive.dind_services(job, [runner]):
-        from buildrig.doctor import facts as F
-
-        alias = F.service_aliases(svc)[0]
-        mode = derive.dind_mode(svc, services.get(alias, {}))
+        mode = derive.dind_mode(svc, services.get(derive.service_key(svc), {}))
         modes.append((mode.tls, mode.port))
     return (ep.port if ep else None, ep.host if ep else None, tls_on(env), tuple(modes))
 

@@ -28,11 +28,6 @@ CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/runner/configuration/advanced-configuration/#the-runnersdocker-section"
 
 
-def _hosts_mount(volume: str) -> bool:
-    parts = volume.split(":")
-    return len(parts) >= 2 and parts[1].rstrip("/") == "/etc/hosts"
-
-
 def check(ctx: Context) -> Iterator[Issue]:
     for jv in jobs(ctx):
         services = derive.job_services(jv.job, jv.runners)
@@ -41,10 +36,13 @@ def check(ctx: Context) -> Iterator[Issue]:
         for r in jv.runners:
             if r.docker is None or not F.is_docker_executor(r):
                 continue
-            mount = next((v for v in r.docker.volumes if _hosts_mount(v)), None)
+            mount = next(
+                (m.raw for m in F.docker_mounts(r) if m.source and m.destination.rstrip("/") == "/etc/hosts"),
+                None,
+            )
             if mount is None or F.flag_on(r, F.NETWORK_PER_BUILD_FF, jv.env) or r.docker.network_mode:
                 continue
-            alias = F.service_aliases(services[0])[0]
+            alias = derive.service_key(services[0])
             yield finding(
                 f"{label(jv.job)}: runner '{r.name}' mounts \"{mount}\", which replaces the /etc/hosts "
                 f'where the runner writes service aliases; {alias} does not resolve: "error during connect: '

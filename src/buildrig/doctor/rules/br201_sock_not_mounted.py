@@ -45,7 +45,7 @@ def _provides(r: Runner, sock: str) -> bool:
     m = u.socket_mount(r)
     if m is None:
         return False
-    target = m.target.rstrip("/")
+    target = m.destination.rstrip("/")
     return sock == target or sock.startswith(target + "/") or (
         sock in u.SOCKET_PATHS and target in u.SOCKET_PATHS
     )

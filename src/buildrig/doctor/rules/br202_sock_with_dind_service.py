@@ -56,7 +56,7 @@ def check(ctx: Context) -> Iterator[Issue]:
         aliases = {a for s in svcs for a in F.service_aliases(s)}
         to_dind = ep is not None and ep.scheme == "tcp" and ep.host in aliases
         blocks_listener = all(
-            (m := u.socket_mount(r)) is not None and m.target.rstrip("/") in u.SOCKET_PATHS for r in bad
+            (m := u.socket_mount(r)) is not None and m.destination.rstrip("/") in u.SOCKET_PATHS for r in bad
         )
         sure = to_dind and blocks_listener
         sloc = svc.loc or u.job_loc(jv.job, "services")

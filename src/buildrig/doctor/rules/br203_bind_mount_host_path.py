@@ -51,9 +51,9 @@ _COMPOSE = re.compile(r"(?<![\w./$-])docker(?:-compose|\s+compose)\b.*\s(?:up|ru
 def _shares_builds(r: Runner) -> bool:
     builds = (r.builds_dir or "/builds").rstrip("/")
     return any(
-        m.host is not None
-        and m.host.rstrip("/") == m.target.rstrip("/")
-        and (builds + "/").startswith(m.target.rstrip("/") + "/")
+        m.host_path is not None
+        and m.host_path.rstrip("/") == m.destination.rstrip("/")
+        and (builds + "/").startswith(m.destination.rstrip("/") + "/")
         for m in u.docker_mounts(r)
     )
 

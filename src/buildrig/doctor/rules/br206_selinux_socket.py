@@ -57,15 +57,13 @@ def check(ctx: Context) -> Iterator[Issue]:
                 loc=u.docker_loc(r, "volumes"),
             )
         for m in u.docker_mounts(r):
-            if m is sock or m.host is None or label_off:
-                continue
-            if "z" in m.mode.lower().split(","):
+            if m is sock or m.host_path is None or label_off or m.label:
                 continue
             yield finding(
                 f"dockerd has SELinux enabled{dwhere} and {u.rname(r)} bind-mounts the host path "
                 f"\"{m.raw}\" ({u.docker_loc(r, 'volumes')}) without :z: reads and writes there "
                 "fail with \"Permission denied\" inside the job.",
-                f"Use \"{m.host}:{m.target}:{(m.mode + ',z') if m.mode else 'z'}\" (shared label).",
+                f"Use \"{m.with_label('z')}\" (shared label).",
                 loc=u.docker_loc(r, "volumes"),
                 severity=Severity.WARNING,
             )

@@ -29,7 +29,8 @@ import re
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Issue, JobView, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
+from buildrig.gitlab.imageref import DOCKER_HUB_NAMES
 
 ID = "BR404"
 TITLE = "kaniko: auth config does not cover the --destination registry"
@@ -38,30 +39,13 @@ CATEGORY = Category.FAILURE
 DOCS = "https://github.com/GoogleContainerTools/kaniko#pushing-to-different-registries"
 
 _KEY = re.compile(r'\\*"([^"\\]+)\\*"\s*:\s*\{\s*\\*"(?:auth|username|password|identitytoken)\\*"')
-_HUB = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
 
 
 def _norm(key: str) -> str:
     k = re.sub(r"\$\{(\w+)\}", r"$\1", key.strip())
     k = re.sub(r"^https?://", "", k)
     k = re.sub(r"/v[12]/?$", "", k).rstrip("/")
-    return "docker.io" if k in _HUB else k
-
-
-def _resolve(jv: JobView, s: str) -> str:
-    """Substitute the job's own variables (not GitLab's predefined ones, which stay symbolic)."""
-
-    def sub(m: re.Match[str]) -> str:
-        v = u.env_value(jv, m.group(1))
-        return v if v is not None else m.group(0)
-
-    out = re.sub(r"\$\{(\w+)\}", r"$\1", s)
-    for _ in range(5):  # variables may refer to variables
-        new = re.sub(r"\$(\w+)", sub, out)
-        if new == out:
-            break
-        out = new
-    return out
+    return "docker.io" if k in DOCKER_HUB_NAMES else k
 
 
 def _dest_registry(dest: str) -> str:
@@ -95,11 +79,11 @@ def check(ctx: Context) -> Iterator[Issue]:
         if not keys or write_loc is None:
             continue
         infers = u.kaniko_infers_gitlab_registry(u.image_name(jv.job, jv.runners))
-        norm = {_norm(_resolve(jv, k)) for k in keys}
+        norm = {_norm(u.expand(jv, k)) for k in keys}
         with_path = [k for k in keys if "/" in _norm(k) and not _norm(k).startswith("$")]
         for sl, words in cmds:
             for dest in u.option_values(words, "--destination", "-d"):
-                reg = _norm(_resolve(jv, _dest_registry(_resolve(jv, dest))))
+                reg = _norm(u.expand(jv, _dest_registry(u.expand(jv, dest))))
                 if reg in norm or (reg == "$CI_REGISTRY" and ("$CI_REGISTRY" in norm or infers)):
                     continue  # kaniko >= 1.9 finds the GitLab registry's job credentials itself
                 unknown = reg.startswith("$") or any(k.startswith("$") and k != "$CI_REGISTRY"

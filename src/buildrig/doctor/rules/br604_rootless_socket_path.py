@@ -45,8 +45,8 @@ def check(ctx: Context) -> Iterator[Issue]:
                 continue
             host = r.docker.host or ""
             m = u.socket_mount(r)
-            if host.startswith(_ROOTLESS) and m is not None and m.host is not None and (
-                not m.host.startswith("/run/user/")
+            if host.startswith(_ROOTLESS) and m is not None and m.host_path is not None and (
+                not m.host_path.startswith("/run/user/")
             ):
                 sock = host[len("unix://") :]
                 yield finding(
@@ -67,7 +67,7 @@ def check(ctx: Context) -> Iterator[Issue]:
             bad = [
                 r for r in jv.runners
                 if (u.is_docker_executor(r) or u.is_kubernetes(r))
-                and not any(mm.target == path for mm in u.docker_mounts(r))
+                and not any(mm.destination == path for mm in u.docker_mounts(r))
             ]
             if bad:
                 yield finding(

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from buildrig.doctor import facts as F
 from buildrig.doctor import kit as u
 from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.gitlab.model import Runner
@@ -38,10 +39,8 @@ DOCS = "https://docs.gitlab.com/runner/configuration/advanced-configuration/#the
 
 
 def _per_build(r: Runner) -> bool:
-    if r.feature_flags.get("FF_NETWORK_PER_BUILD"):
-        return True
-    v = u.runner_env(r, "FF_NETWORK_PER_BUILD")
-    return v is not None and v.value.strip().lower() in ("true", "1")
+    """On for every job of the runner: [runners.feature_flags] or its environment (gitlab/features)."""
+    return F.flag_on(r, F.NETWORK_PER_BUILD_FF)
 
 
 def check(ctx: Context) -> Iterator[Issue]:
