@@ -48,7 +48,8 @@ class FakeWorkspace:
     backend: FakeBackend
     way: str
 
-    def run_job(self) -> JobRun:
+    def run_job(self, scenario: str) -> JobRun:
+        self.backend.scenarios.append(scenario)
         return self.backend.job(self)
 
 
@@ -66,6 +67,7 @@ class FakeBackend:
     broken_way: str | None = None
     interrupt_at: int | None = None
     jobs: list[tuple[str, str, bool]] = field(default_factory=list)  # (way, tag, changed?)
+    scenarios: list[str] = field(default_factory=list)  # what each run_job was told it runs
     opened: list[str] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
     engine_down: bool = False

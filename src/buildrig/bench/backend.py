@@ -20,11 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from buildrig import engine
+from buildrig.bench.buildlog import cached_steps
 from buildrig.bench.machine import machine_facts
 from buildrig.bench.model import CacheMode, Machine, Skipped
 from buildrig.bench.orchestrate import JobRun
 from buildrig.bench.phases import LogLine, ServiceSpan, strip_ansi
 from buildrig.errors import BuildrigError
+from buildrig.fsutil import atomic_write
 from buildrig.trial import TRY_NAMESPACE, scratch_git
 
 #: Namespace of every repository the benchmark pushes; also how its images are recognised.
@@ -34,13 +36,41 @@ HOST_DAEMON_WAYS = ("shell", "docker_sock")
 
 _SERVICE_START = re.compile(r"^Starting service ")
 _STEP_SCRIPT = re.compile(r'^Executing "step_script"')
-#: Classic builder, buildah, BuildKit and kaniko say so when a step came from the layer cache.
-_CACHE_HIT = re.compile(r"^\s*-{2,3}> Using cache\b|^#\d+ CACHED\b|\bUsing caching version of cmd: ")
+#: ``docker build``/``docker buildx build``/``docker image build``, global options allowed
+#: between the client and its subcommand (``docker -H tcp://x:2376 build``).
+_DOCKER_BUILD = re.compile(
+    r"(?<![\w.-])docker(?:\s+-{1,2}[\w.-]+(?:[= ](?!-)\S+)?)*\s+(?:buildx\s+|image\s+)?build(?=\s)"
+)
+NO_CACHE = "--no-cache"
 
 
-def cache_hits(lines: Sequence[LogLine]) -> int:
-    """Build steps served from a layer cache, as the build output reports them."""
-    return sum(1 for line in lines if _CACHE_HIT.search(strip_ansi(line.text)))
+def force_no_cache(ci_text: str) -> tuple[str, int]:
+    """``ci_text`` with ``--no-cache`` added to every ``docker build`` command that lacks it, and
+    how many commands now carry it. A cold run on a daemon that outlives the job cannot otherwise
+    be cold without pruning the user's build cache, which the benchmark must never do."""
+    out: list[str] = []
+    count = 0
+    for line in ci_text.splitlines(keepends=True):
+        if _DOCKER_BUILD.search(line):
+            count += 1
+            if NO_CACHE not in line:
+                line = _DOCKER_BUILD.sub(lambda m: f"{m.group(0)} {NO_CACHE}", line)
+        out.append(line)
+    return "".join(out), count
+
+
+@contextlib.contextmanager
+def cold_pipeline(ci_file: Path) -> Iterator[int]:
+    """The scratch pipeline with every ``docker build`` forced to ``--no-cache`` while the block
+    runs; the file as it was afterwards (warm and change runs build with the cache). Yields the
+    number of build commands that carry the flag."""
+    original = ci_file.read_bytes()
+    text, count = force_no_cache(original.decode("utf-8"))
+    atomic_write(ci_file, text)
+    try:
+        yield count
+    finally:
+        atomic_write(ci_file, original)
 
 
 def services_from_log(lines: Sequence[Any]) -> tuple[ServiceSpan, ...]:
@@ -72,7 +102,21 @@ class RealWorkspace:
         """A rebuild should find a layer cache: the daemon's, or the registry's when enabled."""
         return self.way in (*HOST_DAEMON_WAYS, "docker_host") or self.cache == "registry"
 
-    def run_job(self) -> JobRun:
+    def run_job(self, scenario: str) -> JobRun:
+        """One run of the job. A cold run on a host daemon (shell, docker_sock) builds with
+        ``--no-cache``: that daemon keeps a build cache the benchmark does not own (other builds
+        of this Dockerfile on this machine), which must neither serve the cold build nor be
+        pruned. The other ways are cold by construction: a fresh daemon (dind, docker_host), a
+        fresh job container (BuildKit, buildah, kaniko) and an empty registry cache repository."""
+        ci_file = self.scratch / ".gitlab-ci.yml"
+        if scenario != "cold" or self.way not in HOST_DAEMON_WAYS or not ci_file.is_file():
+            return self._run_once()
+        with cold_pipeline(ci_file) as forced:
+            if not forced:
+                self.backend.unforced.append(f"{self.way} ({self.project_name})")
+            return self._run_once()
+
+    def _run_once(self) -> JobRun:
         from buildrig.run.api import run_jobs
         from buildrig.run.model import RunOptions
         from buildrig.run.variables import git_info
@@ -116,12 +160,8 @@ class RealWorkspace:
         lines = tuple(LogLine(ln.t, ln.text) for ln in job.lines)
         ok = job.status == "success"
         error = None if ok else (job.reason or f"job {job.name} {job.status} (exit code {job.exit_code})")
-        hits = cache_hits(lines)
-        what = f"{self.way} (cache {self.cache}, {self.project_name})"
-        if self.runs == 1 and hits:
-            b.cold_cache_hits.append((what, hits))
-        elif self.runs > 1 and not hits and job.status == "success" and self.expects_cache:
-            b.rebuild_misses.append(f"{what} run {self.runs}")
+        if self.runs > 1 and job.status == "success" and self.expects_cache and not cached_steps(lines):
+            b.rebuild_misses.append(f"{self.way} (cache {self.cache}, {self.project_name}) run {self.runs}")
         if ok:
             git = git_info(self.scratch)
             repo = f"{b.namespace}/{self.project_name}"
@@ -155,7 +195,8 @@ class RealBackend:
         self._scratch_root = scratch_root
         self._own_root: Path | None = None
         self._registry: Any = None
-        self.cold_cache_hits: list[tuple[str, int]] = []
+        #: Host-daemon workspaces whose pipeline had no ``docker build`` to force ``--no-cache`` on.
+        self.unforced: list[str] = []
         self.rebuild_misses: list[str] = []
 
     # -- Backend protocol ---------------------------------------------------------------------------
@@ -196,26 +237,27 @@ class RealBackend:
 
     def notes(self) -> tuple[str, ...]:
         how = (
-            "cold: each repeat pushes to a new repository of its own (empty registry cache), dind and "
-            "docker_host start a fresh daemon, and before shell/docker_sock run their cold build the "
-            f"engine drops the images buildrig pushed to its test registry ({NAMESPACE_PREFIX}-*, "
-            f"{TRY_NAMESPACE}/*); the user's images and any other cache are left alone.",
+            "cold: every cold run is checked to take no build step from any cache (steps the build "
+            "output reports as cached are counted; a cold run with any fails). Each repeat pushes to "
+            "a new repository of its own (empty registry cache), dind and docker_host start a fresh "
+            "daemon, BuildKit/buildah/kaniko a fresh job container, and the cold build of shell and "
+            "docker_sock (the host daemon, whose build cache the benchmark does not own and never "
+            "prunes) runs with --no-cache.",
         )
-        return (
-            how
-            + tuple(
-                f"cold run of {what} reused {n} cached build step(s): a layer cache the benchmark does "
-                "not own (images built from this Dockerfile by something else on this engine) made it "
-                "less than cold"
-                for what, n in self.cold_cache_hits
+        out = list(how)
+        if self.unforced:
+            out.append(
+                "cold: no `docker build` found to add --no-cache to in the pipeline of "
+                + ", ".join(self.unforced)
+                + "; only the cached-step count vouches for those cold runs"
             )
-            + tuple(
-                f"rebuild {what} took no step from a layer cache: whatever cache the way relies on was "
-                "gone (a daemon restarted by something else, an unreachable cache repository); its "
-                "figure is a cold one"
-                for what in self.rebuild_misses
+        if self.rebuild_misses:
+            out.append(
+                "rebuilds that took no step from a layer cache (whatever cache the way relies on was "
+                "gone: a daemon restarted by something else, an unreachable cache repository; their "
+                "figures are cold ones): " + ", ".join(self.rebuild_misses)
             )
-        )
+        return tuple(out)
 
     @contextlib.contextmanager
     def workspace(self, way: str, cache: CacheMode, tag: str) -> Iterator[RealWorkspace]:
