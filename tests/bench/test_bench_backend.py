@@ -1,5 +1,6 @@
-"""The cold run of the host-daemon ways: ``--no-cache`` forced on the scratch pipeline's builds for
-that run only (no engine needed: the pipeline is what ``init`` generates)."""
+"""The cold run of the host-daemon ways: every stage of the scratch Dockerfile starts with a copy of
+a file unique to the workspace, so no step can match the host daemon's build cache (no engine
+needed: these are the scratch copy's files)."""
 
 from __future__ import annotations
 
@@ -8,60 +9,59 @@ from pathlib import Path
 
 import pytest
 
-from buildrig.bench.backend import NO_CACHE, cold_pipeline, force_no_cache
+from buildrig.bench.backend import NONCE_FILE, chain_after_from, isolate_build_cache
+from buildrig.bench.orchestrate import _dockerfile_instructions
 
 HELLO = Path(__file__).resolve().parents[2] / "examples" / "hello"
+NONCE_COPY = f"COPY {NONCE_FILE} /{NONCE_FILE}"
 
 
-@pytest.mark.parametrize("strategy", ["shell", "docker_sock"])
-def test_the_generated_pipeline_builds_without_cache(tmp_path: Path, strategy: str) -> None:
-    from buildrig.init import InitOptions, init_project
-
-    project = tmp_path / "p"
-    shutil.copytree(HELLO, project)
-    init_project(InitOptions(strategy=strategy, out=project, cache="registry"))
-    ci = project / ".gitlab-ci.yml"
-    before = ci.read_text()
-    builds = [ln for ln in before.splitlines() if "docker build" in ln and not ln.lstrip().startswith("#")]
-    assert builds, "the generated job builds with docker build"
-    with cold_pipeline(ci) as forced:
-        during = ci.read_text()
-        assert forced == len(builds)
-        changed = [ln for ln in during.splitlines() if NO_CACHE in ln]
-        assert len(changed) == len(builds)
-        assert all(f"docker build {NO_CACHE} " in ln for ln in changed)
-        # nothing else moved: removing the flag gives the pipeline back
-        assert during.replace(f" {NO_CACHE}", "") == before
-    assert ci.read_text() == before  # warm and change build with the cache again
+def test_examples_hello_gets_one_unique_first_step(tmp_path: Path) -> None:
+    scratch = tmp_path / "scratch"
+    shutil.copytree(HELLO, scratch)
+    before = (scratch / "Dockerfile").read_text()
+    assert isolate_build_cache(scratch, "run1-shell-registry-r1-abc") == 1
+    after = (scratch / "Dockerfile").read_text()
+    steps = [instr for _, instr in _dockerfile_instructions(after)]
+    assert steps[0] == "FROM python:3.11-slim-bookworm"
+    assert steps[1] == NONCE_COPY  # before WORKDIR: the first step the cache could match
+    assert after.replace(NONCE_COPY + "\n", "", 1) == before  # nothing else moved
+    assert (scratch / NONCE_FILE).read_text() == "run1-shell-registry-r1-abc\n"
+    assert not (HELLO / NONCE_FILE).exists()  # the user's project is untouched
 
 
-def test_cold_pipeline_restores_the_file_when_the_run_fails(tmp_path: Path) -> None:
-    ci = tmp_path / ".gitlab-ci.yml"
-    ci.write_text("job:\n  script:\n    - docker build -t x .\n")
-    with pytest.raises(RuntimeError), cold_pipeline(ci):
-        raise RuntimeError("job crashed")
-    assert ci.read_text() == "job:\n  script:\n    - docker build -t x .\n"
+def test_every_stage_and_continued_from_lines() -> None:
+    text = (
+        "# syntax=docker/dockerfile:1\n"
+        "ARG BASE=alpine:3.20\n"
+        "FROM ${BASE} \\\n"
+        "    AS build\n"
+        "RUN make\n"
+        "from scratch\n"
+        "COPY --from=build /out /out"
+    )
+    out, stages = chain_after_from(text)
+    assert stages == 2
+    assert out.splitlines() == [
+        "# syntax=docker/dockerfile:1",
+        "ARG BASE=alpine:3.20",
+        "FROM ${BASE} \\",
+        "    AS build",
+        NONCE_COPY,
+        "RUN make",
+        "from scratch",
+        NONCE_COPY,
+        "COPY --from=build /out /out",
+    ]
 
 
-@pytest.mark.parametrize(
-    ("line", "expected"),
-    [
-        ("- docker build -t x .", "- docker build --no-cache -t x ."),
-        ("- DOCKER_BUILDKIT=1 docker build -t x .", "- DOCKER_BUILDKIT=1 docker build --no-cache -t x ."),
-        (
-            "- docker -H tcp://h:2376 --tlsverify build .",
-            "- docker -H tcp://h:2376 --tlsverify build --no-cache .",
-        ),
-        ("- docker buildx build --load .", "- docker buildx build --no-cache --load ."),
-        ("- docker image build .", "- docker image build --no-cache ."),
-        ("- /usr/bin/docker build .", "- /usr/bin/docker build --no-cache ."),
-        ("- docker build --no-cache -t x .", "- docker build --no-cache -t x ."),  # already cold
-        ("- docker buildx bake", "- docker buildx bake"),
-        ("- my-docker build .", "- my-docker build ."),
-        ("- docker push x", "- docker push x"),
-    ],
-)
-def test_force_no_cache_lines(line: str, expected: str) -> None:
-    text, count = force_no_cache(line + "\n")
-    assert text == expected + "\n"
-    assert count == (1 if NO_CACHE in expected else 0)
+def test_dockerignore_cannot_drop_the_nonce(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM alpine\nCOPY app/ /app/\n")
+    (tmp_path / ".dockerignore").write_text("*\n!app/")
+    isolate_build_cache(tmp_path, "n")
+    assert (tmp_path / ".dockerignore").read_text() == f"*\n!app/\n!{NONCE_FILE}\n"
+
+
+@pytest.mark.parametrize("text", ["", "# no stage\n"])
+def test_no_from_no_change(text: str) -> None:
+    assert chain_after_from(text) == (text, 0)

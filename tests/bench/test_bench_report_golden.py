@@ -20,8 +20,8 @@ CASES_DIR = Path(__file__).parent / "cases"
 CASES = sorted(p.name for p in CASES_DIR.iterdir() if (p / "input" / "results.json").is_file())
 
 
-def _table_text(path: Path) -> str:
-    console = Console(file=io.StringIO(), width=120, color_system=None, force_terminal=False)
+def _table_text(path: Path, width: int = 120) -> str:
+    console = Console(file=io.StringIO(), width=width, color_system=None, force_terminal=False)
     console.print(results_table(read_json(path)))
     text = console.file.getvalue()  # type: ignore[attr-defined]
     return "\n".join(line.rstrip() for line in str(text).splitlines()) + "\n"
@@ -56,7 +56,7 @@ def test_seven_ways_report_says_what_the_issue_asks() -> None:
     assert "Cold runs that took build steps from a cache" in html and "shell (repeat 2, 9 steps)" in html
     assert "not cold: 9 build step(s)" in html
     # ratio and pass/fail per way and target, in both outputs
-    assert re.search(r"dind +[^\n]*\d\.\d\d× ≤2× FAIL", table)
+    assert re.search(r"dind +│[^\n]*\n[^\n]*10\.63× FAIL #5 │ +6\.62× FAIL #5", table)
     assert "≤ 2.5× pass" in html and "≤ 2× FAIL" in html
     # the floor of a way that misses: its phases and why, with numbers
     assert "The floor, phase by phase" in html
@@ -84,3 +84,12 @@ def test_floor_note_explains_a_way_that_cannot_reach_its_target() -> None:
 
 def test_grouped_notes_keep_order_and_count() -> None:
     assert grouped_notes(["a", "b", "a", "c", "a"]) == [("a", 3), ("b", 1), ("c", 1)]
+
+
+def test_terminal_table_fits_80_columns_without_cutting_figures() -> None:
+    # bench's output piped or in a default terminal is 80 columns wide: rich would cut a cell
+    # that does not fit to "…", losing the figure
+    text = _table_text(CASES_DIR / "seven-ways" / "input" / "results.json", width=80)
+    tables = text.split("target missed")[0]
+    assert "…" not in tables
+    assert "10.63× FAIL #5" in tables and "svc" in tables and "hits" in tables

@@ -36,41 +36,50 @@ HOST_DAEMON_WAYS = ("shell", "docker_sock")
 
 _SERVICE_START = re.compile(r"^Starting service ")
 _STEP_SCRIPT = re.compile(r'^Executing "step_script"')
-#: ``docker build``/``docker buildx build``/``docker image build``, global options allowed
-#: between the client and its subcommand (``docker -H tcp://x:2376 build``).
-_DOCKER_BUILD = re.compile(
-    r"(?<![\w.-])docker(?:\s+-{1,2}[\w.-]+(?:[= ](?!-)\S+)?)*\s+(?:buildx\s+|image\s+)?build(?=\s)"
-)
-NO_CACHE = "--no-cache"
+#: A file of the scratch copy whose content is unique to one workspace; the Dockerfile copies it
+#: first thing after every ``FROM`` (see :func:`isolate_build_cache`).
+NONCE_FILE = ".buildrig-bench-nonce"
+_FROM = re.compile(r"^\s*FROM\s", re.IGNORECASE)
 
 
-def force_no_cache(ci_text: str) -> tuple[str, int]:
-    """``ci_text`` with ``--no-cache`` added to every ``docker build`` command that lacks it, and
-    how many commands now carry it. A cold run on a daemon that outlives the job cannot otherwise
-    be cold without pruning the user's build cache, which the benchmark must never do."""
+def chain_after_from(dockerfile_text: str) -> tuple[str, int]:
+    """``dockerfile_text`` with ``COPY NONCE_FILE /NONCE_FILE`` after every ``FROM`` instruction
+    (backslash continuations kept whole), and how many stages now start with it."""
     out: list[str] = []
-    count = 0
-    for line in ci_text.splitlines(keepends=True):
-        if _DOCKER_BUILD.search(line):
-            count += 1
-            if NO_CACHE not in line:
-                line = _DOCKER_BUILD.sub(lambda m: f"{m.group(0)} {NO_CACHE}", line)
+    stages = 0
+    in_from = False
+    for line in dockerfile_text.splitlines(keepends=True):
         out.append(line)
-    return "".join(out), count
+        if not in_from and _FROM.match(line):
+            in_from = True
+        if in_from and not line.rstrip("\r\n").endswith("\\"):
+            in_from = False
+            stages += 1
+            if not out[-1].endswith("\n"):
+                out[-1] += "\n"
+            out.append(f"COPY {NONCE_FILE} /{NONCE_FILE}\n")
+    return "".join(out), stages
 
 
-@contextlib.contextmanager
-def cold_pipeline(ci_file: Path) -> Iterator[int]:
-    """The scratch pipeline with every ``docker build`` forced to ``--no-cache`` while the block
-    runs; the file as it was afterwards (warm and change runs build with the cache). Yields the
-    number of build commands that carry the flag."""
-    original = ci_file.read_bytes()
-    text, count = force_no_cache(original.decode("utf-8"))
-    atomic_write(ci_file, text)
-    try:
-        yield count
-    finally:
-        atomic_write(ci_file, original)
+def isolate_build_cache(scratch: Path, nonce: str, dockerfile: str = "Dockerfile") -> int:
+    """Make every build step of the scratch project's image unique to this workspace: each stage
+    first copies a file holding ``nonce``, so no step of its first (cold) build can come from a
+    cache filled by anything else, and its warm and change builds reuse only what that cold build
+    left. This is how the ways that build on the host's daemon (shell, docker_sock) get a cold run:
+    that daemon's build cache belongs to the user, the benchmark must neither use nor prune it, and
+    ``--no-cache`` is not enough (BuildKit in Docker 20.10 still reports ``WORKDIR`` as CACHED).
+    Returns the number of stages chained; the files are the scratch copy's, never the user's."""
+    path = scratch / dockerfile
+    text, stages = chain_after_from(path.read_text(encoding="utf-8"))
+    atomic_write(scratch / NONCE_FILE, nonce + "\n")
+    atomic_write(path, text)
+    ignore = scratch / ".dockerignore"
+    if ignore.is_file():
+        # The last matching pattern wins: an exclusion such as ``*`` must not drop the file.
+        body = ignore.read_text(encoding="utf-8")
+        sep = "" if not body or body.endswith("\n") else "\n"
+        atomic_write(ignore, f"{body}{sep}!{NONCE_FILE}\n")
+    return stages
 
 
 def services_from_log(lines: Sequence[Any]) -> tuple[ServiceSpan, ...]:
@@ -103,18 +112,9 @@ class RealWorkspace:
         return self.way in (*HOST_DAEMON_WAYS, "docker_host") or self.cache == "registry"
 
     def run_job(self, scenario: str) -> JobRun:
-        """One run of the job. A cold run on a host daemon (shell, docker_sock) builds with
-        ``--no-cache``: that daemon keeps a build cache the benchmark does not own (other builds
-        of this Dockerfile on this machine), which must neither serve the cold build nor be
-        pruned. The other ways are cold by construction: a fresh daemon (dind, docker_host), a
-        fresh job container (BuildKit, buildah, kaniko) and an empty registry cache repository."""
-        ci_file = self.scratch / ".gitlab-ci.yml"
-        if scenario != "cold" or self.way not in HOST_DAEMON_WAYS or not ci_file.is_file():
-            return self._run_once()
-        with cold_pipeline(ci_file) as forced:
-            if not forced:
-                self.backend.unforced.append(f"{self.way} ({self.project_name})")
-            return self._run_once()
+        """One run of the job (``scenario`` only names it: what makes the first run of a workspace
+        cold is set up with the workspace, see :meth:`RealBackend.workspace`)."""
+        return self._run_once()
 
     def _run_once(self) -> JobRun:
         from buildrig.run.api import run_jobs
@@ -195,8 +195,6 @@ class RealBackend:
         self._scratch_root = scratch_root
         self._own_root: Path | None = None
         self._registry: Any = None
-        #: Host-daemon workspaces whose pipeline had no ``docker build`` to force ``--no-cache`` on.
-        self.unforced: list[str] = []
         self.rebuild_misses: list[str] = []
 
     # -- Backend protocol ---------------------------------------------------------------------------
@@ -240,17 +238,12 @@ class RealBackend:
             "cold: every cold run is checked to take no build step from any cache (steps the build "
             "output reports as cached are counted; a cold run with any fails). Each repeat pushes to "
             "a new repository of its own (empty registry cache), dind and docker_host start a fresh "
-            "daemon, BuildKit/buildah/kaniko a fresh job container, and the cold build of shell and "
-            "docker_sock (the host daemon, whose build cache the benchmark does not own and never "
-            "prunes) runs with --no-cache.",
+            "daemon, BuildKit/buildah/kaniko a fresh job container; for shell and docker_sock, which "
+            "build on the host's daemon (whose build cache the benchmark does not own and never "
+            f"prunes), every stage of the scratch Dockerfile first copies {NONCE_FILE}, unique to "
+            "the repeat, so none of its steps can match that cache (one more step per stage).",
         )
         out = list(how)
-        if self.unforced:
-            out.append(
-                "cold: no `docker build` found to add --no-cache to in the pipeline of "
-                + ", ".join(self.unforced)
-                + "; only the cached-step count vouches for those cold runs"
-            )
         if self.rebuild_misses:
             out.append(
                 "rebuilds that took no step from a layer cache (whatever cache the way relies on was "
@@ -267,6 +260,9 @@ class RealBackend:
         spec = get_way(way)
         scratch = scratch_copy(self.project, self.root(), f"{way}-{cache}")
         try:
+            if way in HOST_DAEMON_WAYS:
+                # Before init commits the copy: the change is part of the project as pushed.
+                isolate_build_cache(scratch, f"{self.run_id}-{tag}-{uuid.uuid4().hex}")
             file_vars = prepare_way(spec, scratch, cache)
             if way in HOST_DAEMON_WAYS:
                 self.remove_bench_images()

@@ -427,7 +427,10 @@ def run_bench(opts: BenchOptions, backend: Backend, on_event: EventSink | None =
         emit(Event("abort", message=aborted))
     notes: tuple[str, ...] = (
         "phases: from the job log's echoed `$ cmd` lines; a daemon wait loop counts as services, "
-        "a --cache-from pull as build; other = the rest of the job (containers, clean-up, tagging).",
+        "a --cache-from pull as build; other = the rest of the job (containers, clean-up, tagging). "
+        "The floor splits the build command further, from its own output: cache (cache manifests "
+        "imported/exported, cache look-ups, cached layers pulled) and the layers it pushed itself "
+        "(kaniko, buildctl push=true) count apart from the build steps.",
     )
     notes = (*notes, *backend.notes())
     return BenchResults(
