@@ -27,7 +27,7 @@ from buildrig.bench.orchestrate import JobRun
 from buildrig.bench.phases import LogLine, ServiceSpan, strip_ansi
 from buildrig.errors import BuildrigError
 from buildrig.fsutil import atomic_write
-from buildrig.trial import TRY_NAMESPACE, scratch_git
+from buildrig.trial import scratch_git
 
 #: Namespace of every repository the benchmark pushes; also how its images are recognised.
 NAMESPACE_PREFIX = "buildrig-bench"
@@ -264,8 +264,6 @@ class RealBackend:
                 # Before init commits the copy: the change is part of the project as pushed.
                 isolate_build_cache(scratch, f"{self.run_id}-{tag}-{uuid.uuid4().hex}")
             file_vars = prepare_way(spec, scratch, cache)
-            if way in HOST_DAEMON_WAYS:
-                self.remove_bench_images()
             name = re.sub(r"[^a-z0-9-]", "-", f"{self.project.resolve().name}-{tag}".lower()).strip("-")
             yield RealWorkspace(self, way, cache, scratch, name, file_vars)
         finally:
@@ -303,15 +301,15 @@ class RealBackend:
         return None if digest else f"job green but {self.registry.host}/{repo} has no tag {tag}"
 
     def remove_bench_images(self) -> int:
-        """Remove, from the engine, the build outputs buildrig itself pushed to its test registry —
-        every ``bench`` repository (this run's and earlier runs') and ``buildrig try``'s — with the
-        untagged layers only they used. They hold this Dockerfile's layers, so leaving them would
-        make a "cold" build on a host daemon a cached one. Nothing else is touched: the base
-        image, the user's images, images in use by a container and other registries' images stay."""
+        """Remove, from the engine, the images this benchmark run pushed to the test registry (its
+        own namespace), with the untagged layers only they used. Nothing else is touched: not the
+        base image, the user's images, images in use by a container, other registries' images —
+        and not other runs' bench images either: another benchmark on this engine may be using
+        them as its warm cache right now (cold runs do not depend on their absence: see
+        :func:`isolate_build_cache`)."""
         from buildrig.testbed.registry import remove_local_images
 
-        host = str(self.registry.host)
-        return remove_local_images(self.cli, (f"{host}/{NAMESPACE_PREFIX}-", f"{host}/{TRY_NAMESPACE}/"))
+        return remove_local_images(self.cli, (f"{self.registry.host}/{self.namespace}/",))
 
     def close(self) -> None:
         """End of the benchmark: the engine keeps none of its images; scratch space is removed."""
