@@ -140,3 +140,22 @@ def test_buildctl_push_and_cache_export_count_once() -> None:
     cold = build_times(build_lines(load("buildctl-cold.log")))
     assert cold.push == pytest.approx(24.74 - 17.93)
     assert cold.cache_meta > 0
+
+
+def test_job_start_and_end_from_a_real_dind_job() -> None:
+    from buildrig.bench.backend import services_from_log
+    from buildrig.bench.stats import floor, summarize
+
+    lines = load("dind-warm-job.log")
+    job = JobRun(True, 0.0, 43.03, 1.8e9, lines, services_from_log(lines))
+    ex = execution_from(job, "dind", "warm", 1, "registry")
+    # services 0.10 → 2.64 ("Executing step_script"); the first command at 3.78
+    assert ex.setup_s == pytest.approx(3.78 - (2.64 - 0.10))
+    # the last line the script printed is at 21.05; "Job succeeded" at 43.03: 22 s of clean-up
+    assert ex.teardown_s == pytest.approx(43.03 - 21.05)
+    assert ex.cached_steps == 5
+    (summary,) = summarize([ex])
+    parts = dict(floor(summary))
+    assert parts["job end"] == pytest.approx(21.98)
+    assert parts["other"] == pytest.approx(ex.other_s - ex.setup_s - ex.teardown_s)
+    assert sum(v or 0.0 for v in parts.values()) == pytest.approx(43.03)

@@ -33,6 +33,8 @@ def test_json_shape_matches_the_issue() -> None:
         "cached_steps": None,
         "cache_meta_s": None,
         "inner_push_s": None,
+        "setup_s": None,
+        "teardown_s": None,
     }
     assert data["skipped"] == [{"way": "kaniko", "reason": "the kaniko image cannot be obtained offline"}]
     failed = [r for r in data["runs"] if not r["ok"]]

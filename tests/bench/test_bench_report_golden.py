@@ -71,6 +71,9 @@ def test_floor_note_explains_a_way_that_cannot_reach_its_target() -> None:
     assert parts["daemon start"] == pytest.approx(5.0)
     assert parts["cache"] == pytest.approx(9.2)
     assert parts["build steps"] == pytest.approx(11.6 - 9.2)
+    # "other" (1.3 s) split: the job before its first command, after its last, the rest
+    assert (parts["job start"], parts["job end"]) == (pytest.approx(0.52), pytest.approx(0.65))
+    assert parts["other"] == pytest.approx(1.3 - 0.52 - 0.65)
     check = next(c for c in check_targets(sums.values()) if (c.way, c.scenario) == ("dind", "warm"))
     note = floor_note(check, dind)
     assert note is not None

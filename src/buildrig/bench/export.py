@@ -34,6 +34,8 @@ CSV_COLUMNS: tuple[str, ...] = (
     "cached_steps",
     "cache_meta_s",
     "inner_push_s",
+    "setup_s",
+    "teardown_s",
     "started_at",
     "error",
 )
@@ -113,6 +115,8 @@ def to_csv(results: BenchResults) -> str:
                 "" if run.cached_steps is None else run.cached_steps,
                 "" if run.cache_meta_s is None else f"{run.cache_meta_s:.3f}",
                 "" if run.inner_push_s is None else f"{run.inner_push_s:.3f}",
+                "" if run.setup_s is None else f"{run.setup_s:.3f}",
+                "" if run.teardown_s is None else f"{run.teardown_s:.3f}",
                 run.started_at,
                 run.error or "",
             ]

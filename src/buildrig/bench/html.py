@@ -35,6 +35,8 @@ PHASE_COLORS: dict[str, str] = {
     "build steps": "#3b7dd8",
     "cache": "#d8603b",
     "layer push": "#3fa66b",
+    "job start": "#7fb3d5",
+    "job end": "#c39bd3",
     "other": "#b5b5b5",
 }
 SCENARIO_LABEL: dict[str, str] = {"cold": "cold", "warm": "warm", "change": "chg"}
@@ -474,7 +476,8 @@ def render_html(results: BenchResults) -> str:
             '<p class="muted">daemon start: services and the job\'s wait for their daemon; cache: '
             "cache manifests imported/exported, cache look-ups and cached layers pulled by the build "
             "command; layer push: push commands and pushes made by the build command itself; "
-            "build steps: the rest of the build command.</p>"
+            "build steps: the rest of the build command; job start/end: the job before its first "
+            "command and after its last (containers, volumes, after_script, clean-up).</p>"
         )
         parts.append(_floor_table(chosen))
         for note in _floor_notes(chosen):

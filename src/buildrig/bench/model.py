@@ -80,6 +80,11 @@ class Execution:
     #: command (kaniko, ``buildctl ... push=true``).
     cache_meta_s: float | None = None
     inner_push_s: float | None = None
+    #: Seconds of the job before its first script command (containers, volumes, the services'
+    #: start not included) and after its last one (after_script, removing containers, services
+    #: and volumes): parts of "other" that only the runner's work explains.
+    setup_s: float | None = None
+    teardown_s: float | None = None
 
     @property
     def other_s(self) -> float:
@@ -100,6 +105,8 @@ class Execution:
             "cached_steps": self.cached_steps,
             "cache_meta_s": _round(self.cache_meta_s),
             "inner_push_s": _round(self.inner_push_s),
+            "setup_s": _round(self.setup_s),
+            "teardown_s": _round(self.teardown_s),
         }
 
     @classmethod
@@ -119,6 +126,8 @@ class Execution:
             cached_steps=None if data.get("cached_steps") is None else int(data["cached_steps"]),
             cache_meta_s=_opt_float(data.get("cache_meta_s")),
             inner_push_s=_opt_float(data.get("inner_push_s")),
+            setup_s=_opt_float(data.get("setup_s")),
+            teardown_s=_opt_float(data.get("teardown_s")),
         )
 
 

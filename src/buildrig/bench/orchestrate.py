@@ -31,7 +31,15 @@ from buildrig.bench.model import (
     Settings,
     Skipped,
 )
-from buildrig.bench.phases import LogLine, ServiceSpan, extract_phases, steps, strip_ansi
+from buildrig.bench.phases import (
+    LogLine,
+    ServiceSpan,
+    extract_phases,
+    last_output,
+    services_seconds,
+    steps,
+    strip_ansi,
+)
 from buildrig.errors import BuildrigError, EngineError, InputError, Loc
 from buildrig.fsutil import atomic_write
 
@@ -298,6 +306,20 @@ def execution_from(job: JobRun, way: str, scenario: Scenario, repeat: int, cache
     built = build_lines(job.lines)
     hits = cached_steps(built) if job.lines else None
     times = build_times(built)
+    script = steps(job.lines)
+    setup = teardown = None
+    if script:
+        # Before the first command: the runner's own start-up, less the services' start (a phase).
+        started = services_seconds(job.services) or 0.0
+        setup = max(0.0, script[0].start - job.started - started)
+        # After the script's last line: the runner's clean-up. The log has no line for it, so the
+        # last step runs to "Job succeeded" and carries it; only an "other" step gives it back
+        # (a build or push step keeps its figure).
+        out = last_output(job.lines)
+        end = script[-1].end
+        if script[-1].phase == "other" and out is not None:
+            end = min(end, max(out, script[-1].start))
+        teardown = max(0.0, job.finished - end)
     ok, error = job.ok, None if job.ok else (job.error or "job failed")
     if scenario == "cold" and hits:
         ok, error = False, not_cold_error(hits) + ("" if error is None else f"; also: {error}")
@@ -314,6 +336,8 @@ def execution_from(job: JobRun, way: str, scenario: Scenario, repeat: int, cache
         cached_steps=hits,
         cache_meta_s=times.cache_meta if built else None,
         inner_push_s=times.push if built else None,
+        setup_s=setup,
+        teardown_s=teardown,
     )
 
 

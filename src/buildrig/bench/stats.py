@@ -48,6 +48,9 @@ class Summary:
     #: Medians of the build command's cache-metadata and in-build push seconds.
     cache_meta_s: float | None = None
     inner_push_s: float | None = None
+    #: Medians of the job's start-up before its first command and its end after the last one.
+    setup_s: float | None = None
+    teardown_s: float | None = None
     #: shell's median for the same scenario (what ratio_to_shell divides by).
     shell_median_s: float | None = None
 
@@ -104,6 +107,8 @@ def summarize_group(runs: Sequence[Execution]) -> Summary:
         cached_steps=max(counted) if counted else None,
         cache_meta_s=_median([r.cache_meta_s for r in good if r.cache_meta_s is not None]),
         inner_push_s=_median([r.inner_push_s for r in good if r.inner_push_s is not None]),
+        setup_s=_median([r.setup_s for r in good if r.setup_s is not None]),
+        teardown_s=_median([r.teardown_s for r in good if r.teardown_s is not None]),
     )
 
 
@@ -221,7 +226,9 @@ def check_targets(summaries: Iterable[Summary]) -> tuple[TargetCheck, ...]:
 
 
 #: The floor of a job, phase by phase: what it costs before and around its build steps.
-FLOOR: tuple[str, ...] = ("daemon start", "login", "build steps", "cache", "layer push", "other")
+FLOOR: tuple[str, ...] = (
+    "daemon start", "login", "build steps", "cache", "layer push", "job start", "job end", "other",
+)
 #: The parts of the floor no build step can remove (all but the build steps themselves).
 FIXED: tuple[str, ...] = tuple(p for p in FLOOR if p != "build steps")
 
@@ -230,7 +237,9 @@ def floor(s: Summary) -> tuple[tuple[str, float | None], ...]:
     """Median seconds of a way's job split so the floor shows: the daemon start (services, incl. a
     wait loop for the daemon), login, the build steps themselves, the cache (metadata imported and
     exported, cached layers pulled by the build command), every layer push (push commands and
-    pushes inside the build command), the rest.
+    pushes inside the build command), the job's start before its first command and its end after
+    the last one (the runner's containers, after_script, clean-up), the rest (other commands).
+    Medians of parts need not add up to the median total exactly.
     """
     build = s.phase("build")
     meta = s.cache_meta_s if build is not None else None
@@ -238,13 +247,18 @@ def floor(s: Summary) -> tuple[tuple[str, float | None], ...]:
     steps = None if build is None else max(0.0, build - (meta or 0.0) - (inner or 0.0))
     push = s.phase("push")
     pushed = None if push is None and not inner else (push or 0.0) + (inner or 0.0)
+    other = s.phase("other")
+    start, end = s.setup_s, s.teardown_s
+    rest = None if other is None else max(0.0, other - (start or 0.0) - (end or 0.0))
     return (
         ("daemon start", s.phase("services")),
         ("login", s.phase("login")),
         ("build steps", steps),
         ("cache", meta or None),
         ("layer push", pushed),
-        ("other", s.phase("other")),
+        ("job start", start),
+        ("job end", end),
+        ("other", rest),
     )
 
 
