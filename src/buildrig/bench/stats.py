@@ -268,7 +268,8 @@ def floor_note(check: TargetCheck, s: Summary) -> str | None:
     if check.met is not False or s.median_s is None or s.shell_median_s is None:
         return None
     target = check.limit * s.shell_median_s
-    parts = [(name, v) for name, v in floor(s) if v]
+    # Parts that would print as 0.0 s say nothing about the floor.
+    parts = [(name, v) for name, v in floor(s) if v is not None and v >= 0.05]
     fixed = sum(v for name, v in parts if name in FIXED)
     steps = dict(parts).get("build steps", 0.0)
     biggest = max(((n, v) for n, v in parts if n in FIXED), key=lambda nv: nv[1], default=None)
