@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Run ``buildrig bench examples/hello`` and print the issue's targets next to the figures.
 
-Targets (issue 5): warm rebuild of every runnable way ≤ 1.5× shell's warm; change rebuild ≤ 2×
-shell's change; cold ranking reported as measured beside the seed's. This script prints; it does
-not assert — a miss is a finding to explain, not a test to tune.
+Targets (issue 11): warm rebuild of every way ≤ 2× shell's warm and change rebuild ≤ 2.5× shell's
+change (whole job, medians); no cold run takes a step from any cache (cached steps = 0); cold no
+slower than the figures the issue started from; the whole bench within 20 minutes. This script
+prints; it does not assert — a miss is a finding to explain, not a test to tune.
 
     .venv/bin/python benchmarks/bench_examples_hello.py [--repeat N] [--cache registry|none|both]
         [--ways shell,dind] [--report DIR]
@@ -17,6 +18,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Cold medians (s) the issue started from (one run of ``bench examples/hello --repeat 3``); those
+#: of shell and docker_sock were taken from the host daemon's cache, so they were not cold.
+COLD_BEFORE = {
+    "shell": 3.8, "docker_sock": 2.3, "docker_host": 17.2, "dind": 18.7, "kaniko": 12.4,
+    "buildah": 30.2, "buildkit": 12.2,
+}
+WALL_LIMIT_S = 20 * 60
 
 
 def main() -> int:
@@ -30,7 +38,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from buildrig.bench.export import read_json
-    from buildrig.bench.stats import check_targets, ranking, summarize
+    from buildrig.bench.stats import RANK_GROUPS, check_targets, floor_note, ranking, summarize
     from buildrig.cli import main as cli
 
     argv = [
@@ -55,12 +63,12 @@ def main() -> int:
     results = read_json(results_file)
     summaries = summarize(results.runs)
     print()
-    print(f"wall time of the whole bench: {wall:.0f} s (target: under ~600 s); exit code {code}")
+    print(f"wall time of the whole bench: {wall:.0f} s (target: ≤ {WALL_LIMIT_S} s); exit code {code}")
     for cache in results.cache_modes_measured():
         print(f"\n== cache: {cache} ==")
         print(
             f"{'way':12} {'scenario':8} {'ok':>5} {'median':>7} {'min':>6} {'max':>6} {'× shell':>8} "
-            f"{'b+p ×':>7}  target (whole job)"
+            f"{'b+p ×':>7} {'cached':>6}  target (whole job) / cold before"
         )
         checks = {(c.way, c.scenario): c for c in check_targets(summaries) if c.cache == cache}
         for s in (x for x in summaries if x.cache == cache):
@@ -75,14 +83,28 @@ def main() -> int:
             # build + push alone against shell's: the image work without per-job container costs
             bp = "—" if s.build_ratio_to_shell is None else f"{s.build_ratio_to_shell:.2f}×"
             ok = f"{s.ok}/{s.runs}"
-            print(f"{s.way:12} {s.scenario:8} {ok:>5} {med:>7} {lo:>6} {hi:>6} {ratio:>8} {bp:>7}  {verdict}")
-        for scenario in ("cold",):
-            ranks = ranking([s for s in summaries if s.cache == cache], scenario, cache)
-            print(f"\n{scenario} ranking (seed → measured):")
+            cached = "—" if s.cached_steps is None else str(s.cached_steps)
+            if s.scenario == "cold":
+                before = COLD_BEFORE.get(s.way)
+                verdict = "" if before is None else f"before: {before:.1f} s"
+                if s.cached_steps:
+                    verdict += f"; NOT COLD ({s.cached_steps} cached steps)"
+            print(
+                f"{s.way:12} {s.scenario:8} {ok:>5} {med:>7} {lo:>6} {hi:>6} {ratio:>8} {bp:>7} {cached:>6}"
+                f"  {verdict}"
+            )
+        for label, group in RANK_GROUPS:
+            ranks = ranking([s for s in summaries if s.cache == cache], "cold", cache, group)
+            print(f"\ncold ranking, {label} (seed → measured):")
             for r in ranks:
                 print(f"  {r.way:12} seed {r.theoretical or '—'!s:>2}  measured {r.measured or '—'!s:>2}")
-    for s in results.skipped:
-        print(f"skipped: {s.way}: {s.reason}")
+        by = {(s.way, s.scenario): s for s in summaries if s.cache == cache}
+        for c in checks.values():
+            note = floor_note(c, by[(c.way, c.scenario)])
+            if note:
+                print(f"\nfloor: {note}")
+    for skip in results.skipped:
+        print(f"skipped: {skip.way}: {skip.reason}")
     return code
 
 

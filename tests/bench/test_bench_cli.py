@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from buildrig.bench.backend import cache_hits, services_from_log
-from buildrig.bench.phases import LogLine
+from buildrig.bench.backend import services_from_log
 from buildrig.cli import main
 
 
@@ -65,16 +64,3 @@ def test_services_span_from_run_log() -> None:
     assert services_from_log(lines[:1] + lines[3:]) == ()
 
 
-def test_cache_hits_classic_buildkit_buildah_and_kaniko() -> None:
-    lines = [
-        LogLine(0, "Step 2/6 : COPY requirements.txt ./"),
-        LogLine(0, " ---> Using cache"),
-        LogLine(0, "#7 CACHED"),
-        LogLine(0, "#8 [3/5] RUN pip install"),
-        LogLine(0, "--> Using cache 51d6520b4356ab83dc7a6a1945cd13d3acaa3f6dc3c2d161f483a5076570bd94"),
-        LogLine(0, "Step 3/6 : RUN echo Using cache"),
-        LogLine(0, "INFO[0001] Using caching version of cmd: RUN pip install --no-index -r requirements.txt"),
-        LogLine(0, "INFO[0001] Checking for cached layer 10.213.213.1:5443/x/cache:4f1e..."),
-        LogLine(0, "INFO[0001] RUN echo Using caching version of cmd"),
-    ]
-    assert cache_hits(lines) == 4

@@ -30,6 +30,11 @@ def test_json_shape_matches_the_issue() -> None:
         "total_s": 12.5,
         "error": None,
         "started_at": "2026-11-27T18:00:00Z",
+        "cached_steps": None,
+        "cache_meta_s": None,
+        "inner_push_s": None,
+        "setup_s": None,
+        "teardown_s": None,
     }
     assert data["skipped"] == [{"way": "kaniko", "reason": "the kaniko image cannot be obtained offline"}]
     failed = [r for r in data["runs"] if not r["ok"]]

@@ -48,7 +48,8 @@ class FakeWorkspace:
     backend: FakeBackend
     way: str
 
-    def run_job(self) -> JobRun:
+    def run_job(self, scenario: str) -> JobRun:
+        self.backend.scenarios.append(scenario)
         return self.backend.job(self)
 
 
@@ -65,7 +66,9 @@ class FakeBackend:
     way_error_at: int | None = None
     broken_way: str | None = None
     interrupt_at: int | None = None
+    cached_at: int | None = None  # 1-based job number whose build reports cached steps
     jobs: list[tuple[str, str, bool]] = field(default_factory=list)  # (way, tag, changed?)
+    scenarios: list[str] = field(default_factory=list)  # what each run_job was told it runs
     opened: list[str] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
     engine_down: bool = False
@@ -115,9 +118,11 @@ class FakeBackend:
         self.clock += 100
         svc = (ServiceSpan("docker", t, t + 2.0),) if ws.way == "dind" else ()
         s0 = t + (2.5 if svc else 0.5)
+        hits = 2 if n == self.cached_at or not first else 0
         lines = (
             LogLine(s0, "$ docker login -u u --password-stdin r"),
             LogLine(s0 + 0.5, "$ docker build -t x ."),
+            *(LogLine(s0 + 0.6, " ---> Using cache") for _ in range(hits)),
             LogLine(s0 + 0.5 + build, "$ docker push x"),
             LogLine(s0 + 1.5 + build, "Job succeeded"),
         )
@@ -160,6 +165,25 @@ def test_three_scenarios_per_repeat_in_one_workspace(project: Path, tmp_path: Pa
     assert res.settings.change_file == "src/main.py"
     assert res.aborted is None
     assert res.notes[-1] == "fake note"
+
+
+def test_each_run_is_told_its_scenario_and_a_cached_cold_run_fails(project: Path, tmp_path: Path) -> None:
+    backend = FakeBackend(tmp_path / "ws", project, cached_at=4)  # repeat 2's cold run
+    res, events = _bench(backend, project, ways=("shell",), repeat=2)
+    assert backend.scenarios == ["cold", "warm", "change"] * 2
+    by = {(r.scenario, r.repeat): r for r in res.runs}
+    assert [by[("cold", 1)].cached_steps, by[("warm", 1)].cached_steps] == [0, 2]
+    bad = by[("cold", 2)]
+    assert bad.ok is False and bad.cached_steps == 2
+    assert bad.error is not None and bad.error.startswith("not cold: 2 build step(s) came from a layer cache")
+    assert by[("warm", 2)].ok is True  # the rest of the repeat goes on
+    done = [e for e in events if e.kind == "done" and e.scenario == "cold" and e.repeat == 2]
+    assert done[0].execution == bad
+    # a primer (no cold scenario) is told so, and is not recorded
+    primed = FakeBackend(tmp_path / "ws2", project)
+    res2, _ = _bench(primed, project, ways=("shell",), repeat=1, scenarios=("warm",))
+    assert primed.scenarios == ["prime", "warm"]
+    assert [r.scenario for r in res2.runs] == ["warm"]
 
 
 def test_job_logs_written_with_relative_times(project: Path, tmp_path: Path) -> None:

@@ -20,12 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from buildrig import engine
+from buildrig.bench.buildlog import cached_steps
 from buildrig.bench.machine import machine_facts
 from buildrig.bench.model import CacheMode, Machine, Skipped
 from buildrig.bench.orchestrate import JobRun
 from buildrig.bench.phases import LogLine, ServiceSpan, strip_ansi
 from buildrig.errors import BuildrigError
-from buildrig.trial import TRY_NAMESPACE, scratch_git
+from buildrig.fsutil import atomic_write
+from buildrig.trial import scratch_git
 
 #: Namespace of every repository the benchmark pushes; also how its images are recognised.
 NAMESPACE_PREFIX = "buildrig-bench"
@@ -34,13 +36,50 @@ HOST_DAEMON_WAYS = ("shell", "docker_sock")
 
 _SERVICE_START = re.compile(r"^Starting service ")
 _STEP_SCRIPT = re.compile(r'^Executing "step_script"')
-#: Classic builder, buildah, BuildKit and kaniko say so when a step came from the layer cache.
-_CACHE_HIT = re.compile(r"^\s*-{2,3}> Using cache\b|^#\d+ CACHED\b|\bUsing caching version of cmd: ")
+#: A file of the scratch copy whose content is unique to one workspace; the Dockerfile copies it
+#: first thing after every ``FROM`` (see :func:`isolate_build_cache`).
+NONCE_FILE = ".buildrig-bench-nonce"
+_FROM = re.compile(r"^\s*FROM\s", re.IGNORECASE)
 
 
-def cache_hits(lines: Sequence[LogLine]) -> int:
-    """Build steps served from a layer cache, as the build output reports them."""
-    return sum(1 for line in lines if _CACHE_HIT.search(strip_ansi(line.text)))
+def chain_after_from(dockerfile_text: str) -> tuple[str, int]:
+    """``dockerfile_text`` with ``COPY NONCE_FILE /NONCE_FILE`` after every ``FROM`` instruction
+    (backslash continuations kept whole), and how many stages now start with it."""
+    out: list[str] = []
+    stages = 0
+    in_from = False
+    for line in dockerfile_text.splitlines(keepends=True):
+        out.append(line)
+        if not in_from and _FROM.match(line):
+            in_from = True
+        if in_from and not line.rstrip("\r\n").endswith("\\"):
+            in_from = False
+            stages += 1
+            if not out[-1].endswith("\n"):
+                out[-1] += "\n"
+            out.append(f"COPY {NONCE_FILE} /{NONCE_FILE}\n")
+    return "".join(out), stages
+
+
+def isolate_build_cache(scratch: Path, nonce: str, dockerfile: str = "Dockerfile") -> int:
+    """Make every build step of the scratch project's image unique to this workspace: each stage
+    first copies a file holding ``nonce``, so no step of its first (cold) build can come from a
+    cache filled by anything else, and its warm and change builds reuse only what that cold build
+    left. This is how the ways that build on the host's daemon (shell, docker_sock) get a cold run:
+    that daemon's build cache belongs to the user, the benchmark must neither use nor prune it, and
+    ``--no-cache`` is not enough (BuildKit in Docker 20.10 still reports ``WORKDIR`` as CACHED).
+    Returns the number of stages chained; the files are the scratch copy's, never the user's."""
+    path = scratch / dockerfile
+    text, stages = chain_after_from(path.read_text(encoding="utf-8"))
+    atomic_write(scratch / NONCE_FILE, nonce + "\n")
+    atomic_write(path, text)
+    ignore = scratch / ".dockerignore"
+    if ignore.is_file():
+        # The last matching pattern wins: an exclusion such as ``*`` must not drop the file.
+        body = ignore.read_text(encoding="utf-8")
+        sep = "" if not body or body.endswith("\n") else "\n"
+        atomic_write(ignore, f"{body}{sep}!{NONCE_FILE}\n")
+    return stages
 
 
 def services_from_log(lines: Sequence[Any]) -> tuple[ServiceSpan, ...]:
@@ -72,7 +111,12 @@ class RealWorkspace:
         """A rebuild should find a layer cache: the daemon's, or the registry's when enabled."""
         return self.way in (*HOST_DAEMON_WAYS, "docker_host") or self.cache == "registry"
 
-    def run_job(self) -> JobRun:
+    def run_job(self, scenario: str) -> JobRun:
+        """One run of the job (``scenario`` only names it: what makes the first run of a workspace
+        cold is set up with the workspace, see :meth:`RealBackend.workspace`)."""
+        return self._run_once()
+
+    def _run_once(self) -> JobRun:
         from buildrig.run.api import run_jobs
         from buildrig.run.model import RunOptions
         from buildrig.run.variables import git_info
@@ -116,12 +160,8 @@ class RealWorkspace:
         lines = tuple(LogLine(ln.t, ln.text) for ln in job.lines)
         ok = job.status == "success"
         error = None if ok else (job.reason or f"job {job.name} {job.status} (exit code {job.exit_code})")
-        hits = cache_hits(lines)
-        what = f"{self.way} (cache {self.cache}, {self.project_name})"
-        if self.runs == 1 and hits:
-            b.cold_cache_hits.append((what, hits))
-        elif self.runs > 1 and not hits and job.status == "success" and self.expects_cache:
-            b.rebuild_misses.append(f"{what} run {self.runs}")
+        if self.runs > 1 and job.status == "success" and self.expects_cache and not cached_steps(lines):
+            b.rebuild_misses.append(f"{self.way} (cache {self.cache}, {self.project_name}) run {self.runs}")
         if ok:
             git = git_info(self.scratch)
             repo = f"{b.namespace}/{self.project_name}"
@@ -155,7 +195,6 @@ class RealBackend:
         self._scratch_root = scratch_root
         self._own_root: Path | None = None
         self._registry: Any = None
-        self.cold_cache_hits: list[tuple[str, int]] = []
         self.rebuild_misses: list[str] = []
 
     # -- Backend protocol ---------------------------------------------------------------------------
@@ -196,26 +235,22 @@ class RealBackend:
 
     def notes(self) -> tuple[str, ...]:
         how = (
-            "cold: each repeat pushes to a new repository of its own (empty registry cache), dind and "
-            "docker_host start a fresh daemon, and before shell/docker_sock run their cold build the "
-            f"engine drops the images buildrig pushed to its test registry ({NAMESPACE_PREFIX}-*, "
-            f"{TRY_NAMESPACE}/*); the user's images and any other cache are left alone.",
+            "cold: every cold run is checked to take no build step from any cache (steps the build "
+            "output reports as cached are counted; a cold run with any fails). Each repeat pushes to "
+            "a new repository of its own (empty registry cache), dind and docker_host start a fresh "
+            "daemon, BuildKit/buildah/kaniko a fresh job container; for shell and docker_sock, which "
+            "build on the host's daemon (whose build cache the benchmark does not own and never "
+            f"prunes), every stage of the scratch Dockerfile first copies {NONCE_FILE}, unique to "
+            "the repeat, so none of its steps can match that cache (one more step per stage).",
         )
-        return (
-            how
-            + tuple(
-                f"cold run of {what} reused {n} cached build step(s): a layer cache the benchmark does "
-                "not own (images built from this Dockerfile by something else on this engine) made it "
-                "less than cold"
-                for what, n in self.cold_cache_hits
+        out = list(how)
+        if self.rebuild_misses:
+            out.append(
+                "rebuilds that took no step from a layer cache (whatever cache the way relies on was "
+                "gone: a daemon restarted by something else, an unreachable cache repository; their "
+                "figures are cold ones): " + ", ".join(self.rebuild_misses)
             )
-            + tuple(
-                f"rebuild {what} took no step from a layer cache: whatever cache the way relies on was "
-                "gone (a daemon restarted by something else, an unreachable cache repository); its "
-                "figure is a cold one"
-                for what in self.rebuild_misses
-            )
-        )
+        return tuple(out)
 
     @contextlib.contextmanager
     def workspace(self, way: str, cache: CacheMode, tag: str) -> Iterator[RealWorkspace]:
@@ -225,9 +260,10 @@ class RealBackend:
         spec = get_way(way)
         scratch = scratch_copy(self.project, self.root(), f"{way}-{cache}")
         try:
-            file_vars = prepare_way(spec, scratch, cache)
             if way in HOST_DAEMON_WAYS:
-                self.remove_bench_images()
+                # Before init commits the copy: the change is part of the project as pushed.
+                isolate_build_cache(scratch, f"{self.run_id}-{tag}-{uuid.uuid4().hex}")
+            file_vars = prepare_way(spec, scratch, cache)
             name = re.sub(r"[^a-z0-9-]", "-", f"{self.project.resolve().name}-{tag}".lower()).strip("-")
             yield RealWorkspace(self, way, cache, scratch, name, file_vars)
         finally:
@@ -265,15 +301,15 @@ class RealBackend:
         return None if digest else f"job green but {self.registry.host}/{repo} has no tag {tag}"
 
     def remove_bench_images(self) -> int:
-        """Remove, from the engine, the build outputs buildrig itself pushed to its test registry —
-        every ``bench`` repository (this run's and earlier runs') and ``buildrig try``'s — with the
-        untagged layers only they used. They hold this Dockerfile's layers, so leaving them would
-        make a "cold" build on a host daemon a cached one. Nothing else is touched: the base
-        image, the user's images, images in use by a container and other registries' images stay."""
+        """Remove, from the engine, the images this benchmark run pushed to the test registry (its
+        own namespace), with the untagged layers only they used. Nothing else is touched: not the
+        base image, the user's images, images in use by a container, other registries' images —
+        and not other runs' bench images either: another benchmark on this engine may be using
+        them as its warm cache right now (cold runs do not depend on their absence: see
+        :func:`isolate_build_cache`)."""
         from buildrig.testbed.registry import remove_local_images
 
-        host = str(self.registry.host)
-        return remove_local_images(self.cli, (f"{host}/{NAMESPACE_PREFIX}-", f"{host}/{TRY_NAMESPACE}/"))
+        return remove_local_images(self.cli, (f"{self.registry.host}/{self.namespace}/",))
 
     def close(self) -> None:
         """End of the benchmark: the engine keeps none of its images; scratch space is removed."""

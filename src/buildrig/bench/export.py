@@ -31,6 +31,11 @@ CSV_COLUMNS: tuple[str, ...] = (
     *(f"{p}_s" for p in PHASES),
     "other_s",
     "total_s",
+    "cached_steps",
+    "cache_meta_s",
+    "inner_push_s",
+    "setup_s",
+    "teardown_s",
     "started_at",
     "error",
 )
@@ -107,6 +112,11 @@ def to_csv(results: BenchResults) -> str:
                 *("" if phases[p] is None else f"{phases[p]:.3f}" for p in PHASES),
                 f"{run.other_s:.3f}",
                 f"{run.total_s:.3f}",
+                "" if run.cached_steps is None else run.cached_steps,
+                "" if run.cache_meta_s is None else f"{run.cache_meta_s:.3f}",
+                "" if run.inner_push_s is None else f"{run.inner_push_s:.3f}",
+                "" if run.setup_s is None else f"{run.setup_s:.3f}",
+                "" if run.teardown_s is None else f"{run.teardown_s:.3f}",
                 run.started_at,
                 run.error or "",
             ]

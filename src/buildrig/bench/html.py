@@ -14,13 +14,29 @@ from buildrig.bench.model import (
     BenchResults,
     Scenario,
 )
-from buildrig.bench.stats import Rank, Summary, check_targets, ranking, summarize
+from buildrig.bench.stats import (
+    FLOOR,
+    RANK_GROUPS,
+    TARGETS,
+    Rank,
+    Summary,
+    TargetCheck,
+    check_targets,
+    floor,
+    floor_note,
+    ranking,
+    summarize,
+)
 
+#: One colour per part of the floor (the chart's segments, in :data:`FLOOR` order).
 PHASE_COLORS: dict[str, str] = {
-    "services": "#8e6bbf",
+    "daemon start": "#8e6bbf",
     "login": "#e0a030",
-    "build": "#3b7dd8",
-    "push": "#3fa66b",
+    "build steps": "#3b7dd8",
+    "cache": "#d8603b",
+    "layer push": "#3fa66b",
+    "job start": "#7fb3d5",
+    "job end": "#c39bd3",
     "other": "#b5b5b5",
 }
 SCENARIO_LABEL: dict[str, str] = {"cold": "cold", "warm": "warm", "change": "chg"}
@@ -94,7 +110,8 @@ def nice_step(top: float, max_ticks: int = 6) -> float:
 
 
 def phase_chart(summaries: Sequence[Summary], ways: Sequence[str], scenarios: Sequence[Scenario]) -> str:
-    """Grouped, stacked bars: one group per way, one bar per scenario, one segment per phase."""
+    """Grouped, stacked bars: one group per way, one bar per scenario, one segment per part of the
+    floor (daemon start, login, build steps, cache, layer push, other)."""
     by_key = {(s.way, s.scenario): s for s in summaries}
     bar_w, bar_gap, group_gap = 34, 6, 30
     left, right, top_m, bottom = 56, 16, 24, 52
@@ -150,13 +167,13 @@ def phase_chart(summaries: Sequence[Summary], ways: Sequence[str], scenarios: Se
                 )
                 continue
             base = 0.0
-            for phase in STACK:
-                value = s.phase(phase) or 0.0
+            for phase, measured in floor(s):
+                value = measured or 0.0
                 if value <= 0:
                     continue
                 y0, y1 = y(base), y(base + value)
                 parts.append(
-                    f'<rect class="seg seg-{phase}" x="{bx}" y="{y1:.1f}" width="{bar_w}" '
+                    f'<rect class="seg seg-{phase.replace(" ", "-")}" x="{bx}" y="{y1:.1f}" width="{bar_w}" '
                     f'height="{max(0.5, y0 - y1):.1f}" fill="{PHASE_COLORS[phase]}">'
                     f"<title>{escape(way)} · {scenario} · {phase}: {value:.2f} s (median)</title></rect>"
                 )
@@ -262,6 +279,7 @@ def _summary_table(summaries: Sequence[Summary]) -> str:
                 _td(_fmt_ratio(s.ratio_to_shell), num=True),
                 _td(_fmt_s(s.build_push_s), num=True),
                 _td(_fmt_ratio(s.build_ratio_to_shell), num=True),
+                _cached_td(s),
                 verdict,
             ]
         )
@@ -276,9 +294,68 @@ def _summary_table(summaries: Sequence[Summary]) -> str:
         f"× {BASELINE_WAY}",
         "build+push s",
         f"build+push × {BASELINE_WAY}",
+        "cached steps",
         "target (total)",
     ]
     return _table(head, rows, raw=True)
+
+
+def _cached_td(s: Summary) -> str:
+    """Most build steps a run took from a cache; red for a cold run that took any."""
+    if s.cached_steps is None:
+        return _td("—", num=True, cls="muted")
+    bad = s.scenario == "cold" and s.cached_steps > 0
+    return _td(str(s.cached_steps), num=True, cls="bad" if bad else "")
+
+
+def _verdict_td(check: TargetCheck | None) -> str:
+    if check is None or check.met is None or check.ratio is None:
+        return _td("—", cls="muted")
+    word = "pass" if check.met else "FAIL"
+    return _td(f"{check.ratio:.2f}× ≤ {check.limit:g}× {word}", cls="good" if check.met else "bad")
+
+
+def _targets_table(summaries: Sequence[Summary]) -> str:
+    """Per way: each target's ratio to shell and pass/fail (the issue's whole-job medians)."""
+    checks = {(t.way, t.scenario): t for t in check_targets(summaries)}
+    ways = list(dict.fromkeys(s.way for s in summaries if s.way != BASELINE_WAY))
+    judged = [sc for sc in TARGETS if any(s.scenario == sc for s in summaries)]
+    rows = [[_td(way), *(_verdict_td(checks.get((way, sc))) for sc in judged)] for way in ways]
+    head = ["way", *(f"{sc}: median × {BASELINE_WAY}'s (target)" for sc in judged)]
+    return _table(head, rows, raw=True)
+
+
+def _floor_table(summaries: Sequence[Summary]) -> str:
+    """The floor of every way × scenario, phase by phase (medians, seconds)."""
+    checks = {(t.way, t.scenario): t for t in check_targets(summaries)}
+    rows = []
+    for s in summaries:
+        rows.append(
+            [
+                _td(s.way),
+                _td(s.scenario),
+                *(_td(_fmt_s(v), num=True) for _, v in floor(s)),
+                _td(_fmt_s(s.median_s), num=True),
+                _cached_td(s),
+                _verdict_td(checks.get((s.way, s.scenario))),
+            ]
+        )
+    head = ["way", "scenario", *(f"{p} s" for p in FLOOR), "total s", "cached steps", "target"]
+    return _table(head, rows, raw=True)
+
+
+def _floor_notes(summaries: Sequence[Summary]) -> list[str]:
+    by = {(s.way, s.scenario): s for s in summaries}
+    notes = [floor_note(c, by[(c.way, c.scenario)]) for c in check_targets(summaries)]
+    return [n for n in notes if n]
+
+
+def grouped_notes(notes: Sequence[str]) -> list[tuple[str, int]]:
+    """Each distinct note once, in first-seen order, with how many times it was given."""
+    counts: dict[str, int] = {}
+    for note in notes:
+        counts[note] = counts.get(note, 0) + 1
+    return list(counts.items())
 
 
 def _ranking_table(all_ranks: Sequence[tuple[Scenario, Sequence[Rank]]]) -> str:
@@ -314,10 +391,15 @@ def _runs_table(results: BenchResults) -> str:
                 _td("ok" if r.ok else "failed", cls="" if r.ok else "bad"),
                 *(_td(_fmt_s(d[p]), num=True, sort=str(d[p] if d[p] is not None else -1)) for p in STACK),
                 _td(f"{r.total_s:.2f}", num=True),
+                _td("—" if r.cached_steps is None else str(r.cached_steps), num=True,
+                    cls="bad" if r.scenario == "cold" and r.cached_steps else ""),
                 _td(r.error or ""),
             ]
         )
-    head = ["way", "scenario", "cache", "repeat", "result", *(f"{p} s" for p in STACK), "total s", "error"]
+    head = [
+        "way", "scenario", "cache", "repeat", "result", *(f"{p} s" for p in STACK), "total s",
+        "cached steps", "error",
+    ]
     return _table(head, rows, cls="sortable", raw=True)
 
 
@@ -366,8 +448,16 @@ def render_html(results: BenchResults) -> str:
             f'<div class="warn">Stopped early: {escape(results.aborted)}. '
             "The figures below are the runs that finished.</div>"
         )
-    for note in results.notes:
-        parts.append(f'<p class="muted">{escape(note)}</p>')
+    not_cold = [r for r in results.runs if r.scenario == "cold" and r.cached_steps]
+    if not_cold:
+        which = ", ".join(f"{r.way} (repeat {r.repeat}, {r.cached_steps} steps)" for r in not_cold)
+        parts.append(
+            f'<div class="warn bad">Cold runs that took build steps from a cache — failed, no cold '
+            f"figure: {escape(which)}.</div>"
+        )
+    for note, times in grouped_notes(results.notes):
+        again = f" <b>(×{times})</b>" if times > 1 else ""
+        parts.append(f'<p class="muted">{escape(note)}{again}</p>')
     if results.skipped:
         parts.append("<h2>Ways not run here</h2>")
         parts.append(_table(["way", "reason"], [[s.way, s.reason] for s in results.skipped]))
@@ -379,14 +469,33 @@ def render_html(results: BenchResults) -> str:
         parts.append(f'<h2 id="cache-{cache}">Median seconds per phase — cache: {escape(cache)}</h2>')
         parts.append(_legend())
         parts.append(phase_chart(chosen, cache_ways, scenarios))
-        parts.append('<h3>Theoretical (seed) vs measured ranking</h3><div class="charts">')
-        all_ranks: list[tuple[Scenario, Sequence[Rank]]] = []
-        for scenario in scenarios:
-            ranks = ranking(chosen, scenario, cache)
-            all_ranks.append((scenario, ranks))
-            parts.append(ranking_chart(ranks, scenario))
-        parts.append("</div>")
-        parts.append(_ranking_table(all_ranks))
+        parts.append("<h3>Targets: warm and change against shell's</h3>")
+        parts.append(_targets_table(chosen))
+        parts.append(
+            "<h3>The floor, phase by phase</h3>"
+            '<p class="muted">daemon start: services and the job\'s wait for their daemon; cache: '
+            "cache manifests imported/exported, cache look-ups and cached layers pulled by the build "
+            "command; layer push: push commands and pushes made by the build command itself; "
+            "build steps: the rest of the build command; job start/end: the job before its first "
+            "command and after its last (containers, volumes, after_script, clean-up).</p>"
+        )
+        parts.append(_floor_table(chosen))
+        for note in _floor_notes(chosen):
+            parts.append(f'<p class="floor-note">{escape(note)}</p>')
+        for label, group in RANK_GROUPS:
+            if not any(s.way in group for s in chosen):
+                continue
+            seeded = group == RANK_GROUPS[0][1]
+            title = "Theoretical (seed) vs measured ranking" if seeded else "Ranking"
+            parts.append(f'<h3>{title} — {escape(label)}: {escape(", ".join(group))}</h3>'
+                         '<div class="charts">')
+            all_ranks: list[tuple[Scenario, Sequence[Rank]]] = []
+            for scenario in scenarios:
+                ranks = ranking(chosen, scenario, cache, group)
+                all_ranks.append((scenario, ranks))
+                parts.append(ranking_chart(ranks, scenario))
+            parts.append("</div>")
+            parts.append(_ranking_table(all_ranks))
         parts.append("<h3>Per way and scenario</h3>")
         parts.append(_summary_table(chosen))
     if len(results.cache_modes_measured()) == 2:

@@ -72,6 +72,19 @@ class Execution:
     error: str | None = None
     #: ISO 8601 UTC start time of the job.
     started_at: str = ""
+    #: Build steps the builder took from a layer cache, counted in the build output; ``None``
+    #: when there was no log to count in (results written before this was recorded).
+    cached_steps: int | None = None
+    #: Seconds of the build command spent on the cache (cache manifests imported/exported,
+    #: kaniko's look-ups, cached layers pulled) and on pushing layers from inside the build
+    #: command (kaniko, ``buildctl ... push=true``).
+    cache_meta_s: float | None = None
+    inner_push_s: float | None = None
+    #: Seconds of the job before its first script command (containers, volumes, the services'
+    #: start not included) and after its last one (after_script, removing containers, services
+    #: and volumes): parts of "other" that only the runner's work explains.
+    setup_s: float | None = None
+    teardown_s: float | None = None
 
     @property
     def other_s(self) -> float:
@@ -89,6 +102,11 @@ class Execution:
             "total_s": _round(self.total_s),
             "error": self.error,
             "started_at": self.started_at,
+            "cached_steps": self.cached_steps,
+            "cache_meta_s": _round(self.cache_meta_s),
+            "inner_push_s": _round(self.inner_push_s),
+            "setup_s": _round(self.setup_s),
+            "teardown_s": _round(self.teardown_s),
         }
 
     @classmethod
@@ -105,6 +123,11 @@ class Execution:
             total_s=float(data["total_s"]),
             error=None if data.get("error") is None else str(data["error"]),
             started_at=str(data.get("started_at") or ""),
+            cached_steps=None if data.get("cached_steps") is None else int(data["cached_steps"]),
+            cache_meta_s=_opt_float(data.get("cache_meta_s")),
+            inner_push_s=_opt_float(data.get("inner_push_s")),
+            setup_s=_opt_float(data.get("setup_s")),
+            teardown_s=_opt_float(data.get("teardown_s")),
         )
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal, Protocol
 
+from buildrig.bench.buildlog import build_times, cached_steps
 from buildrig.bench.model import (
     ALL_WAYS,
     CACHE_MODES,
@@ -30,7 +31,15 @@ from buildrig.bench.model import (
     Settings,
     Skipped,
 )
-from buildrig.bench.phases import LogLine, ServiceSpan, extract_phases, strip_ansi
+from buildrig.bench.phases import (
+    LogLine,
+    ServiceSpan,
+    extract_phases,
+    last_output,
+    services_seconds,
+    steps,
+    strip_ansi,
+)
 from buildrig.errors import BuildrigError, EngineError, InputError, Loc
 from buildrig.fsutil import atomic_write
 
@@ -57,7 +66,10 @@ class Workspace(Protocol):
     @property
     def project_dir(self) -> Path: ...
 
-    def run_job(self) -> JobRun: ...
+    def run_job(self, scenario: str) -> JobRun:
+        """Run the way's job once; ``scenario`` is ``cold``, ``warm``, ``change`` or ``prime``
+        (a cold run must take no step from any cache: the workspace sees to it)."""
+        ...
 
 
 class Backend(Protocol):
@@ -270,18 +282,62 @@ def _needs_primer(scenarios: Sequence[Scenario]) -> bool:
     return "cold" not in scenarios and bool(scenarios)
 
 
+def build_lines(lines: Sequence[LogLine]) -> tuple[LogLine, ...]:
+    """The log lines printed while a build-phase command ran (its output, not the others')."""
+    spans = [(st.start, st.end) for st in steps(lines) if st.phase == "build"]
+    return tuple(ln for ln in lines if any(a <= ln.t <= b for a, b in spans) and not _is_cmd(ln))
+
+
+def _is_cmd(line: LogLine) -> bool:
+    return strip_ansi(line.text).lstrip().startswith("$ ")
+
+
+def not_cold_error(hits: int) -> str:
+    return (
+        f"not cold: {hits} build step(s) came from a layer cache (counted in the build output); "
+        "a cold run must take none, so this run is no cold figure"
+    )
+
+
 def execution_from(job: JobRun, way: str, scenario: Scenario, repeat: int, cache: CacheMode) -> Execution:
+    """The record of one run. A cold run whose build took a step from any cache fails: its
+    figure would pass a cached build off as a cold one."""
     phases = extract_phases(job.lines, services=job.services)
+    built = build_lines(job.lines)
+    hits = cached_steps(built) if job.lines else None
+    times = build_times(built)
+    script = steps(job.lines)
+    setup = teardown = None
+    if script:
+        # Before the first command: the runner's own start-up, less the services' start (a phase).
+        started = services_seconds(job.services) or 0.0
+        setup = max(0.0, script[0].start - job.started - started)
+        # After the script's last line: the runner's clean-up. The log has no line for it, so the
+        # last step runs to "Job succeeded" and carries it; only an "other" step gives it back
+        # (a build or push step keeps its figure).
+        out = last_output(job.lines)
+        end = script[-1].end
+        if script[-1].phase == "other" and out is not None:
+            end = min(end, max(out, script[-1].start))
+        teardown = max(0.0, job.finished - end)
+    ok, error = job.ok, None if job.ok else (job.error or "job failed")
+    if scenario == "cold" and hits:
+        ok, error = False, not_cold_error(hits) + ("" if error is None else f"; also: {error}")
     return Execution(
         way=way,
         scenario=scenario,
         repeat=repeat,
         cache=cache,
-        ok=job.ok,
+        ok=ok,
         phases=phases,
         total_s=max(0.0, job.finished - job.started),
-        error=None if job.ok else (job.error or "job failed"),
+        error=error,
         started_at=_utc(job.started_wall),
+        cached_steps=hits,
+        cache_meta_s=times.cache_meta if built else None,
+        inner_push_s=times.push if built else None,
+        setup_s=setup,
+        teardown_s=teardown,
     )
 
 
@@ -395,7 +451,10 @@ def run_bench(opts: BenchOptions, backend: Backend, on_event: EventSink | None =
         emit(Event("abort", message=aborted))
     notes: tuple[str, ...] = (
         "phases: from the job log's echoed `$ cmd` lines; a daemon wait loop counts as services, "
-        "a --cache-from pull as build; other = the rest of the job (containers, clean-up, tagging).",
+        "a --cache-from pull as build; other = the rest of the job (containers, clean-up, tagging). "
+        "The floor splits the build command further, from its own output: cache (cache manifests "
+        "imported/exported, cache look-ups, cached layers pulled) and the layers it pushed itself "
+        "(kaniko, buildctl push=true) count apart from the build steps.",
     )
     notes = (*notes, *backend.notes())
     return BenchResults(
@@ -440,7 +499,7 @@ def _run(backend: Backend, ws: Workspace, way: str, scenario: str, repeat: int) 
     second value says so and the loop stops after recording the failed run)."""
     where = f"{way} {scenario} (repeat {repeat})"
     try:
-        job = ws.run_job()
+        job = ws.run_job(scenario)
     except BuildrigError as exc:
         if _is_interrupt(exc):
             raise

@@ -146,6 +146,23 @@ def steps(lines: Sequence[LogLine], *, script_end: float | None = None) -> tuple
     return tuple(out)
 
 
+def last_output(lines: Sequence[LogLine]) -> float | None:
+    """When the main script printed its last line: the last line before the runner's first
+    end-of-script marker (``Job succeeded``, ``Running after_script``...). ``run`` prints nothing
+    while it tears the job down, so what follows is the runner's, not the last command's."""
+    last: float | None = None
+    seen_cmd = False
+    for line in lines:
+        text = strip_ansi(line.text)
+        if _CMD.match(text):
+            seen_cmd = True
+        elif seen_cmd and _SCRIPT_END.match(text):
+            break
+        if seen_cmd:
+            last = line.t
+    return last
+
+
 def _step(current: tuple[str, float], end: float) -> Step:
     command, start = current
     return Step(command=command, phase=classify(command), start=start, end=end)

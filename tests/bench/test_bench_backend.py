@@ -1,0 +1,67 @@
+"""The cold run of the host-daemon ways: every stage of the scratch Dockerfile starts with a copy of
+a file unique to the workspace, so no step can match the host daemon's build cache (no engine
+needed: these are the scratch copy's files)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from buildrig.bench.backend import NONCE_FILE, chain_after_from, isolate_build_cache
+from buildrig.bench.orchestrate import _dockerfile_instructions
+
+HELLO = Path(__file__).resolve().parents[2] / "examples" / "hello"
+NONCE_COPY = f"COPY {NONCE_FILE} /{NONCE_FILE}"
+
+
+def test_examples_hello_gets_one_unique_first_step(tmp_path: Path) -> None:
+    scratch = tmp_path / "scratch"
+    shutil.copytree(HELLO, scratch)
+    before = (scratch / "Dockerfile").read_text()
+    assert isolate_build_cache(scratch, "run1-shell-registry-r1-abc") == 1
+    after = (scratch / "Dockerfile").read_text()
+    steps = [instr for _, instr in _dockerfile_instructions(after)]
+    assert steps[0] == "FROM python:3.11-slim-bookworm"
+    assert steps[1] == NONCE_COPY  # before WORKDIR: the first step the cache could match
+    assert after.replace(NONCE_COPY + "\n", "", 1) == before  # nothing else moved
+    assert (scratch / NONCE_FILE).read_text() == "run1-shell-registry-r1-abc\n"
+    assert not (HELLO / NONCE_FILE).exists()  # the user's project is untouched
+
+
+def test_every_stage_and_continued_from_lines() -> None:
+    text = (
+        "# syntax=docker/dockerfile:1\n"
+        "ARG BASE=alpine:3.20\n"
+        "FROM ${BASE} \\\n"
+        "    AS build\n"
+        "RUN make\n"
+        "from scratch\n"
+        "COPY --from=build /out /out"
+    )
+    out, stages = chain_after_from(text)
+    assert stages == 2
+    assert out.splitlines() == [
+        "# syntax=docker/dockerfile:1",
+        "ARG BASE=alpine:3.20",
+        "FROM ${BASE} \\",
+        "    AS build",
+        NONCE_COPY,
+        "RUN make",
+        "from scratch",
+        NONCE_COPY,
+        "COPY --from=build /out /out",
+    ]
+
+
+def test_dockerignore_cannot_drop_the_nonce(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM alpine\nCOPY app/ /app/\n")
+    (tmp_path / ".dockerignore").write_text("*\n!app/")
+    isolate_build_cache(tmp_path, "n")
+    assert (tmp_path / ".dockerignore").read_text() == f"*\n!app/\n!{NONCE_FILE}\n"
+
+
+@pytest.mark.parametrize("text", ["", "# no stage\n"])
+def test_no_from_no_change(text: str) -> None:
+    assert chain_after_from(text) == (text, 0)
