@@ -11,19 +11,71 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from buildrig import __version__
-
-# Each module registers its commands on ``app`` when imported.
-from buildrig.cli import (  # noqa: F401  (imported for their registrations)
-    bench_cmd,
-    doctor_cmd,
-    init_cmd,
-    run_cmd,
-    strategies_cmd,
-    testbed_cmd,
-    try_cmd,
-)
 from buildrig.cli.app import app, err
 from buildrig.errors import BuildrigError
+
+#: Every command, then every sub-group, in the order ``--help`` lists them, with the module registering it.
+COMMANDS = {
+    "bench": "bench_cmd",
+    "doctor": "doctor_cmd",
+    "init": "init_cmd",
+    "run": "run_cmd",
+    "gc": "run_cmd",
+    "strategies": "strategies_cmd",
+    "try": "try_cmd",
+    "registry": "testbed_cmd",
+    "images": "testbed_cmd",
+    "testbed": "testbed_cmd",
+}
+
+
+def load_commands(command: str | None = None) -> typer.Typer:
+    """``app`` with ``command``'s module registered, or every command's when ``command`` is None
+    or names no command (help, a typo's suggestions, shell completion).
+
+    Each module registers its commands on ``app`` when imported; importing only the one invoked
+    keeps the others' imports (and typer's work on their signatures) out of every start-up:
+    ``buildrig run`` is measured as a whole process.
+    """
+    # Each import registers that module's commands; static imports, so the import graph sees them.
+    module = COMMANDS.get(command or "")
+    if module == "run_cmd":
+        from buildrig.cli import run_cmd
+    elif module == "bench_cmd":
+        from buildrig.cli import bench_cmd
+    elif module == "doctor_cmd":
+        from buildrig.cli import doctor_cmd
+    elif module == "init_cmd":
+        from buildrig.cli import init_cmd
+    elif module == "strategies_cmd":
+        from buildrig.cli import strategies_cmd
+    elif module == "testbed_cmd":
+        from buildrig.cli import testbed_cmd
+    elif module == "try_cmd":
+        from buildrig.cli import try_cmd
+    else:
+        from buildrig.cli import (  # noqa: F401
+            bench_cmd,
+            doctor_cmd,
+            init_cmd,
+            run_cmd,
+            strategies_cmd,
+            testbed_cmd,
+            try_cmd,
+        )
+
+        # A process that ran one command before (the tests) registered it first: keep help's order.
+        order = list(COMMANDS)
+        app.registered_commands.sort(key=lambda c: order.index(c.name) if c.name in order else len(order))
+        app.registered_groups.sort(key=lambda g: order.index(g.name) if g.name in order else len(order))
+    return app
+
+
+def _command_name(args: Sequence[str]) -> str | None:
+    """The command ``args`` invoke: the root takes only flags, so the first word that is not one."""
+    if os.environ.get("_BUILDRIG_COMPLETE"):  # shell completion needs every command
+        return None
+    return next((a for a in args if not a.startswith("-")), None)
 
 
 def _click_class(name: str) -> type[Exception]:
@@ -66,6 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     line on stderr, the same shape either way.
     """
     args = list(sys.argv[1:] if argv is None else argv)
+    load_commands(_command_name(args))
     try:
         code = app(args=args, prog_name="buildrig", standalone_mode=False)
     except SystemExit as exc:
