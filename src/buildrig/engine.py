@@ -80,6 +80,10 @@ def _client_class() -> type[docker.DockerClient]:
     class Client(docker.DockerClient):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             self.api = EngineAPI(*args, **kwargs)
+            if self.api.base_url.startswith("http+docker://"):
+                # A unix socket (or named pipe, or ssh): no proxy, CA bundle or .netrc applies to
+                # it, and requests would read the whole environment again for every call.
+                self.api.trust_env = False
 
     return Client
 
