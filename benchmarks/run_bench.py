@@ -5,10 +5,19 @@ Prints, from one run of this script on one machine, side by side:
   - a raw ``docker run --rm`` of the same image and command,
   - ``buildrig --version`` (the floor: interpreter + CLI import, no engine work),
   - ``run_jobs()`` from a bare ``python -c`` (the run machinery without the CLI's imports),
-  - gitlab-ci-local 4.75 when it is installed and can run here (else the reason it can't).
-Target (issue 3): buildrig ≤ 2× raw docker run and ≤ 0.5× gitlab-ci-local.
+  - gitlab-ci-local 4.75 when it is installed and can run here (else the reason it can't),
+  - with ``--compare-with PYTHON``, ``buildrig run`` of another install (e.g. a checkout of the
+    commit before a change) in the same interleaved rounds: before/after under the same load.
+Each figure is the median wall time, with the median CPU time of the process tree beside it (for
+``docker run`` only the client's: the engine's work is not counted). CPU time barely moves with the
+load of a shared machine; wall time does.
+Target (issues 3, 11): buildrig ≤ 2× raw docker run and ≤ 0.5× gitlab-ci-local.
 
-    .venv/bin/python benchmarks/run_bench.py [-n 7] [--install-gitlab-ci-local]
+buildrig's modules are byte-compiled first, as ``pip install`` does for an installed package: with
+PYTHONDONTWRITEBYTECODE set (some CI and sandbox machines set it), an editable install would
+otherwise recompile every module on every start, a cost no installed copy pays.
+
+    .venv/bin/python benchmarks/run_bench.py [-n 7] [--install-gitlab-ci-local] [--compare-with PY]
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -68,14 +78,30 @@ def build_image() -> None:
     )
 
 
-def timed(cmd: list[str], cwd: Path | None = None) -> tuple[float, subprocess.CompletedProcess[str]]:
-    t = time.perf_counter()
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(cmd: list[str], cwd: Path | None = None) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+    """Wall time, CPU time of the process and its children (once they exited), the result."""
+    cpu, t = _children_cpu(), time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
-    return time.perf_counter() - t, proc
+    return time.perf_counter() - t, _children_cpu() - cpu, proc
 
 
-def measure_all(cmds: dict[str, list[str]], n: int) -> dict[str, float | str]:
-    """Median wall time of each command over n rounds, after one warm-up each.
+def compile_bytecode(python: str) -> None:
+    """Byte-compile the buildrig package ``python`` imports, as pip does when it installs one."""
+    code = (
+        "import buildrig, compileall, pathlib; "
+        "compileall.compile_dir(pathlib.Path(buildrig.__file__).parent, quiet=1)"
+    )
+    subprocess.run([python, "-c", code], capture_output=True, check=True)
+
+
+def measure_all(cmds: dict[str, list[str]], n: int) -> tuple[dict[str, float | str], dict[str, float]]:
+    """Median wall time of each command over n rounds, after one warm-up each, and its median CPU
+    time.
 
     Rounds interleave the commands so that every tool sees the same machine load (the figures are
     compared with each other, and a shared machine's load drifts). A string says why a command
@@ -84,24 +110,26 @@ def measure_all(cmds: dict[str, list[str]], n: int) -> dict[str, float | str]:
     out: dict[str, float | str] = {}
     live: list[str] = []
     for name, cmd in cmds.items():
-        _, proc = timed(cmd)
+        _, _, proc = timed(cmd)
         if proc.returncode != 0:
             why = (proc.stderr or proc.stdout).strip().splitlines()
             out[name] = f"fails: {why[-1][:160] if why else f'exit {proc.returncode}'}"
         else:
             live.append(name)
     times: dict[str, list[float]] = {name: [] for name in live}
+    cpus: dict[str, list[float]] = {name: [] for name in live}
     for _ in range(n):
         for name in list(live):
-            dt, proc = timed(cmds[name])
+            dt, cpu, proc = timed(cmds[name])
             if proc.returncode != 0:
                 out[name] = f"failed on a repeat: exit {proc.returncode}"
                 live.remove(name)
                 continue
             times[name].append(dt)
+            cpus[name].append(cpu)
     for name in live:
         out[name] = statistics.median(times[name])
-    return out
+    return out, {name: statistics.median(cpus[name]) for name in live}
 
 
 # gitlab-ci-local runs its file-copy steps in this helper image; it is only pulled when absent, so
@@ -153,10 +181,22 @@ def main() -> int:
         action="store_true",
         help=f"npm-install gitlab-ci-local@{GCL_VERSION} into buildrig's state dir if missing",
     )
+    ap.add_argument(
+        "--compare-with",
+        metavar="PYTHON",
+        help="also time `buildrig run` of the install this interpreter imports (another venv's python)",
+    )
     args = ap.parse_args()
     n = max(5, args.n)
     build_image()
     buildrig = shutil.which("buildrig", path=str(Path(sys.executable).parent)) or "buildrig"
+    compile_bytecode(sys.executable)
+    other: str | None = None
+    if args.compare_with:
+        compile_bytecode(args.compare_with)
+        other = shutil.which("buildrig", path=str(Path(args.compare_with).parent))
+        if other is None:
+            ap.error(f"no buildrig script beside {args.compare_with}")
     docker_cli = shutil.which("docker") or "docker"
     with tempfile.TemporaryDirectory(prefix="buildrig-bench-") as tmp:
         proj = Path(tmp)
@@ -177,6 +217,9 @@ def main() -> int:
             "buildrig --version (import floor)": [buildrig, "--version"],
             "run_jobs() via python -c (no CLI)": [sys.executable, "-c", API_SNIPPET, str(proj)],
         }
+        if other is not None:
+            run_args = ["run", str(proj), "--job", JOB, "-q", "--no-testbed"]
+            cmds[f"buildrig run of {args.compare_with}"] = [other, *run_args]
         gcl, info = find_gitlab_ci_local(
             state_dir() / "bench" / "gitlab-ci-local", args.install_gitlab_ci_local
         )
@@ -191,22 +234,26 @@ def main() -> int:
                 subprocess.run([docker_cli, "tag", IMAGE, GCL_HELPER_IMAGE], capture_output=True, check=True)
                 tagged_helper = True
         try:
-            measured = measure_all(cmds, n)
+            measured, cpu = measure_all(cmds, n)
         finally:
             if tagged_helper:
                 subprocess.run([docker_cli, "rmi", GCL_HELPER_IMAGE], capture_output=True, check=False)
         if gcl is None:
             measured[gcl_name] = info
         results = list(measured.items())
-    print(f"trivial echo job, docker mode, median of {n} interleaved rounds (after 1 warm-up each)")
+    print(f"trivial echo job, docker mode, median of {n} interleaved rounds (after 1 warm-up each), "
+          "wall and CPU time, buildrig byte-compiled")
     width = max(len(name) for name, _ in results)
     for name, value in results:
-        shown = f"{value:6.3f} s" if isinstance(value, float) else value
+        shown = f"{value:6.3f} s   cpu {cpu[name]:6.3f} s" if isinstance(value, float) else value
         print(f"  {name:<{width}}  {shown}")
     raw = measured["docker run --rm (raw)"]
     ours = measured["buildrig run (whole process)"]
     if isinstance(raw, float) and isinstance(ours, float):
         print(f"  buildrig / raw docker run = {ours / raw:.2f}x (target <= 2x)")
+        for name, value in measured.items():
+            if name.startswith("buildrig run of ") and isinstance(value, float):
+                print(f"  {name} / raw docker run = {value / raw:.2f}x")
     gcl_value = measured[gcl_name]
     if isinstance(gcl_value, float) and isinstance(ours, float):
         print(f"  buildrig / gitlab-ci-local = {ours / gcl_value:.2f}x (target <= 0.5x)")

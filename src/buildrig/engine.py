@@ -38,8 +38,9 @@ def client(base_url: str | None = None, timeout: int = 120) -> docker.DockerClie
     cls = _client_class()
     where = base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
     try:
+        # No API version given: the SDK asks the engine for it (GET /version) while constructing
+        # the client, so a silent engine fails here already and a ping would be a second round trip.
         cli = cls(base_url=base_url, timeout=timeout) if base_url else cls.from_env(timeout=timeout)
-        cli.ping()
     except DockerException as exc:
         raise EngineError(f"Docker Engine at {where} does not answer: {_short(exc)}") from exc
     return cli
@@ -79,6 +80,10 @@ def _client_class() -> type[docker.DockerClient]:
     class Client(docker.DockerClient):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             self.api = EngineAPI(*args, **kwargs)
+            if self.api.base_url.startswith("http+docker://"):
+                # A unix socket (or named pipe, or ssh): no proxy, CA bundle or .netrc applies to
+                # it, and requests would read the whole environment again for every call.
+                self.api.trust_env = False
 
     return Client
 

@@ -53,8 +53,9 @@ def test_one_typer_style_annotated() -> None:
 
     import typer.models
 
-    from buildrig.cli import app
+    from buildrig.cli import load_commands
 
+    app = load_commands()
     callbacks = [c.callback for c in app.registered_commands]
     callbacks += [
         c.callback
@@ -69,3 +70,25 @@ def test_one_typer_style_annotated() -> None:
             assert not isinstance(param.default, typer.models.ParameterInfo), (
                 f"{fn.__module__}.{fn.__name__}({param.name}): declare it with Annotated[..., typer.Option()]"
             )
+
+
+def test_a_command_loads_only_its_module() -> None:
+    """``buildrig run`` starts without the other commands' modules (and their imports)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from buildrig.cli import load_commands; load_commands('run'); "
+        "print(sorted(m for m in sys.modules if m.startswith('buildrig.cli.') or m == 'buildrig.strategies'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['buildrig.cli.app', 'buildrig.cli.choices', 'buildrig.cli.run_cmd']"
+
+
+def test_help_lists_every_command_in_order_after_one_was_loaded() -> None:
+    from buildrig.cli import COMMANDS, load_commands
+
+    load_commands("try")
+    app = load_commands()
+    names = [c.name for c in app.registered_commands] + [g.name for g in app.registered_groups]
+    assert names == list(COMMANDS)

@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 import typer
 
-from buildrig.cli import app, main
+from buildrig.cli import load_commands, main
+
+app = load_commands()
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 _OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")

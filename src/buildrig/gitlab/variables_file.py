@@ -20,7 +20,6 @@ Keeping certificate and key files apart (``value_file``) keeps secrets out of th
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +46,9 @@ class ProjectVariable:
 
 def load(path: Path) -> tuple[ProjectVariable, ...]:
     """Read a variables file; any mistake is an :class:`InputError` naming ``file:line``."""
+    # Here, not at the top: every `run` imports this module for DEFAULT_PATH, few have the file.
+    import tomllib
+
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:

@@ -176,9 +176,11 @@ def _registry_ca_variable(
     registry: RegistryInfo | None, given: list[Variable], variables: Mapping[str, str]
 ) -> Variable | None:
     """``BUILD_REGISTRY_CA`` with the registry's own CA, unless the user set it."""
+    if registry is None or registry.ca_path is None:
+        return None  # before the import: the strategies package loads every way's module
     from buildrig.strategies.base import REGISTRY_CA_VARIABLE
 
-    if registry is None or registry.ca_path is None or REGISTRY_CA_VARIABLE in variables:
+    if REGISTRY_CA_VARIABLE in variables:
         return None
     if any(v.name == REGISTRY_CA_VARIABLE for v in given):
         return None

@@ -43,6 +43,8 @@ class GitInfo:
 
 def git_info(project_dir: Path) -> GitInfo:
     """Commit facts from the local repository; stable placeholders outside git."""
+    # The two git questions run side by side: each is a process start, on every run.
+    remote = _git_remote_start(project_dir)
     try:
         proc = subprocess.run(
             ["git", "-C", str(project_dir), "log", "-1", "--format=%H%x00%D%x00%an <%ae>%x00%cI%x00%B"],
@@ -54,6 +56,7 @@ def git_info(project_dir: Path) -> GitInfo:
     except (OSError, subprocess.TimeoutExpired):
         proc = None
     if proc is None or proc.returncode != 0 or "\x00" not in proc.stdout:
+        _git_remote(remote)  # reaped; outside git there is no remote
         return GitInfo(
             ZERO_SHA,
             "main",
@@ -72,7 +75,7 @@ def git_info(project_dir: Path) -> GitInfo:
             branch = part[len("HEAD -> ") :]
         elif part.startswith("tag: ") and tag is None:
             tag = part[len("tag: ") :]
-    remote = _git_remote(project_dir)
+    remote_url = _git_remote(remote)
     # A tag pipeline only happens for a pushed tag; on a branch checkout, the branch wins.
     ref = branch or tag or sha[:8]
     return GitInfo(
@@ -83,22 +86,33 @@ def git_info(project_dir: Path) -> GitInfo:
         message.strip("\n"),
         author,
         stamp,
-        remote,
+        remote_url,
     )
 
 
-def _git_remote(project_dir: Path) -> str | None:
+def _git_remote_start(project_dir: Path) -> subprocess.Popen[str] | None:
     try:
-        proc = subprocess.run(
+        return subprocess.Popen(
             ["git", "-C", str(project_dir), "config", "--get", "remote.origin.url"],
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
             text=True,
-            check=False,
-            timeout=10,
         )
-    except (OSError, subprocess.TimeoutExpired):
+    except OSError:
         return None
-    return proc.stdout.strip() or None
+
+
+def _git_remote(proc: subprocess.Popen[str] | None) -> str | None:
+    """The origin URL ``proc`` (from :func:`_git_remote_start`) prints, once it has exited."""
+    if proc is None:
+        return None
+    try:
+        out, _ = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        return None
+    return out.strip() or None
 
 
 def _now_iso() -> str:

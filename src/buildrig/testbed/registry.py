@@ -34,7 +34,7 @@ from buildrig.errors import BuildrigError, EngineError
 from buildrig.fsutil import atomic_write, ensure_mode
 from buildrig.paths import state_dir
 from buildrig.registryinfo import RegistryInfo
-from buildrig.testbed import net, tls
+from buildrig.testbed import net
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -155,6 +155,10 @@ def _config(*, auth: bool, readonly: bool) -> str:
 
 
 def _write_files() -> tuple[Path, str, str]:
+    # Here, not at the top: every `buildrig run` imports this module (to find a running registry),
+    # and cryptography is the heaviest import of its start-up.
+    from buildrig.testbed import tls
+
     d = registry_dir()
     ca = tls.ensure_ca(state_dir() / "testbed" / "ca")
     server = d / "server.crt"
