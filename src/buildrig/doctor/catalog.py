@@ -76,6 +76,7 @@ from buildrig.doctor.rules import (
     br604_rootless_socket_path,
     br605_network_host_services,
     br606_k8s_no_docker_daemon,
+    br607_shell_dotfile,
     br701_tcp_without_tls,
     br702_privileged_shared_runner,
     br703_socket_shared_runner,

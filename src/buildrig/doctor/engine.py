@@ -110,6 +110,8 @@ class Inputs:
     daemon_json: Path | None = None
     docker_units: tuple[Path, ...] = ()
     live: bool = False
+    runner_user: str = "gitlab-runner"  # whom --live checks (group, dotfiles, rootless socket)
+    symptom: str | None = None  # the error text the user saw (--symptom)
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,7 @@ def build_context(
     daemon: DaemonConfig | None = None,
     live: LiveFacts | None = None,
     limits: Sequence[str] = (),
+    symptom: str | None = None,
 ) -> Context:
     views = []
     known = derive.tags_known(runner_config)
@@ -232,6 +235,7 @@ def build_context(
         live=live,
         jobs=tuple(views),
         limits=tuple(limits),
+        symptom=symptom or None,
     )
 
 
@@ -299,13 +303,17 @@ def diagnose(
     if inputs.live and live is None:
         from buildrig.doctor.live import gather
 
-        live = gather(runners)
+        live = gather(runners, runner_user=inputs.runner_user)
     if live is None:
-        limits.append("--live not given: socket, engine version and DOCKER_HOST reachability not checked")
+        limits.append(
+            "--live not given: host facts (runner user's groups and dotfiles, docker CLI and engine "
+            "versions, sockets, SELinux, userns-remap, MTU) not checked; findings that depend on one "
+            "name the check"
+        )
     rules = select_rules(discover_rules(), select, ignore)
     problems: list[str] = []
     try:
-        ctx = build_context(pipeline, runners, daemon, live, limits)
+        ctx = build_context(pipeline, runners, daemon, live, limits, inputs.symptom)
         findings = run_rules(ctx, rules, problems)
     finally:
         release_caches()
