@@ -79,6 +79,7 @@ class LiveFacts:
     selinux_enforcing: bool | None = None
     # from the engine (``docker info`` SecurityOptions) or, without one, dockerd's daemon.json
     userns_remap: bool | None = None
+    selinux_labels: bool | None = None  # the engine runs with selinux-enabled
     seccomp_default: bool | None = None
     apparmor: bool | None = None
     max_user_namespaces: int | None = None

@@ -167,6 +167,7 @@ def gather(
         cri_sockets=probes.cri_sockets(r.root),
         selinux_enforcing=probes.selinux_enforcing(r.sys / "fs" / "selinux"),
         userns_remap=userns,
+        selinux_labels=sec.selinux if sec is not None else None,
         seccomp_default=sec.seccomp_default if sec is not None else None,
         apparmor=sec.apparmor if sec is not None else None,
         max_user_namespaces=probes.max_user_namespaces(r.proc),

@@ -48,6 +48,7 @@ DOCS = "https://docs.docker.com/reference/api/engine/#api-version-matrix"
 _SELF = sys.modules[__name__]
 # Docker 29 clients refuse to negotiate below the API their own daemon still accepts.
 _NO_NEGOTIATION_BELOW = "1.44"
+_DOCKER_29_API = u.api_of_release((29, 0)) or "1.52"
 SYMPTOM = re.compile(
     r"client version (\d+\.\d+) is too (new|old)\. (?:Maximum|Minimum) supported API version is (\d+\.\d+)",
     re.IGNORECASE,
@@ -92,7 +93,8 @@ def _shell_jobs(ctx: Context) -> Iterator[Finding]:
             continue
         line = u.daemon_docker_lines(jv.job)[0]
         too_old = low is not None and u.api_tuple(cli) < u.api_tuple(low)
-        too_new = u.api_tuple(cli) > u.api_tuple(host) and (
+        # clients negotiate down to the daemon's API, except Docker 29's below API 1.44
+        too_new = u.api_tuple(cli) >= u.api_tuple(_DOCKER_29_API) and (
             u.api_tuple(host) < u.api_tuple(_NO_NEGOTIATION_BELOW)
         )
         if not too_old and not too_new:
