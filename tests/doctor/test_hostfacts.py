@@ -211,3 +211,27 @@ def test_br205_br206_without_daemon_config() -> None:
     assert sev(run("br206_selinux_socket", enforcing)) == ["error"]
     permissive = replace(c, live=LiveFacts(selinux_enforcing=False, selinux_labels=True))
     assert run("br206_selinux_socket", said(permissive, DENIED)) == []
+
+
+def test_describe_says_what_live_read() -> None:
+    live = LiveFacts(
+        socket_path="/var/run/docker.sock",
+        socket_exists=True,
+        socket_mode=0o660,
+        socket_group="docker",
+        runner_user="gitlab-runner",
+        runner_user_groups=("docker", "gitlab-runner"),
+        docker_cli_path="/usr/bin/docker",
+        docker_cli_api="1.41",
+        selinux_enforcing=False,
+        uplink_mtu=1360,
+        runner_home="/home/gitlab-runner",
+        runner_dotfile_hazards=("/home/gitlab-runner/.bash_logout:6: clear_console -q",),
+        notes=("a note",),
+    )
+    text = "\n".join(hostfacts.describe(live))
+    assert "runner user gitlab-runner (groups: docker, gitlab-runner)" in text
+    assert "docker CLI /usr/bin/docker (API 1.41)" in text and "SELinux enforcing off" in text
+    assert "userns-remap ?" in text and "uplink MTU 1360" in text
+    assert "/home/gitlab-runner: /home/gitlab-runner/.bash_logout:6: clear_console -q" in text
+    assert text.endswith("a note")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from buildrig.doctor.base import Context, Severity
+from buildrig.doctor.base import Context, LiveFacts, Severity
 
 #: a cause's symptom: a pattern searched in the error text, or a test of the whole text
 Symptom = re.Pattern[str] | Callable[[str], bool]
@@ -61,3 +61,43 @@ def not_checked(ctx: Context, check: str) -> str:
     if ctx.live is not None:
         return f"(check: {check})"
     return f"(not checked: run `{check}`, or doctor --live on the runner host)"
+
+
+def describe(live: LiveFacts) -> tuple[str, ...]:
+    """What ``--live`` read, one line per topic, for the text report's footer."""
+    engine = f"engine {live.engine_version} (API {live.engine_api})" if live.engine_version else "no engine"
+    sock = (
+        f"{live.socket_path} mode {live.socket_mode:o} group {live.socket_group}"
+        if live.socket_exists and live.socket_mode is not None
+        else f"{live.socket_path} absent"
+    )
+    user = (
+        f"runner user {live.runner_user} (groups: {', '.join(live.runner_user_groups) or '-'})"
+        if live.runner_user
+        else "no gitlab-runner user"
+    )
+    cli = (
+        f"docker CLI {live.docker_cli_path} (API {live.docker_cli_api or '?'})"
+        if live.docker_cli_path
+        else "no docker CLI on PATH"
+    )
+
+    def flag(value: bool | None) -> str:
+        return "?" if value is None else ("on" if value else "off")
+
+    host = (
+        f"SELinux enforcing {flag(live.selinux_enforcing)}; userns-remap {flag(live.userns_remap)}; "
+        f"seccomp default {flag(live.seccomp_default)}; AppArmor {flag(live.apparmor)}; "
+        f"uplink MTU {live.uplink_mtu or '?'}"
+    )
+    extra = [f"rootless socket {live.rootless_socket}"] if live.rootless_socket else []
+    extra += [f"container runtime sockets {', '.join(live.cri_sockets)}"] if live.cri_sockets else []
+    if live.runner_home:
+        hazards = "; ".join(live.runner_dotfile_hazards) or "no dotfile hazard"
+        extra.append(f"{live.runner_home}: {hazards}")
+    return (
+        f"{engine}; {sock}; DOCKER_HOST {live.docker_host or 'unset'}; {user}",
+        f"{cli}; {host}",
+        *extra,
+        *live.notes,
+    )

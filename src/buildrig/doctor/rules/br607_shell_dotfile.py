@@ -72,10 +72,16 @@ def check(ctx: Context) -> Iterator[Finding]:
     if live is not None and live.runner_home is None:
         return  # --live could not read the user's home here: its notes say why
     confirmed = bool(live.runner_dotfile_hazards) if live is not None else None
-    for r in ctx.runner_config.runners:
-        if not _bash_shell(r):
-            continue
-        jobs = [jv.job.name for jv in ctx.jobs if r in jv.runners]
+    shells = [r for r in ctx.runner_config.runners if _bash_shell(r)]
+    # by identity: runners are frozen values whose equality compares every field
+    by_runner: dict[int, list[str]] = {id(r): [] for r in shells}
+    for jv in ctx.jobs:
+        for x in jv.runners:
+            names = by_runner.get(id(x))
+            if names is not None:
+                names.append(jv.job.name)
+    for r in shells:
+        jobs = by_runner[id(r)]
         severity = hostfacts.grade(ctx, symptom, confirmed=confirmed)
         if severity is None:
             continue
