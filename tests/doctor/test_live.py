@@ -222,6 +222,18 @@ def test_gather_reads_a_state_built_in_a_temp_root(tmp_path: Path) -> None:
     assert live.selinux_enforcing is True and live.userns_remap is True
     assert live.runner_dotfile_hazards == (f"{home}/.bash_logout:1: clear",)
     assert live.uplink_mtu is None and live.cri_sockets == ()
+    assert live.runner_user_source == "default"
+    # the runner service installed with --user ci: that user is the one checked
+    unit = etc / "systemd" / "system" / "gitlab-runner.service"
+    unit.parent.mkdir(parents=True)
+    unit.write_text('[Service]\nExecStart=/usr/bin/gitlab-runner "run" "--user" "ci"\n')
+    with (etc / "passwd").open("a") as f:
+        f.write(f"ci:x:1001:998::{tmp_path}/ci:/bin/bash\n")
+    with (etc / "group").open("a") as f:
+        f.write("runners:x:1002:ci\n")
+    live = gather(roots=Roots(etc=etc, sys=tmp_path / "sys", path_env="", docker_host=None, engine=False))
+    assert (live.runner_user, live.runner_user_source) == ("ci", "service")
+    assert live.runner_user_groups == ("docker", "runners")  # 998 is docker's gid in this etc
 
 
 @pytest.mark.engine

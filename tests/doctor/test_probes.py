@@ -176,3 +176,29 @@ def test_dotfile_hazards(tmp_path: Path) -> None:
         f"{home}/.bash_logout:1",
         f"{home}/.profile:1",
     ]
+
+
+def test_runner_service_user_from_the_systemd_unit(tmp_path: Path) -> None:
+    etc = tmp_path / "etc"
+    unit = etc / "systemd" / "system" / "gitlab-runner.service"
+    assert probes.runner_service_user(etc) is None
+    unit.parent.mkdir(parents=True)
+    # as `gitlab-runner install --user ci` writes it
+    unit.write_text(
+        "[Service]\nStartLimitInterval=5\n"
+        'ExecStart=/usr/bin/gitlab-runner "run" "--working-directory" "/home/ci" "--config" '
+        '"/etc/gitlab-runner/config.toml" "--service" "gitlab-runner" "--user" "ci"\n'
+    )
+    assert probes.runner_service_user(etc) == "ci"
+    unit.write_text(
+        '[Service]\nExecStart=/usr/bin/gitlab-runner "run" "--config" "/etc/gitlab-runner/config.toml"\n'
+    )
+    assert probes.runner_service_user(etc) == "root"
+
+
+def test_cgroup_version(tmp_path: Path) -> None:
+    assert probes.cgroup_v2(tmp_path) is None
+    (tmp_path / "fs" / "cgroup").mkdir(parents=True)
+    assert probes.cgroup_v2(tmp_path) is False
+    (tmp_path / "fs" / "cgroup" / "cgroup.controllers").write_text("cpu memory\n")
+    assert probes.cgroup_v2(tmp_path) is True

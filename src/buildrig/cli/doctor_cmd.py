@@ -38,9 +38,13 @@ def doctor_cmd(
         bool, typer.Option("--live", help="Also read facts from this machine (read-only).")
     ] = False,
     runner_user: Annotated[
-        str,
-        typer.Option("--runner-user", help="With --live: the user shell jobs run as."),
-    ] = "gitlab-runner",
+        str | None,
+        typer.Option(
+            "--runner-user",
+            help="With --live: the user shell jobs run as (default: the runner service's --user, "
+            "else gitlab-runner).",
+        ),
+    ] = None,
     symptom: Annotated[
         str | None,
         typer.Option(

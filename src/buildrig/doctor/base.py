@@ -89,6 +89,10 @@ class LiveFacts:
     # makes the shell executor's non-interactive bash fail (``.bash_logout`` running clear_console)
     runner_home: str | None = None
     runner_dotfile_hazards: tuple[str, ...] = ()
+    # where the runner user came from: "--runner-user", "service" (the --user of the runner's
+    # systemd unit) or "default" (gitlab-runner)
+    runner_user_source: str | None = None
+    cgroup_v2: bool | None = None  # the unified hierarchy (kaniko < 1.9 misses containers on it)
 
 
 @dataclass(frozen=True)

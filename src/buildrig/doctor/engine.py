@@ -110,7 +110,8 @@ class Inputs:
     daemon_json: Path | None = None
     docker_units: tuple[Path, ...] = ()
     live: bool = False
-    runner_user: str = "gitlab-runner"  # whom --live checks (group, dotfiles, rootless socket)
+    # whom --live checks (group, dotfiles, rootless socket); None: the runner service's --user
+    runner_user: str | None = None
     symptom: str | None = None  # the error text the user saw (--symptom)
 
 

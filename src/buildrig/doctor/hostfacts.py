@@ -71,10 +71,11 @@ def describe(live: LiveFacts) -> tuple[str, ...]:
         if live.socket_exists and live.socket_mode is not None
         else f"{live.socket_path} absent"
     )
+    via = f", {live.runner_user_source}" if live.runner_user_source else ""
     user = (
-        f"runner user {live.runner_user} (groups: {', '.join(live.runner_user_groups) or '-'})"
+        f"runner user {live.runner_user}{via} (groups: {', '.join(live.runner_user_groups) or '-'})"
         if live.runner_user
-        else "no gitlab-runner user"
+        else "no runner user here"
     )
     cli = (
         f"docker CLI {live.docker_cli_path} (API {live.docker_cli_api or '?'})"
@@ -88,7 +89,7 @@ def describe(live: LiveFacts) -> tuple[str, ...]:
     host = (
         f"SELinux enforcing {flag(live.selinux_enforcing)}; userns-remap {flag(live.userns_remap)}; "
         f"seccomp default {flag(live.seccomp_default)}; AppArmor {flag(live.apparmor)}; "
-        f"uplink MTU {live.uplink_mtu or '?'}"
+        f"uplink MTU {live.uplink_mtu or '?'}; cgroup v2 {flag(live.cgroup_v2)}"
     )
     extra = [f"rootless socket {live.rootless_socket}"] if live.rootless_socket else []
     extra += [f"container runtime sockets {', '.join(live.cri_sockets)}"] if live.cri_sockets else []

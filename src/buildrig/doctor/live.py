@@ -120,11 +120,17 @@ def gather(
     config: RunnerConfig | None = None,
     *,
     timeout: float = 2.0,
-    runner_user: str = RUNNER_USER,
+    runner_user: str | None = None,
     roots: Roots | None = None,
 ) -> LiveFacts:
+    """The facts of this machine (``roots``: where to read them). ``runner_user``: whom shell jobs
+    run as; None: the ``--user`` of the runner's systemd unit, else ``gitlab-runner``."""
     r = roots or Roots()
     notes: list[str] = []
+    source = "--runner-user"
+    if runner_user is None:
+        service_user = probes.runner_service_user(r.etc)
+        runner_user, source = (service_user, "service") if service_user else (RUNNER_USER, "default")
     sock = probes.socket_facts(r.socket_path, r.etc)
     if sock.note:
         notes.append(sock.note)
@@ -174,4 +180,6 @@ def gather(
         uplink_mtu=probes.uplink_mtu(r.proc, r.sys),
         runner_home=str(home) if home is not None and home.is_dir() else None,
         runner_dotfile_hazards=hazards,
+        runner_user_source=source,
+        cgroup_v2=probes.cgroup_v2(r.sys),
     )

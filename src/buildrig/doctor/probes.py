@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import stat
 import subprocess
@@ -235,3 +236,38 @@ def dotfile_hazards(home: Path) -> tuple[str, ...]:
             if code.strip() and hazard.search(code):
                 found.append(f"{home / name}:{number}: {text.strip()[:120]}")
     return tuple(found)
+
+
+# where `gitlab-runner install` writes its service (systemd; SysV init on older hosts)
+RUNNER_UNITS = (
+    "systemd/system/gitlab-runner.service",
+    "systemd/system/multi-user.target.wants/gitlab-runner.service",
+)
+
+
+def runner_service_user(etc: Path = Path("/etc")) -> str | None:
+    """The ``--user`` the runner service runs shell jobs as (``gitlab-runner install --user``)."""
+    for rel in RUNNER_UNITS:
+        for line in _lines(etc / rel):
+            key, _, value = line.strip().partition("=")
+            if key.strip() != "ExecStart":
+                continue
+            try:
+                words = shlex.split(value)
+            except ValueError:
+                words = value.split()
+            for i, word in enumerate(words):
+                if word == "--user" and i + 1 < len(words):
+                    return words[i + 1]
+                if word.startswith("--user="):
+                    return word.split("=", 1)[1]
+            return "root"  # a service installed without --user runs shell jobs as root
+    return None
+
+
+def cgroup_v2(sys_root: Path = Path("/sys")) -> bool | None:
+    """Whether the host runs the unified cgroup hierarchy (v2); None when /sys shows no cgroups."""
+    fs = sys_root / "fs" / "cgroup"
+    if (fs / "cgroup.controllers").exists():
+        return True
+    return False if fs.is_dir() else None
