@@ -10,6 +10,13 @@ What it checks:
   docker client (``alpine``, ``ubuntu``, ``python``, ``node``, ``maven``, ...) and does not install
   one in its script.
 
+Whether the shell runner's host has the CLI is a host fact: ``--live`` (PATH of the runner host)
+decides it, ERROR or nothing; the error text the job printed (``--symptom``: ``docker: command not
+found``) makes it a WARNING naming the check (``sudo -u gitlab-runner -H sh -lc 'command -v
+docker'``), including for a job with no image on runners no config.toml shows (a shell executor or
+the runner's default image), which otherwise gets an INFO pointer. A shell job with neither stays
+quiet: GitLab's documented shell set-up installs the CLI.
+
 Why it fails::
 
     /bin/sh: eval: line 150: docker: not found
