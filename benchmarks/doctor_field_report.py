@@ -16,7 +16,11 @@ the cause the thread established, not what doctor says:
 
 Errors from rules outside ``accept_rules`` on broken and risk cases are listed per case as noise.
 
-Usage: ``python benchmarks/doctor_field_report.py [--cases] [--json] [--jobs N] [--only WORD]``.
+``--symptoms`` grades doctor as a user who also pastes the error the job printed: each case's quoted
+error text (the ``> `` lines under "What users saw" in ``SOURCE.md``, not the bracketed descriptions)
+goes to ``doctor --symptom``. Without it doctor sees the files alone.
+
+Usage: ``python benchmarks/doctor_field_report.py [--cases] [--json] [--jobs N] [--only WORD] [--symptoms]``.
 ``--cases`` adds one line per case; ``--json`` prints the per-case grades instead of tables.
 """
 
@@ -91,11 +95,31 @@ def load_expected(case: Path) -> Expected:
     )
 
 
-def run_doctor(case: Path) -> tuple[list[Finding], str]:
+def symptom_of(case: Path) -> str:
+    """The error text the case's users quoted (``> `` lines after "What users saw"), or ""."""
+    try:
+        text = (case / "SOURCE.md").read_text()
+    except OSError:
+        return ""
+    _, _, after = text.partition("What users saw")
+    quoted = []
+    for line in after.splitlines()[1:]:
+        if line.startswith(">"):
+            body = line[1:].strip()
+            if body and not body.startswith("("):
+                quoted.append(body)
+        elif quoted and line.strip():
+            break
+    return "\n".join(quoted)
+
+
+def run_doctor(case: Path, symptoms: bool = False) -> tuple[list[Finding], str]:
     """Findings of ``buildrig doctor --format json`` on the case, or a note why there are none."""
     env = dict(os.environ, NO_COLOR="1", COLUMNS="200")
+    symptom = symptom_of(case) if symptoms else ""
     proc = subprocess.run(
-        [sys.executable, "-m", "buildrig", "doctor", "--format", "json", str(case)],
+        [sys.executable, "-m", "buildrig", "doctor", "--format", "json", str(case)]
+        + (["--symptom", symptom] if symptom else []),
         capture_output=True,
         text=True,
         env=env,
@@ -144,9 +168,9 @@ def cases(only: str | None) -> list[Path]:
     return [p for p in found if only is None or only in p.name]
 
 
-def evaluate(paths: Sequence[Path], jobs: int) -> list[Grade]:
+def evaluate(paths: Sequence[Path], jobs: int, symptoms: bool = False) -> list[Grade]:
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        results = list(pool.map(run_doctor, paths))
+        results = list(pool.map(lambda p: run_doctor(p, symptoms), paths))
     return [grade(p, f, n) for p, (f, n) in zip(paths, results, strict=True)]
 
 
@@ -201,14 +225,15 @@ def line(way: str, cat: str, r: Row) -> str:
     )
 
 
-def tables(grades: Iterable[Grade]) -> str:
+def tables(grades: Iterable[Grade], symptoms: bool = False) -> str:
     grades = list(grades)
     by: dict[tuple[str, str], Row] = {}
     by_cat: dict[str, Row] = {c: Row() for c in CATEGORIES}
     for g in grades:
         by.setdefault((g.expected.way, g.expected.category), Row()).add(g)
         by_cat[g.expected.category].add(g)
-    out = [f"doctor field report: {len(grades)} cases from {FIELD}", "", HEADER, "-" * len(HEADER)]
+    mode = "files + the error text users quoted (--symptom)" if symptoms else "files only"
+    out = [f"doctor field report: {len(grades)} cases from {FIELD} ({mode})", "", HEADER, "-" * len(HEADER)]
     for way in WAYS:
         for cat in CATEGORIES:
             if (way, cat) in by:
@@ -268,8 +293,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print per-case grades as JSON")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="parallel doctor runs")
     ap.add_argument("--only", help="only cases whose folder name contains this")
+    ap.add_argument(
+        "--symptoms", action="store_true", help="also give doctor the error text users quoted (--symptom)"
+    )
     args = ap.parse_args(argv)
-    grades = evaluate(cases(args.only), args.jobs)
+    grades = evaluate(cases(args.only), args.jobs, args.symptoms)
     if args.json:
         print(
             json.dumps(
@@ -293,7 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         )
         return 0
-    print(tables(grades))
+    print(tables(grades, args.symptoms))
     if args.cases:
         print()
         print(case_lines(grades))

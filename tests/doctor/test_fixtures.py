@@ -43,8 +43,7 @@ def _live(case: Path) -> LiveFacts | None:
     if not path.is_file():
         return None
     data = json.loads(path.read_text())
-    if "runner_user_groups" in data:
-        data["runner_user_groups"] = tuple(data["runner_user_groups"])
+    data = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
     return LiveFacts(**data)
 
 

@@ -97,3 +97,10 @@ def test_lists_and_paths() -> None:
     assert certs is not None
     assert covers(certs, "/certs/client") and covers(certs, "/certs/client/ca.pem")
     assert not covers(certs, "/certs") and not covers(certs, "/certs/clientx")
+
+
+def test_a_long_entry_the_grammar_refuses_is_refused_at_once() -> None:
+    # found by tests/doctor/test_fuzz.py: the grammar's (segment/?)* form backtracked
+    # exponentially on a long segment followed by a character no path may hold
+    assert parse_volume("/var/run/docker.sock" + "1e999aNNNaN" * 400 + "sock|x") is None
+    assert parse_volume("c:\\" + "a" * 4000 + "*", windows=True) is None

@@ -37,6 +37,21 @@ def doctor_cmd(
     live: Annotated[
         bool, typer.Option("--live", help="Also read facts from this machine (read-only).")
     ] = False,
+    runner_user: Annotated[
+        str | None,
+        typer.Option(
+            "--runner-user",
+            help="With --live: the user shell jobs run as (default: the runner service's --user, "
+            "else gitlab-runner).",
+        ),
+    ] = None,
+    symptom: Annotated[
+        str | None,
+        typer.Option(
+            "--symptom",
+            help="The error text the job printed: host-fact checks it matches become warnings.",
+        ),
+    ] = None,
     fmt: Annotated[DoctorFormat, typer.Option("--format", "-f", help="Output format.")] = DoctorFormat.text,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
@@ -84,6 +99,8 @@ def doctor_cmd(
         daemon_json=daemon_json,
         docker_units=tuple(docker_unit or ()),
         live=live,
+        runner_user=runner_user,
+        symptom=symptom,
     )
     # doctor builds many small, acyclic objects and exits: the cyclic GC only costs time here
     # (about a third of the run on a 1,000-job pipeline)

@@ -73,6 +73,30 @@ class LiveFacts:
     runner_user: str | None = None
     runner_user_groups: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    # the docker CLI the runner user finds on PATH and the API it speaks by default
+    docker_cli_path: str | None = None
+    docker_cli_api: str | None = None
+    # a rootless daemon's socket ($XDG_RUNTIME_DIR/docker.sock) when one exists, else None
+    rootless_socket: str | None = None
+    # container runtimes' sockets other than dockerd's (containerd, CRI-O) found on this node
+    cri_sockets: tuple[str, ...] = ()
+    selinux_enforcing: bool | None = None
+    # from the engine (``docker info`` SecurityOptions) or, without one, dockerd's daemon.json
+    userns_remap: bool | None = None
+    selinux_labels: bool | None = None  # the engine runs with selinux-enabled
+    seccomp_default: bool | None = None
+    apparmor: bool | None = None
+    max_user_namespaces: int | None = None
+    # smallest MTU of the interfaces that carry this host's default routes
+    uplink_mtu: int | None = None
+    # the runner user's home, once read; each hazard "FILE:LINE: text" is a dotfile line that
+    # makes the shell executor's non-interactive bash fail (``.bash_logout`` running clear_console)
+    runner_home: str | None = None
+    runner_dotfile_hazards: tuple[str, ...] = ()
+    # where the runner user came from: "--runner-user", "service" (the --user of the runner's
+    # systemd unit) or "default" (gitlab-runner)
+    runner_user_source: str | None = None
+    cgroup_v2: bool | None = None  # the unified hierarchy (kaniko < 1.9 misses containers on it)
 
 
 @dataclass(frozen=True)
@@ -110,6 +134,8 @@ class Context:
     live: LiveFacts | None = None
     jobs: tuple[JobView, ...] = ()
     limits: tuple[str, ...] = ()
+    # the error text the user saw (``--symptom``): host-fact checks it matches become warnings
+    symptom: str | None = None
 
 
 @dataclass(frozen=True)

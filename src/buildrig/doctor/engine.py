@@ -105,6 +105,9 @@ class Inputs:
     daemon_json: Path | None = None
     docker_units: tuple[Path, ...] = ()
     live: bool = False
+    # whom --live checks (group, dotfiles, rootless socket); None: the runner service's --user
+    runner_user: str | None = None
+    symptom: str | None = None  # the error text the user saw (--symptom)
 
 
 @dataclass(frozen=True)
@@ -203,6 +206,7 @@ def build_context(
     daemon: DaemonConfig | None = None,
     live: LiveFacts | None = None,
     limits: Sequence[str] = (),
+    symptom: str | None = None,
 ) -> Context:
     views = []
     known = derive.tags_known(runner_config)
@@ -229,6 +233,7 @@ def build_context(
         live=live,
         jobs=tuple(views),
         limits=tuple(limits),
+        symptom=symptom or None,
     )
 
 
@@ -292,12 +297,16 @@ def diagnose(
     if inputs.live and live is None:
         from buildrig.doctor.live import gather
 
-        live = gather(runners)
+        live = gather(runners, runner_user=inputs.runner_user)
     if live is None:
-        limits.append("--live not given: socket, engine version and DOCKER_HOST reachability not checked")
+        limits.append(
+            "--live not given: host facts (runner user's groups and dotfiles, docker CLI and engine "
+            "versions, sockets, SELinux, userns-remap, MTU) not checked; findings that depend on one "
+            "name the check"
+        )
     rules = select_rules(discover_rules(), select, ignore)
     problems: list[str] = []
     with running():  # one analysis for the views and the rules, dropped when the run ends
-        ctx = build_context(pipeline, runners, daemon, live, limits)
+        ctx = build_context(pipeline, runners, daemon, live, limits, inputs.symptom)
         findings = run_rules(ctx, rules, problems)
     return Report(context=ctx, findings=findings, rules=rules, problems=tuple(problems))

@@ -133,22 +133,9 @@ def render_text(report: Report) -> str:
         lines.append(f"limit: {limit}")
     live = report.context.live
     if live is not None:
-        engine = (
-            f"engine {live.engine_version} (API {live.engine_api})" if live.engine_version else "no engine"
-        )
-        sock = (
-            f"{live.socket_path} mode {live.socket_mode:o} group {live.socket_group}"
-            if live.socket_exists and live.socket_mode is not None
-            else f"{live.socket_path} absent"
-        )
-        user = (
-            f"runner user {live.runner_user} (groups: {', '.join(live.runner_user_groups) or '-'})"
-            if live.runner_user
-            else "no gitlab-runner user"
-        )
-        lines.append(f"live: {engine}; {sock}; DOCKER_HOST {live.docker_host or 'unset'}; {user}")
-        for note in live.notes:
-            lines.append(f"live: {note}")
+        from buildrig.doctor.hostfacts import describe
+
+        lines.extend(f"live: {line}" for line in describe(live))
     return "\n".join(lines) + "\n"
 
 

@@ -24,7 +24,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-_LINUX_DIR = r'/(?:[^\\/:*?"<>|\r\n ]+/?)*'
+# Each segment ends at its own slash, so a failing match backtracks linearly: the grammar's
+# ``(?:segment/?)*`` form is exponential in the length of a long segment that then fails.
+_LINUX_DIR = r'/(?:[^\\/:*?"<>|\r\n ]+/)*[^\\/:*?"<>|\r\n ]*'
 _LINUX_NAME = r'[^\\/:*?"<>|\r\n]+'
 _LINUX = re.compile(
     rf"(?:(?P<source>{_LINUX_DIR}|{_LINUX_NAME}):)?"
@@ -33,7 +35,7 @@ _LINUX = re.compile(
     r"(?:[:,](?P<label>(?i:z)))?"
     r"(?:[:,](?P<propagation>(?i:shared|slave|private|rshared|rslave|rprivate)))?"
 )
-_WIN_DIR = r'(?:\\\\\?\\)?[a-z]:[\\/](?:[^\\/:*?"<>|\r\n]+[\\/]?)*'
+_WIN_DIR = r'(?:\\\\\?\\)?[a-z]:[\\/](?:[^\\/:*?"<>|\r\n]+[\\/])*[^\\/:*?"<>|\r\n]*'
 _WIN_NAME = r'[^\\/:*?"<>|\r\n]+'
 _WIN_PIPE = r'[/\\]{2}\.[/\\]pipe[/\\][^:*?"<>|\r\n]+'
 _WINDOWS = re.compile(

@@ -10,6 +10,13 @@ What it checks:
   docker client (``alpine``, ``ubuntu``, ``python``, ``node``, ``maven``, ...) and does not install
   one in its script.
 
+Whether the shell runner's host has the CLI is a host fact: ``--live`` (PATH of the runner host)
+decides it, ERROR or nothing; the error text the job printed (``--symptom``: ``docker: command not
+found``) makes it a WARNING naming the check (``sudo -u gitlab-runner -H sh -lc 'command -v
+docker'``), including for a job with no image on runners no config.toml shows (a shell executor or
+the runner's default image), which otherwise gets an INFO pointer. A shell job with neither stays
+quiet: GitLab's documented shell set-up installs the CLI.
+
 Why it fails::
 
     /bin/sh: eval: line 150: docker: not found
@@ -25,10 +32,12 @@ Docs: https://docs.gitlab.com/ci/docker/using_docker_build/#use-the-shell-execut
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
+from buildrig.doctor import hostfacts
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Issue, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, JobView, Severity, finding
 
 ID = "BR601"
 TITLE = "shell/runner: docker commands where no docker client or daemon is available"
@@ -36,6 +45,9 @@ SEVERITY = Severity.ERROR
 CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/ci/docker/using_docker_build/#use-the-shell-executor"
 
+SYMPTOM = re.compile(
+    r"docker: (?:command )?not found|docker not found|exec: \"?docker\"?: executable file not found"
+)
 _NO_DOCKER = frozenset(
     {
         "alpine", "ubuntu", "debian", "centos", "fedora", "rockylinux", "almalinux", "busybox",
@@ -46,6 +58,50 @@ _NO_DOCKER = frozenset(
 )
 
 
+def _cli_pointer(ctx: Context, jv: JobView) -> Issue | None:
+    """Shell executor (or a job with no image on unknown runners): is a docker CLI on the host?"""
+    lines = u.docker_command_lines(jv.job)
+    shells = [r for r in jv.runners if u.is_shell_executor(r)]
+    live = ctx.live
+    confirmed = None if live is None or live.docker_cli_present is None else not live.docker_cli_present
+    if shells:
+        if len(shells) != len(jv.runners):
+            return None  # a mixed fleet: the container runners' image decides (below)
+        where = f"on the shell executor of {u.rname(shells[0])}"
+        # GitLab's documented shell set-up installs the CLI: only --live or the symptom speak
+        silent = True
+    elif not jv.runners and jv.job.image is None and not jv.job.services and ctx.runner_config is None:
+        where = "with no image, on a runner doctor cannot see (a shell executor or its default image)"
+        silent = False
+    else:
+        return None
+    check = "sudo -u gitlab-runner -H sh -lc 'command -v docker'"
+    severity: Severity | None
+    if confirmed is None and hostfacts.said(ctx, SYMPTOM) is None:
+        severity = None if silent else Severity.INFO
+    else:
+        severity = hostfacts.grade(ctx, SYMPTOM, confirmed=confirmed)
+    if severity is None:
+        return None
+    if confirmed and shells:
+        severity = u.severity_for(len(shells), len(jv.runners))
+    said = (
+        f"this host has no docker client on {live.runner_user or 'the runner user'}'s PATH"
+        if confirmed and live is not None
+        else f"it needs a docker client there {hostfacts.not_checked(ctx, check)}"
+    )
+    return finding(
+        f"{u.jname(jv.job)} runs docker ({lines[0].loc}) {where}: {said}; otherwise \"docker: "
+        "command not found\".",
+        "Install Docker Engine (or at least the docker CLI) on the runner host, on the PATH of the "
+        "user the runner runs jobs as, and add that user to the docker group; a shell runner inside "
+        "the gitlab/gitlab-runner container has no docker CLI: use the Docker executor there.",
+        loc=lines[0].loc,
+        job=jv.job.name,
+        severity=severity,
+    )
+
+
 def check(ctx: Context) -> Iterator[Issue]:
     live = ctx.live
     for jv in ctx.jobs:
@@ -53,17 +109,12 @@ def check(ctx: Context) -> Iterator[Issue]:
         if not lines or u.installs_docker(jv.job):
             continue
         shells = [r for r in jv.runners if u.is_shell_executor(r)]
-        if shells and live is not None and live.docker_cli_present is False:
-            yield finding(
-                f"{u.jname(jv.job)} runs docker ({lines[0].loc}) on the shell executor of "
-                f"{u.rname(shells[0])}, but this host has no docker client: \"docker: command not "
-                "found\".",
-                "Install Docker Engine (or at least the docker CLI) on the runner host and add the "
-                "gitlab-runner user to the docker group.",
-                loc=lines[0].loc,
-                job=jv.job.name,
-                severity=u.severity_for(len(shells), len(jv.runners)),
-            )
+        pointer = _cli_pointer(ctx, jv)
+        if pointer is not None:
+            yield pointer
+            if pointer.severity is not Severity.INFO:
+                continue
+        if live is not None and live.docker_cli_present is False:
             continue
         if (
             shells

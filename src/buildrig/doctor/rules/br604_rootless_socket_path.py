@@ -7,9 +7,10 @@ What it checks:
   (that path is the rootful daemon's, usually absent);
 - a container job sets ``DOCKER_HOST=unix:///run/user/<uid>/docker.sock`` but no runner volume puts
   that socket at that path in the container;
-- a shell-executor job on a host whose daemon is rootless (``--live``: the socket lives under
-  ``/run/user/``) with no ``DOCKER_HOST`` in the job or runner ``environment``: the runner service
-  does not inherit the login session's ``DOCKER_HOST``.
+- a shell-executor job on a host whose daemon is rootless (``--live``: ``$XDG_RUNTIME_DIR/
+  docker.sock`` or ``/run/user/<runner uid>/docker.sock`` is a socket and ``/var/run/docker.sock``
+  is not) with no ``DOCKER_HOST`` in the job or runner ``environment``: the runner service does not
+  inherit the login session's ``DOCKER_HOST`` (ERROR when every runner of the job is such a one).
 
 Why it fails::
 
@@ -27,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Issue, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, LiveFacts, Severity, finding
 
 ID = "BR604"
 TITLE = "shell/runner: rootless Docker socket path not wired into the job"
@@ -36,6 +37,15 @@ CATEGORY = Category.FAILURE
 DOCS = "https://docs.docker.com/engine/security/rootless/#client"
 
 _ROOTLESS = "unix:///run/user/"
+
+
+def _rootless_only(live: LiveFacts) -> str | None:
+    """--live: the rootless socket when it is the only daemon here (no rootful socket to fall to)."""
+    if (live.socket_path or "").startswith("/run/user/"):
+        return live.socket_path
+    if live.rootless_socket and live.socket_exists is not True:
+        return live.rootless_socket
+    return None
 
 
 def check(ctx: Context) -> Iterator[Issue]:
@@ -87,17 +97,17 @@ def check(ctx: Context) -> Iterator[Issue]:
             shells
             and dh is None
             and live is not None
-            and (live.socket_path or "").startswith("/run/user/")
+            and (rootless := _rootless_only(live)) is not None
             and not any(u.runner_env(r, "DOCKER_HOST") for r in shells)
         ):
             yield finding(
                 f"{u.jname(jv.job)} runs docker ({lines[0].loc}) on the shell executor of "
-                f"{u.rname(shells[0])}; the host's daemon is rootless ({live.socket_path}) and "
+                f"{u.rname(shells[0])}; the host's daemon is rootless ({rootless}) and "
                 "neither the job nor the runner's environment sets DOCKER_HOST, so the client "
                 "tries /var/run/docker.sock: \"Cannot connect to the Docker daemon at "
                 "unix:///var/run/docker.sock\".",
-                f"Add environment = [\"DOCKER_HOST=unix://{live.socket_path}\"] to that [[runners]].",
+                f"Add environment = [\"DOCKER_HOST=unix://{rootless}\"] to that [[runners]].",
                 loc=lines[0].loc,
                 job=jv.job.name,
-                severity=Severity.WARNING,
+                severity=u.severity_for(len(shells), len(jv.runners)),
             )
