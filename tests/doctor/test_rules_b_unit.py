@@ -599,8 +599,21 @@ def test_image_names_from_variables() -> None:
 
 def test_br703_runner_named_shared() -> None:
     toml = docker_runner("shared-docker-1", SOCK)
-    assert len(run("br703_socket_shared_runner", ctx(toml=toml))) == 1
-    assert run("br703_socket_shared_runner", ctx(toml=docker_runner("build-box", SOCK))) == []
+    found = run("br703_socket_shared_runner", ctx(toml=toml))
+    assert sev(found) == ["warning"] and "shared runner" in found[0].message
+
+
+def test_br703_any_socket_runner_warns_unless_declared_dedicated() -> None:
+    found = run("br703_socket_shared_runner", ctx(toml=docker_runner("build-box", SOCK)))
+    assert sev(found) == ["warning"] and "# buildrig: dedicated" in found[0].fix
+    marked = docker_runner("build-box", SOCK).replace(
+        'executor = "docker"', 'executor = "docker"\n  # buildrig: dedicated'
+    )
+    assert "# buildrig: dedicated" in marked
+    assert run("br703_socket_shared_runner", ctx(toml=marked)) == []
+    # the marker belongs to the entry it sits in, not to the runner after it
+    two = marked + docker_runner("other", SOCK)
+    assert [f.message.split("'")[1] for f in run("br703_socket_shared_runner", ctx(toml=two))] == ["other"]
 
 
 def test_br203_compose_is_a_note_and_builds_shared_is_quiet() -> None:

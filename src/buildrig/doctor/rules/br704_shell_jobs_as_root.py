@@ -12,6 +12,9 @@ Why it matters: every command of every job runs with full control of the runner 
 the runner's ``config.toml`` (runner tokens), other projects' checkouts, and persist itself
 between jobs.
 
+Allowed risk: a runner declared dedicated to trusted projects with a ``# buildrig: dedicated``
+comment line inside its ``[[runners]]`` entry is not flagged (see ``--explain BR703``).
+
 Fix: install the runner with ``gitlab-runner install --user gitlab-runner`` (the deb/rpm packages
 do), keep ``builds_dir`` in that user's home, and prefer an isolating executor (Docker) for
 untrusted code.
@@ -41,7 +44,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         return
     live = ctx.live
     for r in ctx.runner_config.runners:
-        if not u.is_shell_executor(r):
+        if not u.is_shell_executor(r) or r.dedicated is not None:
             continue
         if live is not None and live.runner_user == "root":
             yield finding(
