@@ -629,3 +629,25 @@ def test_br201_docker_section_on_a_kubernetes_runner_is_ignored() -> None:
     toml = K8S + '  [runners.docker]\n    volumes = ["/var/run/docker.sock:/var/run/docker.sock"]\n'
     f = run("br201_sock_not_mounted", ctx(SOCK_JOB, toml))
     assert sev(f) == ["error"] and "ignored by the Kubernetes executor" in f[0].message
+
+
+def test_br404_cloud_registry_needs_the_helpers_credentials() -> None:
+    auth = (
+        '    - echo "{\\"auths\\":{\\"$CI_REGISTRY\\":{\\"username\\":\\"u\\",\\"password\\":\\"$P\\"}}}"'
+        " > /kaniko/.docker/config.json\n"
+    )
+    push = "    - /kaniko/executor --context . --destination europe-docker.pkg.dev/p/r/app:1\n"
+    head = 'b:\n  image:\n    name: ghcr.io/osscontainertools/kaniko:v1.28.0-debug\n    entrypoint: [""]\n'
+    bare = head + "  script:\n" + auth + push
+    assert sev(run("br404_kaniko_auth_other_registry", ctx(bare))) == ["error"]
+    helped = head + "  script:\n" + '    - test -f "$GOOGLE_APPLICATION_CREDENTIALS"\n' + auth + push
+    assert run("br404_kaniko_auth_other_registry", ctx(helped)) == []
+
+
+def test_br402_executor_missing_from_a_non_kaniko_image() -> None:
+    run_it = '    - /kaniko/executor --context "$CI_PROJECT_DIR" --destination "$CI_REGISTRY_IMAGE:1"\n'
+    for image, want in (("google/cloud-sdk:latest", ["error"]), ("mycorp/builder:1", ["warning"])):
+        job = f"b:\n  image: {image}\n  script:\n" + run_it
+        assert sev(run("br402_kaniko_not_debug", ctx(job))) == want, image
+    fetched = "b:\n  image: alpine:3.20\n  script:\n    - cp ./bin/executor /kaniko/executor\n" + run_it
+    assert run("br402_kaniko_not_debug", ctx(fetched)) == []
