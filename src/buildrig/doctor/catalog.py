@@ -13,6 +13,7 @@ from buildrig.doctor.rules import (
     br005_unknown_daemon_json_key,
     br006_no_runner_for_tags,
     br007_runner_environment_entry,
+    br008_list_item_in_block_scalar,
     br101_dind_tls_port,
     br102_dind_certs_not_shared,
     br103_dind_not_privileged,
