@@ -651,3 +651,24 @@ def test_br402_executor_missing_from_a_non_kaniko_image() -> None:
         assert sev(run("br402_kaniko_not_debug", ctx(job))) == want, image
     fetched = "b:\n  image: alpine:3.20\n  script:\n    - cp ./bin/executor /kaniko/executor\n" + run_it
     assert run("br402_kaniko_not_debug", ctx(fetched)) == []
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        (["docker login -u u -p p reg.example.com", "docker push reg.example.com:5050/a:1"], ["error"]),
+        (["docker login -u u -p p registry.example.com", "docker push registry.example.com/a:1"], []),
+        (['docker login -u u -p p "$CI_REGISTRY"', 'docker push "$CI_REGISTRY_IMAGE:1"'], []),
+        (['docker login -u u -p p "$CI_REGISTRY"', "docker push acme/app:1"], ["error"]),
+        (['docker login -u u -p p "$HARBOR"', "docker push acme/app:1"], []),  # $HARBOR may be Hub
+        (["docker push acme/app:1"], []),  # no login: anonymous pushes may be allowed
+        (["docker login -u u -p p", "docker buildx build --push -t quay.io/a/b:1 ."], ["error"]),
+        (["cp auth.json ~/.docker/config.json", "docker login -u u -p p q.io", "docker push acme/a"], []),
+        # the command ends at "; fi"; buildah pushes to its second positional, past --digestfile
+        (["buildah login -u u -p p q.io", "if true; then buildah push --digestfile /tmp/d a q.io/a; fi"], []),
+        (["buildah login -u u -p p q.io", "buildah push a docker://ghcr.io/a:1"], ["error"]),
+    ],
+)
+def test_br412_login_and_push_hosts(lines: list[str], expected: list[str]) -> None:
+    job = "b:\n  image: docker:29.7.2-cli\n  script:\n" + "".join(f"    - '{x}'\n" for x in lines)
+    assert sev(run("br412_login_other_registry", ctx(job))) == expected

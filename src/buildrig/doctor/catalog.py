@@ -64,6 +64,7 @@ from buildrig.doctor.rules import (
     br409_auth_base64_wrapped,
     br410_kaniko_flags,
     br411_image_ref_variables,
+    br412_login_other_registry,
     br501_userns_blocked,
     br502_overlay_on_overlay,
     br503_buildkit_entrypoint,
