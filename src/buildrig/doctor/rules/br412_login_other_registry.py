@@ -93,17 +93,18 @@ def _one_command(words: list[str]) -> list[str]:
     return out
 
 
-def _positional(args: list[str]) -> list[str]:
+def _positional(args: list[str], valued: set[str]) -> list[str]:
+    """The arguments that are not options nor option values."""
     out: list[str] = []
     skip = False
     for w in args:
         if skip:
             skip = False
-        elif w in _PUSH_VALUED:
+        elif w in valued:
             skip = True
         elif not w.startswith("-"):
             out.append(w)
-    return out[:2]
+    return out
 
 
 def _commands(jv: JobView) -> tuple[set[str], list[tuple[str, str, u.Line]]]:
@@ -118,20 +119,12 @@ def _commands(jv: JobView) -> tuple[set[str], list[tuple[str, str, u.Line]]]:
         verb = m.group(2).split()[0]
         args = words[2:] if verb != "buildx" else words[3:]
         if verb == "login":
-            rest: list[str] = []
-            skip = False
-            for w in args:
-                if skip:
-                    skip = False
-                elif w in _LOGIN_VALUED:
-                    skip = True
-                elif not w.startswith("-"):
-                    rest.append(w)
+            rest = _positional(args, _LOGIN_VALUED)
             logins.add(_host(rest[0]) if rest else "docker.io")
         elif verb == "push":
             if any(w == "--creds" or w.startswith("--creds=") for w in args):
                 continue  # credentials on the command line
-            positional = _positional(args)
+            positional = _positional(args, _PUSH_VALUED)[:2]
             ref = positional[-1] if positional else None
             if ref is not None and ref.startswith("docker://"):
                 ref = ref[len("docker://") :]
