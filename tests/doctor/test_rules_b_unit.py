@@ -672,3 +672,14 @@ def test_br402_executor_missing_from_a_non_kaniko_image() -> None:
 def test_br412_login_and_push_hosts(lines: list[str], expected: list[str]) -> None:
     job = "b:\n  image: docker:29.7.2-cli\n  script:\n" + "".join(f"    - '{x}'\n" for x in lines)
     assert sev(run("br412_login_other_registry", ctx(job))) == expected
+
+
+def test_br704_docker_group_is_a_security_warning_unless_declared_dedicated() -> None:
+    job = "build:\n  script:\n    - docker info\n"
+    live = LiveFacts(socket_exists=True, runner_user="gitlab-runner", runner_user_groups=("docker",))
+    assert sev(run("br704_shell_jobs_as_root", ctx(job, SHELL, live=live))) == ["warning"]
+    root = LiveFacts(socket_exists=True, runner_user="root", runner_user_groups=())
+    assert sev(run("br704_shell_jobs_as_root", ctx(job, SHELL, live=root))) == ["warning"]
+    dedicated = SHELL + "  # buildrig: dedicated\n"
+    assert run("br704_shell_jobs_as_root", ctx(job, dedicated, live=live)) == []
+    assert run("br704_shell_jobs_as_root", ctx(job, dedicated, live=root)) == []

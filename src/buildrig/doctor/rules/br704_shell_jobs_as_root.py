@@ -5,8 +5,9 @@ What it checks, for shell-executor runners:
 - ``--live`` says the runner's build user is ``root`` (``gitlab-runner install --user root``, or the
   service run by root without ``--user``) — WARNING;
 - the ``builds_dir`` lies under ``/root`` — a strong hint the same — WARNING;
-- ``--live`` says the build user is in the ``docker`` group — INFO: that is root-equivalent on the
-  host, which GitLab's docs and the runner's own post-install script warn about.
+- ``--live`` says the build user is in the ``docker`` group — WARNING: that is root-equivalent on
+  the host (the same risk as binding the socket into containers, BR703), which GitLab's docs and the
+  runner's own post-install script warn about.
 
 Why it matters: every command of every job runs with full control of the runner host: it can read
 the runner's ``config.toml`` (runner tokens), other projects' checkouts, and persist itself
@@ -71,8 +72,8 @@ def check(ctx: Context) -> Iterator[Finding]:
                 _SELF,
                 f"{u.rname(r)} runs shell jobs as '{live.runner_user}', a member of the docker "
                 "group: that is root-equivalent on the host (docker run -v /:/host ...).",
-                "Accept it only for trusted projects on a dedicated host; otherwise build with a "
+                "Accept it only for trusted projects on a dedicated host (declare it with a "
+                "'# buildrig: dedicated' line in the [[runners]] entry); otherwise build with a "
                 "Docker executor (dind) or daemonless (Buildah, BuildKit).",
                 loc=r.loc,
-                severity=Severity.INFO,
             )
