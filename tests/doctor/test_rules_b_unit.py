@@ -575,7 +575,12 @@ def test_br507_dind_29_uses_the_containerd_store() -> None:
     assert run("br507_buildx_docker_driver", ctx(job)) == []
     old = job.replace('["docker:29.7.2-dind"]', '["docker:27.4.1-dind"]')
     f = run("br507_buildx_docker_driver", ctx(old))
-    assert len(f) == 1 and "Multi-platform" in f[0].message
+    # a dind before 29 has the classic image store on every run: an error
+    assert sev(f) == ["error"] and "Multi-platform" in f[0].message
+    stable = job.replace('["docker:29.7.2-dind"]', '["docker:stable-dind"]')
+    assert sev(run("br507_buildx_docker_driver", ctx(stable))) == ["error"]  # 19.03, not today's 29
+    host = "\n".join(x for x in job.splitlines() if "services:" not in x)
+    assert sev(run("br507_buildx_docker_driver", ctx(host))) == ["warning"]  # the store is not shown
 
 
 def test_image_names_from_variables() -> None:
