@@ -136,9 +136,15 @@ def test_secrets_never_reach_findings() -> None:
 
 
 INIT_CASES = Path(__file__).parents[1] / "init" / "cases"
-# Warnings inherent to a variant (stated in its SETUP.md): binding the node's socket on Kubernetes,
+# Warnings inherent to a variant (stated in its SETUP.md): binding the host's socket (root on the
+# host: init does not declare the runner dedicated for the user), the node's socket on Kubernetes,
 # a plain-TCP daemon the user asked for.
-INHERENT = {"docker_sock-kubernetes": {"BR606"}, "docker_host-docker-insecure-plain": {"BR701"}}
+INHERENT = {
+    "docker_sock-docker": {"BR703"},
+    "docker_sock-docker-autoscaler": {"BR703"},
+    "docker_sock-kubernetes": {"BR606", "BR703"},
+    "docker_host-docker-insecure-plain": {"BR701"},
+}
 _B_FAMILIES = ("BR2", "BR4", "BR5", "BR6", "BR7")
 
 

@@ -551,17 +551,18 @@ def test_br601_shell_host_without_daemon() -> None:
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ('docker build -t "$CI_REGISTRY_IMAGE:$CI_COMMIT_TAG" .', 1),
-        ('docker build -t "$CI_REGISTRY_IMAGE:${CI_COMMIT_TAG:-latest}" .', 0),
-        ('if [ -n "$CI_COMMIT_TAG" ]; then docker push "$IMG:$CI_COMMIT_TAG"; fi', 0),
-        ('docker push "$CI_REGISTRY_IMAGE:$CI_COMMIT_REF_NAME"', 1),
-        ('docker push "$CI_REGISTRY_IMAGE:$CI_COMMIT_REF_SLUG"', 0),
-        ('echo "$CI_REGISTRY_IMAGE:$CI_COMMIT_TAG"', 0),
+        # every branch pipeline fails: an error; a '/' in some branch names: a warning
+        ('docker build -t "$CI_REGISTRY_IMAGE:$CI_COMMIT_TAG" .', ["error"]),
+        ('docker build -t "$CI_REGISTRY_IMAGE:${CI_COMMIT_TAG:-latest}" .', []),
+        ('if [ -n "$CI_COMMIT_TAG" ]; then docker push "$IMG:$CI_COMMIT_TAG"; fi', []),
+        ('docker push "$CI_REGISTRY_IMAGE:$CI_COMMIT_REF_NAME"', ["warning"]),
+        ('docker push "$CI_REGISTRY_IMAGE:$CI_COMMIT_REF_SLUG"', []),
+        ('echo "$CI_REGISTRY_IMAGE:$CI_COMMIT_TAG"', []),
     ],
 )
-def test_br411_tags(line: str, expected: int) -> None:
+def test_br411_tags(line: str, expected: list[str]) -> None:
     job = f"b:\n  image: docker:29.7.2-cli\n  script:\n    - '{line}'\n"
-    assert len(run("br411_image_ref_variables", ctx(job))) == expected
+    assert sev(run("br411_image_ref_variables", ctx(job))) == expected
 
 
 def test_br507_dind_29_uses_the_containerd_store() -> None:
@@ -575,7 +576,12 @@ def test_br507_dind_29_uses_the_containerd_store() -> None:
     assert run("br507_buildx_docker_driver", ctx(job)) == []
     old = job.replace('["docker:29.7.2-dind"]', '["docker:27.4.1-dind"]')
     f = run("br507_buildx_docker_driver", ctx(old))
-    assert len(f) == 1 and "Multi-platform" in f[0].message
+    # a dind before 29 has the classic image store on every run: an error
+    assert sev(f) == ["error"] and "Multi-platform" in f[0].message
+    stable = job.replace('["docker:29.7.2-dind"]', '["docker:stable-dind"]')
+    assert sev(run("br507_buildx_docker_driver", ctx(stable))) == ["error"]  # 19.03, not today's 29
+    host = "\n".join(x for x in job.splitlines() if "services:" not in x)
+    assert sev(run("br507_buildx_docker_driver", ctx(host))) == ["warning"]  # the store is not shown
 
 
 def test_image_names_from_variables() -> None:
@@ -600,8 +606,21 @@ def test_image_names_from_variables() -> None:
 
 def test_br703_runner_named_shared() -> None:
     toml = docker_runner("shared-docker-1", SOCK)
-    assert len(run("br703_socket_shared_runner", ctx(toml=toml))) == 1
-    assert run("br703_socket_shared_runner", ctx(toml=docker_runner("build-box", SOCK))) == []
+    found = run("br703_socket_shared_runner", ctx(toml=toml))
+    assert sev(found) == ["warning"] and "shared runner" in found[0].message
+
+
+def test_br703_any_socket_runner_warns_unless_declared_dedicated() -> None:
+    found = run("br703_socket_shared_runner", ctx(toml=docker_runner("build-box", SOCK)))
+    assert sev(found) == ["warning"] and "# buildrig: dedicated" in found[0].fix
+    marked = docker_runner("build-box", SOCK).replace(
+        'executor = "docker"', 'executor = "docker"\n  # buildrig: dedicated'
+    )
+    assert "# buildrig: dedicated" in marked
+    assert run("br703_socket_shared_runner", ctx(toml=marked)) == []
+    # the marker belongs to the entry it sits in, not to the runner after it
+    two = marked + docker_runner("other", SOCK)
+    assert [f.message.split("'")[1] for f in run("br703_socket_shared_runner", ctx(toml=two))] == ["other"]
 
 
 def test_br203_compose_is_a_note_and_builds_shared_is_quiet() -> None:
@@ -616,3 +635,57 @@ def test_br201_docker_section_on_a_kubernetes_runner_is_ignored() -> None:
     toml = K8S + '  [runners.docker]\n    volumes = ["/var/run/docker.sock:/var/run/docker.sock"]\n'
     f = run("br201_sock_not_mounted", ctx(SOCK_JOB, toml))
     assert sev(f) == ["error"] and "ignored by the Kubernetes executor" in f[0].message
+
+
+def test_br404_cloud_registry_needs_the_helpers_credentials() -> None:
+    auth = (
+        '    - echo "{\\"auths\\":{\\"$CI_REGISTRY\\":{\\"username\\":\\"u\\",\\"password\\":\\"$P\\"}}}"'
+        " > /kaniko/.docker/config.json\n"
+    )
+    push = "    - /kaniko/executor --context . --destination europe-docker.pkg.dev/p/r/app:1\n"
+    head = 'b:\n  image:\n    name: ghcr.io/osscontainertools/kaniko:v1.28.0-debug\n    entrypoint: [""]\n'
+    bare = head + "  script:\n" + auth + push
+    assert sev(run("br404_kaniko_auth_other_registry", ctx(bare))) == ["error"]
+    helped = head + "  script:\n" + '    - test -f "$GOOGLE_APPLICATION_CREDENTIALS"\n' + auth + push
+    assert run("br404_kaniko_auth_other_registry", ctx(helped)) == []
+
+
+def test_br402_executor_missing_from_a_non_kaniko_image() -> None:
+    run_it = '    - /kaniko/executor --context "$CI_PROJECT_DIR" --destination "$CI_REGISTRY_IMAGE:1"\n'
+    for image, want in (("google/cloud-sdk:latest", ["error"]), ("mycorp/builder:1", ["warning"])):
+        job = f"b:\n  image: {image}\n  script:\n" + run_it
+        assert sev(run("br402_kaniko_not_debug", ctx(job))) == want, image
+    fetched = "b:\n  image: alpine:3.20\n  script:\n    - cp ./bin/executor /kaniko/executor\n" + run_it
+    assert run("br402_kaniko_not_debug", ctx(fetched)) == []
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        (["docker login -u u -p p reg.example.com", "docker push reg.example.com:5050/a:1"], ["error"]),
+        (["docker login -u u -p p registry.example.com", "docker push registry.example.com/a:1"], []),
+        (['docker login -u u -p p "$CI_REGISTRY"', 'docker push "$CI_REGISTRY_IMAGE:1"'], []),
+        (['docker login -u u -p p "$CI_REGISTRY"', "docker push acme/app:1"], ["error"]),
+        (['docker login -u u -p p "$HARBOR"', "docker push acme/app:1"], []),  # $HARBOR may be Hub
+        (["docker push acme/app:1"], []),  # no login: anonymous pushes may be allowed
+        (["docker login -u u -p p", "docker buildx build --push -t quay.io/a/b:1 ."], ["error"]),
+        (["cp auth.json ~/.docker/config.json", "docker login -u u -p p q.io", "docker push acme/a"], []),
+        # the command ends at "; fi"; buildah pushes to its second positional, past --digestfile
+        (["buildah login -u u -p p q.io", "if true; then buildah push --digestfile /tmp/d a q.io/a; fi"], []),
+        (["buildah login -u u -p p q.io", "buildah push a docker://ghcr.io/a:1"], ["error"]),
+    ],
+)
+def test_br412_login_and_push_hosts(lines: list[str], expected: list[str]) -> None:
+    job = "b:\n  image: docker:29.7.2-cli\n  script:\n" + "".join(f"    - '{x}'\n" for x in lines)
+    assert sev(run("br412_login_other_registry", ctx(job))) == expected
+
+
+def test_br704_docker_group_is_a_security_warning_unless_declared_dedicated() -> None:
+    job = "build:\n  script:\n    - docker info\n"
+    live = LiveFacts(socket_exists=True, runner_user="gitlab-runner", runner_user_groups=("docker",))
+    assert sev(run("br704_shell_jobs_as_root", ctx(job, SHELL, live=live))) == ["warning"]
+    root = LiveFacts(socket_exists=True, runner_user="root", runner_user_groups=())
+    assert sev(run("br704_shell_jobs_as_root", ctx(job, SHELL, live=root))) == ["warning"]
+    dedicated = SHELL + "  # buildrig: dedicated\n"
+    assert run("br704_shell_jobs_as_root", ctx(job, dedicated, live=live)) == []
+    assert run("br704_shell_jobs_as_root", ctx(job, dedicated, live=root)) == []

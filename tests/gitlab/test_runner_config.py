@@ -101,3 +101,17 @@ def test_tags_string_inline_table_and_multiline_strings(tmp_path: Path) -> None:
     assert a.docker.loc is not None and a.docker.loc.line == 1  # inline table: the runner's line
     assert a.key_locs["pre_build_script"].line == 5
     assert b.loc.line == 9 and b.key_locs["executor"].line == 11
+
+
+def test_dedicated_marker_belongs_to_the_entry_it_sits_in(tmp_path: Path) -> None:
+    text = (
+        "# buildrig: dedicated\n"  # before any [[runners]]: no runner's
+        '[[runners]]\n  name = "a"\n  executor = "docker"\n'
+        '  [runners.docker]\n    image = "x"\n    # buildrig: dedicated\n'
+        '[[runners]]\n  name = "b"\n  executor = "shell"\n'
+        '  pre_build_script = """\n# buildrig: dedicated\n"""\n'  # inside a string: not a comment
+        '[[runners]]\n  name = "c"\n  executor = "shell"\n'
+    )
+    a, b, c = load_runner_config_text(text, tmp_path / "config.toml").runners
+    assert a.dedicated is not None and a.dedicated.line == 7
+    assert b.dedicated is None and c.dedicated is None

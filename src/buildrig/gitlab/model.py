@@ -190,6 +190,9 @@ class Runner:
     tags: tuple[str, ...] = ()
     run_untagged: bool | None = None  # None: not stated in the file
     locked: bool | None = None
+    # where config.toml declares the runner dedicated to trusted projects ("# buildrig: dedicated"
+    # inside its [[runners]] entry); None: not declared
+    dedicated: Loc | None = None
     shell: str | None = None
     builds_dir: str | None = None
     environment: tuple[Variable, ...] = ()

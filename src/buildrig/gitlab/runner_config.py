@@ -38,6 +38,9 @@ from buildrig.gitlab.model import (
 _HEADER = re.compile(r"^[ \t]*(\[\[?)([^\]]*)\]\]?[ \t]*(#.*)?$")
 _KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_.-]+)\s*=""")
 _STRING = re.compile(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'')
+# The owner's declaration that a runner serves only trusted projects (project-locked, dedicated):
+# GitLab keeps "locked" server-side, so config.toml can only say it in a comment.
+_DEDICATED = re.compile(r"^\s*#\s*buildrig:\s*dedicated\b", re.IGNORECASE)
 KUBE_VOLUME_KINDS = ("host_path", "pvc", "config_map", "secret", "empty_dir", "csi")
 
 
@@ -52,6 +55,7 @@ class _Section:
 class _RunnerLines:
     line: int
     sections: list[_Section] = field(default_factory=list)
+    dedicated_line: int = 0  # the "# buildrig: dedicated" marker inside this entry
 
     def section(self, path: str, index: int = 0) -> _Section | None:
         found = [s for s in self.sections if s.path == path]
@@ -79,6 +83,8 @@ def _scan(text: str) -> _Scan:
             if line.count(in_multiline) % 2 == 1:
                 in_multiline = None
             continue
+        if scan.runners and in_runners and _DEDICATED.match(line):
+            scan.runners[-1].dedicated_line = scan.runners[-1].dedicated_line or number
         header = _HEADER.match(line)
         if header and header.group(2).strip() and not _KEY.match(line):
             name = ".".join(_unquote(p.strip()) for p in header.group(2).strip().split("."))
@@ -255,6 +261,7 @@ class _Parser:
             else _split_tags(raw["tags"]),
             run_untagged=self.bool_(raw, "", "run_untagged"),
             locked=self.bool_(raw, "", "locked"),
+            dedicated=Loc(self.file, self.lines.dedicated_line) if self.lines.dedicated_line else None,
             shell=self.str_(raw, "", "shell"),
             builds_dir=self.str_(raw, "", "builds_dir"),
             environment=self.env(raw, "", "environment"),

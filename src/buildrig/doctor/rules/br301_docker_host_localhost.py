@@ -5,6 +5,11 @@ In a job container ``localhost`` is the container itself, not the build host, so
 
     Cannot connect to the Docker daemon at tcp://localhost:2375. Is the docker daemon running?
 
+The value counts wherever the job sets it: ``variables:`` (job, global, included, runner
+``environment``) or its script (``export DOCKER_HOST=tcp://0.0.0.0:2376`` in ``before_script``: the
+last assignment before the docker commands wins). ``0.0.0.0`` is a listen address, not a place to
+connect to; as a client address it too is the job container itself.
+
 It works only on the shell executor, with ``network_mode = "host"``, or on Kubernetes where a dind
 service shares the pod's network.
 
@@ -14,11 +19,14 @@ Fix: use the build host's address as seen from containers (its private IP, e.g.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from buildrig.doctor import derive
-from buildrig.doctor.base import Category, Context, Issue, Severity, finding
+from buildrig.doctor import facts as F
+from buildrig.doctor.base import Category, Context, Issue, JobView, Severity, finding
 from buildrig.doctor.kit import endpoint, jobs, label, per_runner, severity_over, var_loc
+from buildrig.errors import Loc
 
 ID = "BR301"
 TITLE = "docker_host: DOCKER_HOST is localhost inside a job container"
@@ -27,15 +35,31 @@ CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/ci/docker/using_docker_build/"
 
 
+# `export DOCKER_HOST=...` / `DOCKER_HOST=...` as its own command (not `DOCKER_HOST=x docker ...`)
+_EXPORT = re.compile(r"""(?:^|[;&|]\s*)(?:export\s+)?DOCKER_HOST=(["']?)([^\s"';&|]+)\1\s*(?:$|[;&|])""")
+
+
+def _script_endpoint(jv: JobView) -> tuple[F.Endpoint, Loc] | None:
+    """The DOCKER_HOST the job's own script exports last, with the line that does it."""
+    found: tuple[F.Endpoint, Loc] | None = None
+    for sl in F.script_lines(jv.job):
+        for m in _EXPORT.finditer(sl.text.strip()):
+            ep = F.parse_endpoint(derive.expand(m.group(2), jv.env))
+            found = (ep, sl.loc) if ep is not None else None
+    return found
+
+
 def check(ctx: Context) -> Iterator[Issue]:
     for jv in jobs(ctx):
         if jv.way in ("shell", "kaniko", "buildah", "buildkit", None):
             continue
         views = per_runner(ctx, jv)
+        scripted = _script_endpoint(jv)
+        where = var_loc(jv.env.get("DOCKER_HOST"), jv.job, "variables") if scripted is None else scripted[1]
         bad = 0
         ep = None
         for view in views:
-            ep_here = endpoint(view.env)
+            ep_here = scripted[0] if scripted is not None else endpoint(view.env)
             if ep_here is None or ep_here.scheme != "tcp" or not ep_here.is_loopback:
                 continue
             if view.shell:
@@ -71,7 +95,7 @@ def check(ctx: Context) -> Iterator[Issue]:
                 " (unless the runner uses the Kubernetes executor)." if has_dind and unknown_executor else "."
             ),
             fix,
-            loc=var_loc(jv.env.get("DOCKER_HOST"), jv.job, "variables"),
+            loc=where,
             job=jv.job.name,
             severity=Severity.WARNING if has_dind and unknown_executor else severity_over(bad, len(views)),
         )

@@ -14,7 +14,10 @@ pushes anonymously; it checks push access before building::
     POST https://.../blobs/uploads/: UNAUTHORIZED: authentication required
 
 Pushes to the project's own registry (``$CI_REGISTRY_IMAGE``) are exempt from kaniko 1.9 on:
-kaniko then reads ``CI_REGISTRY``/``CI_REGISTRY_USER``/``CI_REGISTRY_PASSWORD`` itself.
+kaniko then reads ``CI_REGISTRY``/``CI_REGISTRY_USER``/``CI_REGISTRY_PASSWORD`` itself. So are
+pushes to a cloud registry whose credentials kaniko's built-in helpers find by themselves when the
+job provides them: Google (``gcr.io``, ``*-docker.pkg.dev``) with ``GOOGLE_APPLICATION_CREDENTIALS``,
+Amazon ECR with ``AWS_*`` credentials, Azure ACR with ``AZURE_*`` ones.
 
 Fix: key the ``auths`` entry by the destination's registry host (``$CI_REGISTRY`` for
 ``$CI_REGISTRY_IMAGE``, ``https://index.docker.io/v1/`` for Docker Hub); add one entry per registry
@@ -29,7 +32,7 @@ import re
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
-from buildrig.doctor.base import Category, Context, Issue, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, JobView, Severity, finding
 from buildrig.gitlab.imageref import DOCKER_HUB_NAMES
 
 ID = "BR404"
@@ -46,6 +49,24 @@ def _norm(key: str) -> str:
     k = re.sub(r"^https?://", "", k)
     k = re.sub(r"/v[12]/?$", "", k).rstrip("/")
     return "docker.io" if k in DOCKER_HUB_NAMES else k
+
+
+# Registries kaniko's built-in credential helpers serve, and the variables they read.
+_CLOUD = (
+    (re.compile(r"(^|\.)gcr\.io$|-docker\.pkg\.dev$"), "GOOGLE_APPLICATION_CREDENTIALS"),
+    (re.compile(r"\.dkr\.ecr\.[\w-]+\.amazonaws\.com(\.cn)?$"), "AWS_"),
+    (re.compile(r"\.azurecr\.io$"), "AZURE_"),
+)
+
+
+def _cloud_helper(jv: JobView, reg: str) -> bool:
+    """kaniko's own helper for this cloud registry gets credentials the job provides."""
+    for pattern, var in _CLOUD:
+        if pattern.search(reg):
+            return any(n.startswith(var) for n in jv.env) or any(
+                var in sl.text for sl in u.script_lines(jv.job)
+            )
+    return False
 
 
 def _dest_registry(dest: str) -> str:
@@ -86,6 +107,8 @@ def check(ctx: Context) -> Iterator[Issue]:
                 reg = _norm(u.expand(jv, _dest_registry(u.expand(jv, dest))))
                 if reg in norm or (reg == "$CI_REGISTRY" and ("$CI_REGISTRY" in norm or infers)):
                     continue  # kaniko >= 1.9 finds the GitLab registry's job credentials itself
+                if _cloud_helper(jv, reg):
+                    continue
                 unknown = reg.startswith("$") or any(k.startswith("$") and k != "$CI_REGISTRY"
                                                      for k in norm)
                 if with_path and not unknown:

@@ -14,6 +14,12 @@ reach it::
     error checking push permissions -- ...: Get "https://registry.example.com/v2/":
     tls: failed to verify certificate: x509: certificate signed by unknown authority
 
+It also checks the opposite mistake, the workaround GitLab's docs once gave: writing the CA *over*
+kaniko's own bundle (``echo "$CA" > /kaniko/ssl/certs/ca-certificates.crt``). kaniko then trusts
+only that CA, and every pull or push to a public registry (the Dockerfile's ``FROM`` on Docker Hub)
+fails with the same x509 error (gitlab-org/gitlab!35295). A warning: the job fails only when it
+reaches a registry the custom CA did not sign, which depends on the Dockerfile and the registries.
+
 Fix: ``cat "$CA_CERTIFICATE" >> /kaniko/ssl/certs/additional-ca-cert-bundle.crt`` before
 ``/kaniko/executor`` (or ``--registry-certificate registry.example.com=/path/ca.crt``).
 
@@ -38,6 +44,11 @@ _CA_VAR = re.compile(r"(^|_)(CA|ROOT_CA|CUSTOM_CA)(_|$)|CA_CERT|CA_BUNDLE|CACERT
 _HANDLED = re.compile(
     r"/kaniko/ssl/certs|--registry-certificate|--skip-tls-verify|--insecure(?:-registry|-pull)?\b"
 )
+# ">" (not ">>") onto kaniko's own bundle, or cp/mv over it
+_OVERWRITE = re.compile(
+    r"(?<!>)>\s*[\"']?/kaniko/ssl/certs/ca-certificates\.crt|\b(?:cp|mv)\s+\S+\s+[\"']?/kaniko/ssl/certs/"
+    r"ca-certificates\.crt"
+)
 _SYSTEM_CA = re.compile(r"update-ca-certificates|/etc/ssl/certs|/usr/local/share/ca-certificates")
 
 
@@ -46,6 +57,20 @@ def check(ctx: Context) -> Iterator[Issue]:
         if not u.kaniko_commands(jv.job):
             continue
         lines = u.script_lines(jv.job)
+        over = next((sl for sl in lines if _OVERWRITE.search(sl.text)), None)
+        if over is not None:
+            yield finding(
+                f"{u.jname(jv.job)} writes over kaniko's own CA bundle ({over.loc}: "
+                f"`{over.text.strip()[:70]}`): kaniko then trusts only that CA, so pulls and pushes to "
+                "public registries (the Dockerfile's FROM on Docker Hub) fail with \"x509: certificate "
+                "signed by unknown authority\".",
+                "Append instead of replacing: cat \"$CA_CERTIFICATE\" >> "
+                "/kaniko/ssl/certs/additional-ca-cert-bundle.crt (kaniko reads every file in "
+                "/kaniko/ssl/certs).",
+                loc=over.loc,
+                job=jv.job.name,
+            )
+            continue
         if any(_HANDLED.search(sl.text) for sl in lines):
             continue
         signal: str | None = None

@@ -12,7 +12,9 @@ from there, so it pushes anonymously::
     are authenticated correctly, and try again: ... UNAUTHORIZED: authentication required
 
 Pushes only to the project's own registry (``$CI_REGISTRY_IMAGE``) are exempt from kaniko 1.9 on,
-which reads ``CI_REGISTRY``/``CI_REGISTRY_USER``/``CI_REGISTRY_PASSWORD`` by itself.
+which reads ``CI_REGISTRY``/``CI_REGISTRY_USER``/``CI_REGISTRY_PASSWORD`` by itself, unless the
+files redefine ``CI_REGISTRY_IMAGE`` or ``CI_REGISTRY`` (a global or included ``variables:`` entry
+overrides GitLab's predefined value): the name then points wherever that value says.
 
 Fix: write the file to ``/kaniko/.docker/config.json`` (or set ``DOCKER_CONFIG`` to the directory
 you write).
@@ -53,7 +55,8 @@ def check(ctx: Context) -> Iterator[Issue]:
             continue
         dests = [d for _, words in u.kaniko_commands(jv.job)
                  for d in u.option_values(words, "--destination", "-d")]
-        own = [d for d in dests if re.match(r"\$\{?CI_REGISTRY(_IMAGE)?\b", d)]
+        redefined = any(u.explicit_env(jv, n) is not None for n in ("CI_REGISTRY", "CI_REGISTRY_IMAGE"))
+        own = [] if redefined else [d for d in dests if re.match(r"\$\{?CI_REGISTRY(_IMAGE)?\b", d)]
         if dests and len(own) == len(dests) and u.kaniko_infers_gitlab_registry(
             u.image_name(jv.job, jv.runners)
         ):

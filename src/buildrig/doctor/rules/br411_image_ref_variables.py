@@ -9,6 +9,10 @@ What it checks, on the image names a job builds, tags or pushes (kaniko ``--dest
 - ``$CI_COMMIT_REF_NAME``/``$CI_COMMIT_BRANCH`` as a tag: branch names such as ``feature/login``
   contain ``/``, which a tag may not.
 
+Severity: the ``$CI_COMMIT_TAG`` case is an error, since every branch pipeline runs the job and
+fails (only tag pipelines pass); a branch name with ``/`` depends on branches doctor cannot see, so
+that case is a warning.
+
 Why it fails::
 
     invalid argument "registry.example.com/group/app:" for "-t, --tag" flag: invalid reference format
@@ -77,8 +81,10 @@ def check(ctx: Context) -> Iterator[Issue]:
                     continue
                 why = ("$CI_COMMIT_TAG is empty in branch and merge-request pipelines, and this job is "
                        "not limited to tags")
+                severity = Severity.ERROR
             else:
                 why = f"${var} holds branch names such as feature/login, and '/' is not allowed in a tag"
+                severity = Severity.WARNING
             yield finding(
                 f"{u.jname(jv.job)} tags an image with ${var} ({sl.loc}: `{sl.text.strip()[:70]}`): "
                 f"{why}, so the reference is invalid: \"invalid reference format\" (kaniko: \"could "
@@ -88,5 +94,6 @@ def check(ctx: Context) -> Iterator[Issue]:
                    if var == "CI_COMMIT_TAG" else "."),
                 loc=sl.loc,
                 job=jv.job.name,
+                severity=severity,
             )
             break

@@ -14,6 +14,10 @@ several platforms only with the containerd image store (default on fresh Docker 
     different driver (eg. "docker buildx create --use")
     ERROR: Multi-platform build is not supported for the docker driver.
 
+Severity: an error when the job's daemon is a dind service of a release before 29 (its image store
+is the classic one on every run: ``docker:stable-dind`` is 19.03); a warning for the host's daemon
+(socket, shell executor) or a remote ``DOCKER_HOST``, whose image store the files do not show.
+
 Fix: ``docker buildx create --use --driver docker-container --name builder`` in ``before_script``
 (and ``docker buildx rm builder`` in ``after_script``), as GitLab's cache page does; or enable the
 containerd image store on the daemon.
@@ -43,9 +47,23 @@ _BUILDER = re.compile(
 )
 
 
+def _release(name: str) -> tuple[int, int] | None:
+    tag = u.parse_image(name).tag
+    if tag is not None and tag.startswith("stable"):
+        return (19, 3)  # docker:stable(-dind) stopped at 19.03
+    return u.docker_release_of_tag(tag)
+
+
+def _classic_dind(jv: JobView) -> bool:
+    """Every dind service of the job is a release before 29: the classic image store, always."""
+    services = [s for s in u.dind_services(jv.job) if "containerd" not in " ".join(s.command or ())]
+    rels = [_release(s.name) for s in services]
+    return bool(rels) and all(r is not None and r < (29, 0) for r in rels)
+
+
 def _containerd_store(ctx: Context, jv: JobView) -> bool:
     for svc in u.dind_services(jv.job):
-        rel = u.docker_release_of_tag(u.parse_image(svc.name).tag)
+        rel = _release(svc.name)
         if rel is not None and rel >= (29, 0):
             return True
     if jv.way != "dind" and ctx.daemon is not None:
@@ -81,5 +99,6 @@ def check(ctx: Context) -> Iterator[Issue]:
                 "image store on the daemon.",
                 loc=sl.loc,
                 job=jv.job.name,
+                severity=Severity.ERROR if _classic_dind(jv) else Severity.WARNING,
             )
             break

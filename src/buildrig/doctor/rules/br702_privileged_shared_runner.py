@@ -11,6 +11,9 @@ the host's disks, load kernel modules and take over the host and every other job
 security guidance: use privileged mode only on dedicated, tagged runners (ideally ephemeral VMs,
 protected branches only).
 
+Allowed risk: a runner declared dedicated to trusted projects with a ``# buildrig: dedicated``
+comment line inside its ``[[runners]]`` entry is not flagged (see ``--explain BR703``).
+
 Fix: give the privileged runner ``tags`` (e.g. ``dind``) and ``run_untagged = false``, let only
 the image-build jobs select it, and restrict it (``allowed_privileged_images``/
 ``allowed_privileged_services`` to the dind images). Or build without privileges (Buildah,
@@ -47,7 +50,7 @@ def check(ctx: Context) -> Iterator[Issue]:
                 loc = u.docker_loc(r, "services_privileged")
         elif r.kubernetes is not None and u.is_kubernetes(r) and r.kubernetes.privileged:
             what, loc = "[runners.kubernetes] privileged = true", u.kube_loc(r, "privileged")
-        if what is None or not u.is_shared(r, ctx.runner_config):
+        if what is None or r.dedicated is not None or not u.is_shared(r, ctx.runner_config):
             continue
         why = "run_untagged = true" if r.run_untagged else "it is a shared runner that takes untagged jobs"
         yield finding(

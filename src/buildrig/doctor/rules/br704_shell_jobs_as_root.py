@@ -5,12 +5,16 @@ What it checks, for shell-executor runners:
 - ``--live`` says the runner's build user is ``root`` (``gitlab-runner install --user root``, or the
   service run by root without ``--user``) — WARNING;
 - the ``builds_dir`` lies under ``/root`` — a strong hint the same — WARNING;
-- ``--live`` says the build user is in the ``docker`` group — INFO: that is root-equivalent on the
-  host, which GitLab's docs and the runner's own post-install script warn about.
+- ``--live`` says the build user is in the ``docker`` group — WARNING: that is root-equivalent on
+  the host (the same risk as binding the socket into containers, BR703), which GitLab's docs and the
+  runner's own post-install script warn about.
 
 Why it matters: every command of every job runs with full control of the runner host: it can read
 the runner's ``config.toml`` (runner tokens), other projects' checkouts, and persist itself
 between jobs.
+
+Allowed risk: a runner declared dedicated to trusted projects with a ``# buildrig: dedicated``
+comment line inside its ``[[runners]]`` entry is not flagged (see ``--explain BR703``).
 
 Fix: install the runner with ``gitlab-runner install --user gitlab-runner`` (the deb/rpm packages
 do), keep ``builds_dir`` in that user's home, and prefer an isolating executor (Docker) for
@@ -38,7 +42,7 @@ def check(ctx: Context) -> Iterator[Issue]:
         return
     live = ctx.live
     for r in ctx.runner_config.runners:
-        if not u.is_shell_executor(r):
+        if not u.is_shell_executor(r) or r.dedicated is not None:
             continue
         if live is not None and live.runner_user == "root":
             yield finding(
@@ -62,8 +66,8 @@ def check(ctx: Context) -> Iterator[Issue]:
             yield finding(
                 f"{u.rname(r)} runs shell jobs as '{live.runner_user}', a member of the docker "
                 "group: that is root-equivalent on the host (docker run -v /:/host ...).",
-                "Accept it only for trusted projects on a dedicated host; otherwise build with a "
+                "Accept it only for trusted projects on a dedicated host (declare it with a "
+                "'# buildrig: dedicated' line in the [[runners]] entry); otherwise build with a "
                 "Docker executor (dind) or daemonless (Buildah, BuildKit).",
                 loc=r.loc,
-                severity=Severity.INFO,
             )
