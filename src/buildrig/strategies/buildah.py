@@ -10,6 +10,7 @@ from buildrig.strategies.base import (
     RunnerSpec,
     Strategy,
     build_variables,
+    cache_step,
     merge_step,
     mirror_image,
     register_step,
@@ -22,6 +23,17 @@ SECURITY_OPT: tuple[str, ...] = ("seccomp:unconfined", "apparmor:unconfined")
 APPARMOR_ANNOTATION = ("container.apparmor.security.beta.kubernetes.io/build", "unconfined")
 DIGEST_FILE = "/tmp/buildrig-digest"
 FUSE_DEVICE = "/dev/fuse"
+
+
+BUILDAH_CACHE = (
+    "`--layers --cache-from/--cache-to $BUILD_IMAGE/cache`: buildah looks each Dockerfile step "
+    "up in the cache repository, pulls the step's image when it is there and pushes the images of "
+    "the steps it had to run. Storage starts empty in every job, so a rebuild still pulls the base "
+    "image and one cache image per step (buildah has no cache manifest to read in one go), and a "
+    "change pushes one cache image per step after it, metadata-only steps included: that is this "
+    "way's floor. The two tags are pushed at the same time. Prune the cache repository with a "
+    "cleanup policy."
+)
 
 
 def storage_driver(p: RenderParams) -> str:
@@ -54,8 +66,11 @@ def render_job(p: RenderParams) -> Job:
         ],
         "script": [
             build,
-            f'buildah push --digestfile {DIGEST_FILE} "$BUILD_IMAGE:$CI_COMMIT_SHORT_SHA"',
-            'buildah push "$BUILD_IMAGE:$CI_COMMIT_SHORT_SHA" "docker://$BUILD_IMAGE:$CI_COMMIT_REF_SLUG"',
+            # Both tags at once: each push spends its time on round trips (a HEAD per blob, the
+            # manifest), not on bandwidth, so they overlap; `wait` fails the job if the first did.
+            f'buildah push --digestfile {DIGEST_FILE} "$BUILD_IMAGE:$CI_COMMIT_SHORT_SHA" & sha_push=$!; '
+            'buildah push "$BUILD_IMAGE:$CI_COMMIT_SHORT_SHA" "docker://$BUILD_IMAGE:$CI_COMMIT_REF_SLUG"; '
+            'wait "$sha_push"',
             'if [ -n "$CI_COMMIT_TAG" ]; then buildah push "$BUILD_IMAGE:$CI_COMMIT_SHORT_SHA" '
             '"docker://$BUILD_IMAGE:$CI_COMMIT_TAG"; fi',
             f'echo "{DIGEST_MARKER}$(cat {DIGEST_FILE})"',
@@ -106,7 +121,7 @@ def setup_steps(p: RenderParams) -> tuple[str, ...]:
         merge_step(p),
         *rootless_steps(p),
         storage_step(p),
-        "The layer cache lives in the registry under `$BUILD_IMAGE/cache`; prune it with a cleanup policy.",
+        cache_step(p, BUILDAH_CACHE),
         registry_step(),
         restart_step(),
         verify_step(p),

@@ -12,17 +12,44 @@ from buildrig.strategies.base import (
     RunnerSpec,
     Strategy,
     build_variables,
+    cache_step,
     merge_step,
     mirror_image,
     register_step,
     registry_ca_step,
     registry_step,
     restart_step,
+    single_stage_test,
     verify_step,
 )
 from buildrig.strategies.buildah import APPARMOR_ANNOTATION, SECURITY_OPT, rootless_steps
 
 METADATA_FILE = "/tmp/buildrig-metadata.json"
+
+# Single-stage Dockerfile: the cache travels inline in the pushed image (import from the branch's
+# tag). A separate registry cache costs a cache export after every build — each blob checked and
+# a cache manifest written, even when nothing changed — and for one stage holds nothing the image
+# does not (mode=max keeps the same layers). Multi-stage: registry cache, mode=max, so that the
+# build stages' layers, absent from the image, stay cached. Left unquoted below: image references
+# hold neither blanks nor glob characters.
+CHOOSE_CACHE = (
+    "if " + single_stage_test('"$BUILD_DOCKERFILE"') + "; then "
+    'cache="--export-cache type=inline --import-cache type=registry,ref=$BUILD_IMAGE:$CI_COMMIT_REF_SLUG"; '
+    'else cache="--export-cache type=registry,ref=$BUILD_IMAGE/cache,mode=max '
+    '--import-cache type=registry,ref=$BUILD_IMAGE/cache"; fi'
+)
+
+
+BUILDKIT_CACHE = (
+    "for a single-stage Dockerfile the cache travels inline in the pushed image "
+    "(`--export-cache type=inline`, imported from `$BUILD_IMAGE:$CI_COMMIT_REF_SLUG`), which "
+    "saves a cache export after every build; the first build of a new branch has no cache. A "
+    "multi-stage Dockerfile gets a registry cache that keeps every stage (`$BUILD_IMAGE/cache`, "
+    "`mode=max`; prune it with a cleanup policy); the job counts the FROM lines to choose. BuildKit "
+    "resolves cached steps lazily: a rebuild where every step is cached moves no layer, but a "
+    "changed step needs its parent's files, so the base image is downloaded and unpacked in the "
+    "job's fresh daemon: that is the floor of a small change."
+)
 
 
 def render_job(p: RenderParams) -> Job:
@@ -35,10 +62,7 @@ def render_job(p: RenderParams) -> Job:
         ' --output "type=image,\\"name=$names\\",push=true"'
     )
     if p.cache == "registry":
-        build += (
-            ' --import-cache "type=registry,ref=$BUILD_IMAGE/cache"'
-            ' --export-cache "type=registry,ref=$BUILD_IMAGE/cache,mode=max"'
-        )
+        build += " $cache"
     build += f" --metadata-file {METADATA_FILE}"
     return {
         "stage": p.stage,
@@ -59,6 +83,7 @@ def render_job(p: RenderParams) -> Job:
         "script": [
             'names="$BUILD_IMAGE:$CI_COMMIT_SHORT_SHA,$BUILD_IMAGE:$CI_COMMIT_REF_SLUG"',
             'if [ -n "$CI_COMMIT_TAG" ]; then names="$names,$BUILD_IMAGE:$CI_COMMIT_TAG"; fi',
+            *([CHOOSE_CACHE] if p.cache == "registry" else []),
             build,
             # Split the JSON at commas: the pair we want then sits alone on its line.
             f"echo \"{DIGEST_MARKER}$(tr ',' '\\n' < {METADATA_FILE} "
@@ -81,7 +106,7 @@ def setup_steps(p: RenderParams) -> tuple[str, ...]:
         *rootless_steps(p),
         "`BUILDKITD_FLAGS=--oci-worker-no-process-sandbox` is required rootless without "
         "privileged mode: build steps share the daemon's PID namespace.",
-        "The layer cache lives in the registry under `$BUILD_IMAGE/cache`; prune it with a cleanup policy.",
+        cache_step(p, BUILDKIT_CACHE),
         registry_step(),
         registry_ca_step(),
         restart_step(),
@@ -106,7 +131,10 @@ STRATEGY = Strategy(
     isolated=True,
     isolation="per job: a throw-away rootless buildkitd inside the job container",
     persistent_cache=False,
-    layer_cache="none between jobs; registry cache (--import-cache/--export-cache type=registry)",
+    layer_cache=(
+        "none between jobs; inline cache in the image (one stage) or registry cache mode=max "
+        "(multi-stage)"
+    ),
     speed_rank=None,
     security_notes=(
         "Needs seccomp/AppArmor unconfined for user namespaces, not privileged mode.",

@@ -18,6 +18,7 @@ from buildrig.strategies.base import (
     RunnerSpec,
     Strategy,
     build_variables,
+    cache_step,
     docker_cli_script,
     merge_step,
     mirror_image,
@@ -25,6 +26,16 @@ from buildrig.strategies.base import (
     registry_step,
     restart_step,
     verify_step,
+)
+
+DIND_CACHE = (
+    "BuildKit with an inline cache (`BUILDKIT_INLINE_CACHE=1`, `--cache-from "
+    "$BUILD_IMAGE:$CI_COMMIT_REF_SLUG`) and no `docker pull` first: BuildKit reads the previous "
+    "image's manifest and config to decide which steps are cached. The dind daemon is new in every "
+    "job, so a rebuild still downloads and unpacks the base image and each cached layer into it "
+    "(docker's image store needs them all): with the daemon's start, that is this way's floor. A "
+    "registry mirror near the runners (`--registry-mirror`) shortens the download, not the "
+    "unpacking. The first build of a new branch has no cache."
 )
 
 # Wait for the service daemon: on Kubernetes the job can start before dind listens.
@@ -118,7 +129,7 @@ def setup_steps(p: RenderParams) -> tuple[str, ...]:
             "If pulls inside the build hang or fail with TLS errors, the inner daemon's MTU (1500) "
             "exceeds your network's: re-run with `--mtu 1360` (Kubernetes overlays: 1450)."
         )
-    steps += [registry_step(), restart_step(), verify_step(p)]
+    steps += [cache_step(p, DIND_CACHE), registry_step(), restart_step(), verify_step(p)]
     return tuple(steps)
 
 
