@@ -182,7 +182,7 @@ def test_dind_no_tls_variant(executor: str) -> None:
         ),
         ("kaniko", ["--cache=true", '--cache-repo "$BUILD_IMAGE/cache"', "--cache-copy-layers"]),
         ("buildah", ["--layers", '--cache-from "$BUILD_IMAGE/cache"', '--cache-to "$BUILD_IMAGE/cache"']),
-        ("buildkit", ["--import-cache", "--export-cache", "type=registry", "type=inline"]),
+        ("buildkit", ["--import-cache", "--export-cache", "type=registry"]),
     ],
 )
 def test_registry_cache_for_daemonless_ways(name: str, flags: list[str]) -> None:

@@ -76,8 +76,8 @@ def test_kaniko_script(tmp_path: Path, tag: str, dockerfile: str) -> None:
     assert base64.b64decode(raw).decode() == "gitlab-ci-token:s3cr:et"
 
 
-@pytest.mark.parametrize(("tag", "dockerfile"), [("", SINGLE_STAGE), ("v1.2.3", MULTI_STAGE), ("", None)])
-def test_buildkit_script(tmp_path: Path, tag: str, dockerfile: str | None) -> None:
+@pytest.mark.parametrize("tag", ["", "v1.2.3"])
+def test_buildkit_script(tmp_path: Path, tag: str) -> None:
     _stub(
         tmp_path / "bin" / "buildctl-daemonless.sh",
         f'for a in "$@"; do printf "%s\\n" "$a"; done > {tmp_path}/args\n'
@@ -86,16 +86,10 @@ def test_buildkit_script(tmp_path: Path, tag: str, dockerfile: str | None) -> No
         f'  "containerimage.digest": "{DIGEST}",\\n  "image.name": "a,b"\\n}}\\n\' > "$1"; fi; shift; done\n',
     )
     (tmp_path / "home").mkdir()
-    project = tmp_path / "project"
-    (project / "docker").mkdir(parents=True)
-    if dockerfile is not None:
-        (project / "docker" / "Dockerfile.prod").write_text(dockerfile)
     job = get("buildkit").render_job(RenderParams(executor="kubernetes", dockerfile="docker/Dockerfile.prod"))
     script = "\n".join([*job["before_script"], *job["script"]])
     env = {**_env(tmp_path, tag), **job["variables"], "BUILD_IMAGE": "registry.example.com/g/p"}
-    proc = subprocess.run(
-        ["sh", "-e", "-c", script], env=env, cwd=project, capture_output=True, text=True, check=False
-    )
+    proc = subprocess.run(["sh", "-e", "-c", script], env=env, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == f"{DIGEST_MARKER}{DIGEST}"
     args = (tmp_path / "args").read_text().splitlines()
@@ -104,16 +98,7 @@ def test_buildkit_script(tmp_path: Path, tag: str, dockerfile: str | None) -> No
     if tag:
         names += f",registry.example.com/g/p:{tag}"
     assert args[args.index("--output") + 1] == f'type=image,"name={names}",push=true'
-    cache = [args[i + 1] for i, a in enumerate(args) if a in ("--import-cache", "--export-cache")]
-    if dockerfile == SINGLE_STAGE:
-        # One stage: the cache travels inline in the branch's image.
-        assert cache == ["type=inline", "type=registry,ref=registry.example.com/g/p:feature-x"]
-    else:
-        # Several stages (or a Dockerfile the test cannot read): a registry cache with every stage.
-        assert cache == [
-            "type=registry,ref=registry.example.com/g/p/cache,mode=max",
-            "type=registry,ref=registry.example.com/g/p/cache",
-        ]
+    assert "type=registry,ref=registry.example.com/g/p/cache,mode=max" in args
     auth = json.loads((tmp_path / "home" / ".docker" / "config.json").read_text())
     assert "registry.example.com" in auth["auths"]
 

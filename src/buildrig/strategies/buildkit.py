@@ -19,36 +19,20 @@ from buildrig.strategies.base import (
     registry_ca_step,
     registry_step,
     restart_step,
-    single_stage_test,
     verify_step,
 )
 from buildrig.strategies.buildah import APPARMOR_ANNOTATION, SECURITY_OPT, rootless_steps
 
 METADATA_FILE = "/tmp/buildrig-metadata.json"
 
-# Single-stage Dockerfile: the cache travels inline in the pushed image (import from the branch's
-# tag). A separate registry cache costs a cache export after every build — each blob checked and
-# a cache manifest written, even when nothing changed — and for one stage holds nothing the image
-# does not (mode=max keeps the same layers). Multi-stage: registry cache, mode=max, so that the
-# build stages' layers, absent from the image, stay cached. Left unquoted below: image references
-# hold neither blanks nor glob characters.
-CHOOSE_CACHE = (
-    "if " + single_stage_test('"$BUILD_DOCKERFILE"') + "; then "
-    'cache="--export-cache type=inline --import-cache type=registry,ref=$BUILD_IMAGE:$CI_COMMIT_REF_SLUG"; '
-    'else cache="--export-cache type=registry,ref=$BUILD_IMAGE/cache,mode=max '
-    '--import-cache type=registry,ref=$BUILD_IMAGE/cache"; fi'
-)
-
-
 BUILDKIT_CACHE = (
-    "for a single-stage Dockerfile the cache travels inline in the pushed image "
-    "(`--export-cache type=inline`, imported from `$BUILD_IMAGE:$CI_COMMIT_REF_SLUG`), which "
-    "saves a cache export after every build; the first build of a new branch has no cache. A "
-    "multi-stage Dockerfile gets a registry cache that keeps every stage (`$BUILD_IMAGE/cache`, "
-    "`mode=max`; prune it with a cleanup policy); the job counts the FROM lines to choose. BuildKit "
-    "resolves cached steps lazily: a rebuild where every step is cached moves no layer, but a "
-    "changed step needs its parent's files, so the base image is downloaded and unpacked in the "
-    "job's fresh daemon: that is the floor of a small change."
+    "a registry cache that keeps every stage (`--export-cache type=registry,mode=max`, "
+    "`$BUILD_IMAGE/cache`, shared by all branches; prune it with a cleanup policy). BuildKit "
+    "exports it while it pushes the image, so it adds no time to the job; an inline cache would "
+    "save nothing and lose the stages the image does not hold. Cached steps are resolved lazily: "
+    "a rebuild where every step is cached moves no layer, but a changed step needs its parent's "
+    "files, so the base image is downloaded and unpacked in the job's fresh daemon: that is the "
+    "floor of a small change."
 )
 
 
@@ -62,7 +46,11 @@ def render_job(p: RenderParams) -> Job:
         ' --output "type=image,\\"name=$names\\",push=true"'
     )
     if p.cache == "registry":
-        build += " $cache"
+        # One export, with every stage; BuildKit sends it while it pushes the image.
+        build += (
+            ' --import-cache "type=registry,ref=$BUILD_IMAGE/cache"'
+            ' --export-cache "type=registry,ref=$BUILD_IMAGE/cache,mode=max"'
+        )
     build += f" --metadata-file {METADATA_FILE}"
     return {
         "stage": p.stage,
@@ -83,7 +71,6 @@ def render_job(p: RenderParams) -> Job:
         "script": [
             'names="$BUILD_IMAGE:$CI_COMMIT_SHORT_SHA,$BUILD_IMAGE:$CI_COMMIT_REF_SLUG"',
             'if [ -n "$CI_COMMIT_TAG" ]; then names="$names,$BUILD_IMAGE:$CI_COMMIT_TAG"; fi',
-            *([CHOOSE_CACHE] if p.cache == "registry" else []),
             build,
             # Split the JSON at commas: the pair we want then sits alone on its line.
             f"echo \"{DIGEST_MARKER}$(tr ',' '\\n' < {METADATA_FILE} "
@@ -131,10 +118,7 @@ STRATEGY = Strategy(
     isolated=True,
     isolation="per job: a throw-away rootless buildkitd inside the job container",
     persistent_cache=False,
-    layer_cache=(
-        "none between jobs; inline cache in the image (one stage) or registry cache mode=max "
-        "(multi-stage)"
-    ),
+    layer_cache="none between jobs; registry cache (--import-cache/--export-cache type=registry)",
     speed_rank=None,
     security_notes=(
         "Needs seccomp/AppArmor unconfined for user namespaces, not privileged mode.",
