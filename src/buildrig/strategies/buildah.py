@@ -1,18 +1,19 @@
 """buildah: daemonless, unprivileged builds with quay.io/buildah/stable (beyond the seed).
 
-Cache and floor (issue 11: "13-21 s building although every step is cached"). The job already
-uses ``--layers --cache-from/--cache-to`` and fuse-overlayfs (vfs would copy the root filesystem
-for every one of the ten layers). Where a warm build goes, examples/hello, ``buildrig bench --way
+Cache and floor (issue 11: "13-21 s building although every step is cached"). The job already uses
+``--layers --cache-from/--cache-to`` and fuse-overlayfs (vfs would copy the root filesystem for
+every one of the ten layers). Where a warm build goes, examples/hello, ``buildrig bench --way
 buildah --scenarios warm,change --repeat 1`` (2 cores shared with five other sessions): the base
-image's pull into empty storage 3.8-11 s (download, decompression, write), then one cache look-up and pull per Dockerfile step, 0.2-1 s each, 7.3-9.2 s
-for the nine steps (buildah reads no cache manifest: each step is a registry round trip and a
-pull), commit 0.3 s, push 3.8-4.6 s, and 1-7 s to remove the job container with its unpacked
-layers. A change also pushes one cache image per step from the changed one on, metadata-only steps
-(EXPOSE, USER, CMD) included: 1-4 s each here. The job can change none of these but the push: the
-two tags now go at once (warm push 4.6 -> 3.8 s back to back, 4.5 -> 2.4 s in runs minutes apart;
-no gain in the one change pair, 4.2 -> 4.4 s: on a saturated CPU they compete). ``--pull=never`` cannot
-help (the base image must be in the empty storage) and a pulled final image cannot serve
-``--layers``, which looks for each step's intermediate image.
+image's pull into empty storage 3.8-11 s (download, decompression, write), then one cache look-up
+and pull per Dockerfile step, 0.2-1 s each, 7.3-9.2 s for the nine steps (buildah reads no cache
+manifest: each step is a registry round trip and a pull), commit 0.3 s, push 3.8-4.6 s, and 1-7 s to
+remove the job container with its unpacked layers. A change also pushes one cache image per step
+from the changed one on, metadata-only steps (EXPOSE, USER, CMD) included: 1-4 s each here. The job
+can change none of these but the push: the two tags now go at once (warm push 4.6 -> 3.8 s back to
+back, 4.5 -> 2.4 s in runs minutes apart; no gain in the one change pair, 4.2 -> 4.4 s: on a
+saturated CPU they compete). ``--pull=never`` cannot help (the base image must be in the empty
+storage) and a pulled final image cannot serve ``--layers``, which looks for each step's
+intermediate image.
 """
 
 from __future__ import annotations

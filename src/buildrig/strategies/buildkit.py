@@ -1,16 +1,17 @@
 """buildkit: rootless BuildKit via buildctl-daemonless.sh in moby/buildkit:<v>-rootless (beyond the seed).
 
 Cache and floor (issue 11: change 11.2 s against warm 1.9 s). The registry cache with ``mode=max``
-stays: BuildKit v0.34 sends the cache export while it pushes the image (both steps end together:
-2.3 s warm, 4.5 s change, on 2 cores shared with five other sessions), so an inline cache, tried
-back to back, saved at most 0.4 s of the change's build and nothing measurable warm, and would lose the cache shared by branches and the
-build stages of a multi-stage Dockerfile. A warm build moves no layer (lazy refs): 4.9-8.8 s here,
-most of it the push of two tags. A change needs the changed step's parent on disk: examples/hello,
-``buildrig bench --way buildkit --scenarios warm,change --repeat 1``, change 17.8 s = daemon start
-0.9 + cache manifest 0.3 + base download 1.0 + unpack 3.6-4.8 + COPY 0.1 + push 4.5 + removal of
-the job container and its state volume 6.2; the unpack and that removal are the floor. ``COPY
---link`` in the Dockerfile would let BuildKit skip the parent, but that is the project's choice,
-not the job's.
+stays: BuildKit v0.34 sends the cache export while it pushes the image (both steps end together: 2.3
+s warm, 4.5 s change, on 2 cores shared with five other sessions), so an inline cache, tried back to
+back, saved at most 0.4 s of the change's build and nothing measurable warm, and would lose the
+cache shared by branches and the build stages of a multi-stage Dockerfile. A warm build moves no
+layer (lazy refs): 5.2 and 8.8 s in that pair = daemon start ~1 s + cache manifest 0.4-2.1 s + the
+push of two tags 2.1-3.4 s + the rest of the job. A change needs the changed step's parent on disk:
+examples/hello, ``buildrig bench --way buildkit --scenarios warm,change --repeat 1``, change 17.8 s
+= daemon start 0.9 + cache manifest 0.3 + base download 1.0 + unpack 3.6-4.8 + COPY 0.1 + push 4.5 +
+removal of the job container and its state volume 6.2; the unpack and that removal are the floor.
+``COPY --link`` in the Dockerfile would let BuildKit skip the parent, but that is the project's
+choice, not the job's.
 """
 
 from __future__ import annotations
