@@ -261,17 +261,6 @@ def docker_cli_script(p: RenderParams, *, registry_cache: bool) -> list[str]:
     return lines
 
 
-def single_stage_test(dockerfile: str) -> str:
-    """A POSIX command that succeeds when the Dockerfile ``dockerfile`` (a shell word) has one FROM.
-
-    Generated jobs pick a cheaper cache for single-stage Dockerfiles at run time, where the
-    Dockerfile is at hand (``init`` may run before it exists). A line that only looks like a FROM
-    (inside a heredoc) counts too: a miscount upwards costs the faster cache, never correctness;
-    an unreadable file fails the test the same way.
-    """
-    return f"awk 'toupper($1) == \"FROM\" {{ n++ }} END {{ exit (n != 1) }}' {dockerfile}"
-
-
 #: The optional File variable holding a private registry CA, for builders without a daemon whose
 #: certs.d the runner administrator could fill (kaniko, BuildKit).
 REGISTRY_CA_VARIABLE = "BUILD_REGISTRY_CA"

@@ -34,19 +34,29 @@ from buildrig.strategies.base import (
     registry_ca_step,
     registry_step,
     restart_step,
-    single_stage_test,
     verify_step,
 )
 
 DIGEST_FILE = "/kaniko/buildrig-digest"
 
+
+def single_stage_test(dockerfile: str) -> str:
+    """A POSIX command that succeeds when the Dockerfile ``dockerfile`` (a shell word) has one FROM.
+
+    The job decides at run time, where the Dockerfile is at hand (``init`` may run before it
+    exists). A line that only looks like a FROM (inside a heredoc) counts too: a miscount upwards
+    costs the faster cache, never correctness; an unreadable file fails the test the same way.
+    """
+    return f"awk 'toupper($1) == \"FROM\" {{ n++ }} END {{ exit (n != 1) }}' {dockerfile}"
+
+
 # With COPY layers cached too, a rebuild whose every step hits the cache never unpacks the base
 # image (kaniko unpacks the root filesystem for the first step it has to run, and COPY is one
 # unless cached): on examples/hello that is the 3 s unpack plus the removal of ~140 MB of files
 # when the job container goes. kaniko refuses --cache-copy-layers on multi-stage Dockerfiles
-# (its COPY --from cache keys were wrong, GoogleContainerTools/kaniko#2065), so the job asks for
-# it only when the Dockerfile has a single FROM; a FROM line it miscounts upwards only costs the
-# optimisation. Left unquoted below so that an empty value vanishes.
+# (its COPY --from cache keys were wrong: GoogleContainerTools/kaniko#2065, #2227), so the job
+# asks for it only when the Dockerfile has a single FROM. Left unquoted below so that an empty
+# value vanishes.
 SINGLE_STAGE_COPY_CACHE = (
     'copy_layers=""; if ' + single_stage_test('"$CI_PROJECT_DIR/$BUILD_DOCKERFILE"')
     + '; then copy_layers="--cache-copy-layers"; fi'
