@@ -9,14 +9,15 @@ branch's tag, with no ``docker pull`` first (the pull cost ~9.5 s of a 14 s warm
 cannot be cached by the job: the service daemon is new, so docker's image store must receive and
 unpack the base image and every cached layer before it can tag and push. examples/hello, one
 ``buildrig bench --way dind --scenarios warm,change --repeat 1`` (2 cores shared with five other
-sessions, load 8-10; phases from the job log): warm 20.6 s = service start 2.0 + login 0.2 +
-cache manifest 0.6 + layer download 1.5 + unpack into the new daemon 8.5 + push of both tags at
-once 1.6 (1.8 one after the other in the run before) + removal of the service and its
-/var/lib/docker 3.4; change 14.4 s has the same download (0.7) and unpack (8.0). Idle, the lead's
-full bench had warm 11.5 s, of which ~6.9 s for the base image's download and unpack. A
-``--registry-mirror`` near the runners shortens the download only. A docker-container buildx
-builder would keep cached layers lazy but must pull the BuildKit image into every new daemon; the
-test bed has no stand-in for it, so that was not measured.
+sessions, load 8-10; phases from the job log): warm 20.6 s = service start 2.0 + login 0.2 + cache
+manifest 0.6 + layer download 1.5 + unpack into the new daemon 8.5 + push of both tags at once 1.6
+(1.8 one after the other in the run before) + removal of the service and its /var/lib/docker 3.4;
+change 14.4 s has the same download (0.7) and unpack (8.0). Once the machine was quiet (load ~2):
+warm 13.5 s, of which download and unpack 8.7, push 0.5 and removal 1.8. Idle, the lead's full bench
+had warm 11.5 s, of which ~6.9 s for the base image's download and unpack. A ``--registry-mirror``
+near the runners shortens the download only. A docker-container buildx builder would keep cached
+layers lazy but must pull the BuildKit image into every new daemon; the test bed has no stand-in for
+it, so that was not measured.
 """
 
 from __future__ import annotations

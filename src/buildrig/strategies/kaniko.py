@@ -4,15 +4,16 @@ Cache and floor (issue 11). ``--cache=true --cache-repo $BUILD_IMAGE/cache`` plu
 single-stage Dockerfile, ``--cache-copy-layers`` (see :data:`SINGLE_STAGE_COPY_CACHE`). Measured on
 examples/hello, three back-to-back pairs of ``buildrig bench --way kaniko --scenarios warm,change
 --repeat 1`` (2 cores shared with five other sessions, so noisy): warm 9.6/17.4/16.5 s without the
-flag against 9.6/4.9/4.2 s with it; change 12.1/20.4/12.8 s against 14.9/11.2/16.4 s. The best warm
-job (4.2 s) is start 0.8 + four cache look-ups 1.0 + the four cached layers fetched and extracted
-0.9 + one push per tag 1.3 + removal 0.2; without the flag kaniko unpacks the base image (~3 s)
-and the job container then takes 2-7 s to remove. A change costs one look-up per COPY and one
-cache push for the changed COPY (~1-2 s), and still unpacks the base image (3-5 s here) for the
-COPY it runs: that unpack and the removal of its files are the floor of a change. Not used:
-``--snapshot-mode=redo`` and ``--use-new-run`` (they speed up RUN steps, which a warm or small
-change does not run, by trusting file metadata: a file rewritten with the same size and mtime is
-missed) and ``--compressed-caching=false`` (memory, not time).
+flag against 9.6/4.9/4.2 s with it; change 12.1/20.4/12.8 s against 14.9/11.2/16.4 s; a fourth pair,
+once the machine was quiet (load ~2): warm 10.6 -> 3.1 s, change 12.7 -> 14.3 s. The best warm job
+(4.2 s) is start 0.8 + four cache look-ups 1.0 + the four cached layers fetched and extracted 0.9 +
+one push per tag 1.3 + removal 0.2; without the flag kaniko unpacks the base image (~3 s) and the
+job container then takes 2-7 s to remove. A change costs one look-up per COPY and one cache push for
+the changed COPY (~1-2 s), and still unpacks the base image (3-5 s loaded, 8.5-9.5 s in the quiet
+pair, both with and without the flag) for the COPY it runs: that unpack and the removal of its files
+are the floor of a change. Not used: ``--snapshot-mode=redo`` and ``--use-new-run`` (they speed up
+RUN steps, which a warm or small change does not run, by trusting file metadata: a file rewritten
+with the same size and mtime is missed) and ``--compressed-caching=false`` (memory, not time).
 """
 
 from __future__ import annotations
