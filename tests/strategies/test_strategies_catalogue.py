@@ -180,7 +180,7 @@ def test_dind_no_tls_variant(executor: str) -> None:
             "dind",
             ["BUILDKIT_INLINE_CACHE=1", '--cache-from "$BUILD_IMAGE:$CI_COMMIT_REF_SLUG"'],
         ),
-        ("kaniko", ["--cache=true", '--cache-repo "$BUILD_IMAGE/cache"']),
+        ("kaniko", ["--cache=true", '--cache-repo "$BUILD_IMAGE/cache"', "--cache-copy-layers"]),
         ("buildah", ["--layers", '--cache-from "$BUILD_IMAGE/cache"', '--cache-to "$BUILD_IMAGE/cache"']),
         ("buildkit", ["--import-cache", "--export-cache", "type=registry"]),
     ],

@@ -36,8 +36,12 @@ def _stub(path: Path, body: str) -> None:
     path.chmod(0o755)
 
 
-@pytest.mark.parametrize("tag", ["", "v1.2.3"])
-def test_kaniko_script(tmp_path: Path, tag: str) -> None:
+SINGLE_STAGE = "# builder notes: from here on\nFROM python:3.11-slim\nCOPY . /app\n"
+MULTI_STAGE = "FROM golang:1 AS build\nRUN go build\n\tfrom alpine\nCOPY --from=build /x /x\n"
+
+
+@pytest.mark.parametrize(("tag", "dockerfile"), [("", SINGLE_STAGE), ("v1.2.3", MULTI_STAGE)])
+def test_kaniko_script(tmp_path: Path, tag: str, dockerfile: str) -> None:
     kaniko = tmp_path / "kaniko"
     _stub(
         kaniko / "executor",
@@ -46,6 +50,7 @@ def test_kaniko_script(tmp_path: Path, tag: str) -> None:
         f'printf "{DIGEST}" > "$a"; next="";; esac; done\n',
     )
     (tmp_path / "project" / "app").mkdir(parents=True)
+    (tmp_path / "project" / "app" / "Dockerfile").write_text(dockerfile)
     job = get("kaniko").render_job(
         RenderParams(executor="docker", dockerfile="app/Dockerfile", context="app")
     )
@@ -64,6 +69,8 @@ def test_kaniko_script(tmp_path: Path, tag: str) -> None:
         expected.append(f"$CI_REGISTRY_IMAGE:{tag}")
     assert dests == expected
     assert "" not in args  # an empty tag must not leave an empty argument
+    # COPY layers are cached for a single stage only: kaniko refuses the flag on multi-stage.
+    assert ("--cache-copy-layers" in args) is (dockerfile == SINGLE_STAGE)
     auth = json.loads((kaniko / ".docker" / "config.json").read_text())
     raw = auth["auths"]["registry.example.com"]["auth"]
     assert base64.b64decode(raw).decode() == "gitlab-ci-token:s3cr:et"
@@ -94,3 +101,26 @@ def test_buildkit_script(tmp_path: Path, tag: str) -> None:
     assert "type=registry,ref=registry.example.com/g/p/cache,mode=max" in args
     auth = json.loads((tmp_path / "home" / ".docker" / "config.json").read_text())
     assert "registry.example.com" in auth["auths"]
+
+
+@pytest.mark.parametrize("way", ["docker_sock", "buildah"])
+@pytest.mark.parametrize("failing", ["", "0123abcd", "feature-x"])
+def test_parallel_pushes_fail_the_job_when_either_fails(tmp_path: Path, way: str, failing: str) -> None:
+    # The two tags are pushed at once (one in the background): a failed push of either must
+    # still fail the job, as `sh -e` (GitLab's errexit) would with two plain commands.
+    tool = "docker" if way == "docker_sock" else "buildah"
+    _stub(
+        tmp_path / "bin" / tool,
+        f'[ "$1" = push ] || exit 0\nprintf "%s\\n" "$*" >> {tmp_path}/pushes\n'
+        f'case "$*" in *":{failing}"*) [ -n "{failing}" ] && exit 1;; esac\n'
+        f'for a in "$@"; do [ -n "$next" ] && printf "{DIGEST}" > "$a"; next=""; '
+        '[ "$a" = --digestfile ] && next=1; done; exit 0\n',
+    )
+    job = get(way).render_job(RenderParams(executor="docker"))
+    pushes = [line for line in job["script"] if line.startswith(f"{tool} push")]
+    assert len(pushes) == 1 and "&" in pushes[0] and "wait" in pushes[0]
+    env = {**_env(tmp_path, ""), **job["variables"], "BUILD_IMAGE": "registry.example.com/g/p"}
+    proc = subprocess.run(["sh", "-e", "-c", pushes[0]], env=env, capture_output=True, text=True, check=False)
+    assert (proc.returncode == 0) is (failing == "")
+    if failing != "feature-x":  # the foreground push failing ends the shell without waiting
+        assert len((tmp_path / "pushes").read_text().splitlines()) == 2

@@ -236,8 +236,10 @@ def docker_cli_script(p: RenderParams, *, registry_cache: bool) -> list[str]:
     build += f'-f "$BUILD_DOCKERFILE" -t {SHA_TAG} -t {SLUG_TAG} "$BUILD_CONTEXT"'
     lines += [
         build,
-        f"docker push {SHA_TAG}",
-        f"docker push {SLUG_TAG}",
+        # Both tags at once: a push of layers the registry has is round trips (a HEAD per layer,
+        # the manifest), so the two overlap; the daemon uploads a layer both need once.
+        # `wait` fails the job when the first push failed.
+        f"docker push {SHA_TAG} & sha_push=$!; docker push {SLUG_TAG}; wait \"$sha_push\"",
         f'if [ -n "$CI_COMMIT_TAG" ]; then docker tag {SHA_TAG} {TAG_TAG} && docker push {TAG_TAG}; fi',
         # On a shared daemon the image may also carry digests of other repositories: take the
         # one of the repository just pushed (the first one only when none matches).
@@ -262,6 +264,24 @@ def registry_ca_step() -> str:
         "adds it to the builder's trust store. Without it the push fails with "
         "`x509: certificate signed by unknown authority`."
     )
+
+
+def cache_step(p: RenderParams, registry_cache: str) -> str:
+    """SETUP.md's word on the job's layer cache: ``registry_cache`` says what it uses and why."""
+    if p.cache == "none":
+        return (
+            "Layer cache: none (generated with `--cache none`): every job runs every Dockerfile "
+            "step. Re-run `buildrig init` without it to get the registry cache."
+        )
+    return f"Layer cache: {registry_cache}"
+
+
+HOST_DAEMON_CACHE = (
+    "daemon keeps every layer between jobs, the fastest cache there is, so the job adds no "
+    "registry cache (`--cache-from` would only add registry round trips to a build the daemon "
+    "already has cached). Its disk fills up: prune it on a schedule (`docker builder prune`, "
+    "`docker image prune`)."
+)
 
 
 def registry_step() -> str:

@@ -3,6 +3,21 @@
 TLS is the default (``DOCKER_TLS_CERTDIR=/certs``, client certs shared through the runner's
 ``/certs/client`` volume or a Kubernetes ``empty_dir``); ``tls=False`` renders GitLab's documented
 TLS-disabled variant (``tcp://docker:2375``, ``DOCKER_TLS_CERTDIR: ""``, volumes ``["/cache"]``).
+
+Cache and floor (issue 11). The job builds with BuildKit's inline cache and ``--cache-from`` the
+branch's tag, with no ``docker pull`` first (the pull cost ~9.5 s of a 14 s warm job). What is left
+cannot be cached by the job: the service daemon is new, so docker's image store must receive and
+unpack the base image and every cached layer before it can tag and push. examples/hello, one
+``buildrig bench --way dind --scenarios warm,change --repeat 1`` (2 cores shared with five other
+sessions, load 8-10; phases from the job log): warm 20.6 s = service start 2.0 + login 0.2 + cache
+manifest 0.6 + layer download 1.5 + unpack into the new daemon 8.5 + push of both tags at once 1.6
+(1.8 one after the other in the run before) + removal of the service and its /var/lib/docker 3.4;
+change 14.4 s has the same download (0.7) and unpack (8.0). Once the machine was quiet (load ~2):
+warm 13.5 s, of which download and unpack 8.7, push 0.5 and removal 1.8. Idle, the lead's full bench
+had warm 11.5 s, of which ~6.9 s for the base image's download and unpack. A ``--registry-mirror``
+near the runners shortens the download only. A docker-container buildx builder would keep cached
+layers lazy but must pull the BuildKit image into every new daemon; the test bed has no stand-in for
+it, so that was not measured.
 """
 
 from __future__ import annotations
@@ -18,6 +33,7 @@ from buildrig.strategies.base import (
     RunnerSpec,
     Strategy,
     build_variables,
+    cache_step,
     docker_cli_script,
     merge_step,
     mirror_image,
@@ -25,6 +41,16 @@ from buildrig.strategies.base import (
     registry_step,
     restart_step,
     verify_step,
+)
+
+DIND_CACHE = (
+    "BuildKit with an inline cache (`BUILDKIT_INLINE_CACHE=1`, `--cache-from "
+    "$BUILD_IMAGE:$CI_COMMIT_REF_SLUG`) and no `docker pull` first: BuildKit reads the previous "
+    "image's manifest and config to decide which steps are cached. The dind daemon is new in every "
+    "job, so a rebuild still downloads and unpacks the base image and each cached layer into it "
+    "(docker's image store needs them all): with the daemon's start, that is this way's floor. A "
+    "registry mirror near the runners (`--registry-mirror`) shortens the download, not the "
+    "unpacking. The first build of a new branch has no cache."
 )
 
 # Wait for the service daemon: on Kubernetes the job can start before dind listens.
@@ -118,7 +144,7 @@ def setup_steps(p: RenderParams) -> tuple[str, ...]:
             "If pulls inside the build hang or fail with TLS errors, the inner daemon's MTU (1500) "
             "exceeds your network's: re-run with `--mtu 1360` (Kubernetes overlays: 1450)."
         )
-    steps += [registry_step(), restart_step(), verify_step(p)]
+    steps += [cache_step(p, DIND_CACHE), registry_step(), restart_step(), verify_step(p)]
     return tuple(steps)
 
 

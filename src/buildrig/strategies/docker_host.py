@@ -11,6 +11,7 @@ from __future__ import annotations
 from buildrig import versions
 from buildrig.strategies.base import (
     DOCKER_LOGIN,
+    HOST_DAEMON_CACHE,
     HostFile,
     Job,
     RenderParams,
@@ -147,6 +148,7 @@ def setup_steps(p: RenderParams) -> tuple[str, ...]:
         merge_step(p),
         "The jobs share that daemon: no isolation between jobs, and a job's client certificate "
         "is root on the Docker host. Use it for trusted projects only.",
+        "Layer cache: the Docker host's " + HOST_DAEMON_CACHE,
         registry_step(),
         restart_step(),
         verify_step(p),

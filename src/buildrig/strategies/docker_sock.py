@@ -5,6 +5,7 @@ from __future__ import annotations
 from buildrig import versions
 from buildrig.strategies.base import (
     DOCKER_LOGIN,
+    HOST_DAEMON_CACHE,
     HostPath,
     Job,
     RenderParams,
@@ -61,7 +62,12 @@ def setup_steps(p: RenderParams) -> tuple[str, ...]:
             "Keep build pods off production nodes: set `node_selector` and taints so that only "
             "dedicated build nodes (with Docker Engine, not only containerd) run them."
         )
-    steps += [registry_step(), restart_step(), verify_step(p)]
+    steps += [
+        "Layer cache: the host's " + HOST_DAEMON_CACHE,
+        registry_step(),
+        restart_step(),
+        verify_step(p),
+    ]
     return tuple(steps)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from buildrig.strategies.base import (
     DOCKER_LOGIN,
+    HOST_DAEMON_CACHE,
     HostFile,
     Job,
     RenderParams,
@@ -81,6 +82,7 @@ def setup_steps(p: RenderParams) -> tuple[str, ...]:
         "WARNING: the docker group is root-equivalent on this host; never use `--user root`.",
         "Merge the generated `config.toml` into `/etc/gitlab-runner/config.toml` (only "
         '`executor = "shell"` is needed).',
+        "Layer cache: the host's " + HOST_DAEMON_CACHE,
         registry_step(),
         restart_step(),
         verify_step(p),
