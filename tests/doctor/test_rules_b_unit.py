@@ -673,6 +673,11 @@ def test_br402_executor_missing_from_a_non_kaniko_image() -> None:
         # the command ends at "; fi"; buildah pushes to its second positional, past --digestfile
         (["buildah login -u u -p p q.io", "if true; then buildah push --digestfile /tmp/d a q.io/a; fi"], []),
         (["buildah login -u u -p p q.io", "buildah push a docker://ghcr.io/a:1"], ["error"]),
+        # two pushes side by side (init's jobs): the command ends at "&", the rest is not a reference
+        (
+            ['docker login -u u -p p "$CI_REGISTRY"', 'docker push "$CI_REGISTRY_IMAGE:1" & p=$!; wait "$p"'],
+            [],
+        ),
     ],
 )
 def test_br412_login_and_push_hosts(lines: list[str], expected: list[str]) -> None:

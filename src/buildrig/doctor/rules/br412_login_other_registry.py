@@ -79,10 +79,10 @@ def _covered(push: str, logins: set[str]) -> bool | None:
 
 
 def _one_command(words: list[str]) -> list[str]:
-    """The words up to the end of the command (``;``, ``&&``, ``||``, ``|``, ``; fi``)."""
+    """The words up to the end of the command (``;``, ``&&``, ``||``, ``|``, ``&``, ``; fi``)."""
     out: list[str] = []
     for w in words:
-        if w in ("|", "&&", ";", "||"):
+        if w in ("|", "&&", ";", "||", "&"):
             break
         if w.endswith(";"):
             out.append(w[:-1])
