@@ -34,6 +34,7 @@ from buildrig.doctor.kit.daemon import api_of_release as api_of_release
 from buildrig.doctor.kit.daemon import api_tuple as api_tuple
 from buildrig.doctor.kit.daemon import docker_release_of_tag as docker_release_of_tag
 from buildrig.doctor.kit.daemon import endpoint as endpoint
+from buildrig.doctor.kit.daemon import refused_client as refused_client
 from buildrig.doctor.kit.daemon import tls_on as tls_on
 from buildrig.doctor.kit.images import dind_services as dind_services
 from buildrig.doctor.kit.images import expand as expand

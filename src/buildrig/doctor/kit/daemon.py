@@ -30,3 +30,12 @@ def docker_release_of_tag(tag: str | None) -> tuple[int, int] | None:
 
 api_of_release = EV.api_of_release
 api_tuple = EV.api_tuple
+
+
+def refused_client(client: tuple[int, int], daemon: tuple[int, int]) -> tuple[str, str] | None:
+    """``(client API, daemon's minimum API)`` when a daemon of release ``daemon`` refuses a docker
+    CLI of release ``client`` ("client version ... is too old"); None when it accepts it. A client
+    older than the release table speaks an API below every minimum."""
+    api = EV.api_of_release(client) or "older than 1.12"
+    minimum = EV.min_api_of_release(daemon)
+    return (api, minimum) if EV.api_tuple(api) < EV.api_tuple(minimum) else None

@@ -17,12 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from buildrig import engine_versions as EV
 from buildrig import versions
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
 from buildrig.doctor.base import Category, Context, Issue, Severity, finding
-from buildrig.doctor.kit import jobs, key_loc, label
+from buildrig.doctor.kit import jobs, key_loc, label, refused_client
 
 ID = "BR106"
 TITLE = "dind: docker CLI image older than the dind daemon accepts (API skew)"
@@ -45,10 +44,10 @@ def check(ctx: Context) -> Iterator[Issue]:
             daemon = F.docker_release(svc.name)
             if daemon is None:
                 continue
-            api = EV.api_of_release(client) or "older than 1.12"
-            minimum = EV.min_api_of_release(daemon)
-            if EV.api_tuple(api) >= EV.api_tuple(minimum):
+            refused = refused_client(client, daemon)
+            if refused is None:
                 continue
+            api, minimum = refused
             floats = F.is_floating_docker_tag(svc.name)
             floating = f" ({svc.name} floats to Docker {daemon[0]})" if floats else ""
             yield finding(

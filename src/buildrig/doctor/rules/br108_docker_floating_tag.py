@@ -24,12 +24,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from buildrig import engine_versions as EV
 from buildrig import versions
 from buildrig.doctor import derive
 from buildrig.doctor import facts as F
 from buildrig.doctor.base import Category, Context, Issue, JobView, Severity, finding
-from buildrig.doctor.kit import endpoint, jobs, key_loc, label, per_runner, svc_env
+from buildrig.doctor.kit import endpoint, jobs, key_loc, label, per_runner, refused_client, svc_env
 
 ID = "BR108"
 TITLE = "dind: docker cli/dind images on floating tags"
@@ -39,16 +38,12 @@ DOCS = "https://docs.gitlab.com/ci/docker/docker_in_docker/"
 
 
 def _api_skew(client: str, services: list[str]) -> bool:
-    """The client speaks an API older than some dind service's release accepts (BR106 says so)."""
+    """Some dind service's release refuses the client's (BR106 reports it, floating tags included)."""
     rel = F.docker_release(client) if F.is_docker_image(client) else None
-    api = EV.api_of_release(rel) if rel is not None else None
-    for svc in services:
-        daemon = F.docker_release(svc) if F.is_docker_image(svc) else None
-        if api is None or daemon is None:
-            continue
-        if EV.api_tuple(api) < EV.api_tuple(EV.min_api_of_release(daemon)):
-            return True
-    return False
+    if rel is None:
+        return False
+    daemons = (F.docker_release(svc) if F.is_docker_image(svc) else None for svc in services)
+    return any(d is not None and refused_client(rel, d) is not None for d in daemons)
 
 
 def _tls_drift(ctx: Context, jv: JobView) -> str | None:
