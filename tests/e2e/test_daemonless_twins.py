@@ -132,3 +132,21 @@ def test_buildkit_without_the_registry_ca(testbed: RegistryInfo, tmp_path: Path,
     scratch = _project(tmp_path, "buildkit")
     text = _failed_text(_run(scratch, testbed, runs, ca=False))
     assert "x509: certificate signed by unknown authority" in text
+
+
+def test_kaniko_multi_stage_keeps_the_project(testbed: RegistryInfo, tmp_path: Path, runs: Any) -> None:
+    # kaniko empties the root file system between stages but keeps mounts: the project survives
+    # because the builds directory is a volume, as on GitLab Runner's docker executor.
+    scratch = _project(tmp_path, "kaniko")
+    dockerfile = scratch / "Dockerfile"
+    base = next(
+        line.split()[1] for line in dockerfile.read_text().splitlines() if line.upper().startswith("FROM ")
+    )
+    dockerfile.write_text(
+        f"FROM {base} AS first\nCOPY requirements.txt /src/requirements.txt\n"
+        f"FROM {base}\nCOPY --from=first /src/requirements.txt /r.txt\nCOPY requirements.txt /again.txt\n"
+    )
+    result = _run(scratch, testbed, runs)
+    job = result.jobs[0]
+    assert job.status == "success", job.text[-2000:]
+    assert "BUILDRIG_DIGEST=sha256:" in job.text

@@ -228,6 +228,39 @@ def test_bare_volume_shared_by_job_and_service(run_yaml: Runfn, docker_runner: M
     assert "from-service" in job.text.splitlines()
 
 
+def test_builds_dir_is_a_job_volume_shared_with_services_and_removed(
+    run_yaml: Runfn, docker_runner: MkRunner
+) -> None:
+    import docker
+
+    res = run_yaml(
+        "job:\n  image: <plain>\n  services:\n    - name: <svc>\n      alias: s\n"
+        "      command: ['sh', '-c', 'echo from-service > /builds/note; exec nc -ll -p 7777 -e echo ok']\n"
+        "  script:\n    - grep -c ' /builds ' /proc/self/mountinfo\n    - cat /builds/note\n"
+        "    - test -f \"$CI_PROJECT_DIR/.gitlab-ci.yml\"\n",
+        runner=docker_runner(),
+    )
+    job = res.jobs[0]
+    assert job.status == "success", job.text
+    assert "from-service" in job.text.splitlines()
+    client = docker.from_env()
+    left = [v.name for v in client.volumes.list() if v.name.endswith("-builds") and res.run_id in v.name]
+    assert left == []
+
+
+def test_builds_dir_volume_gives_way_to_a_volumes_entry(
+    run_yaml: Runfn, docker_runner: MkRunner, tmp_path: Path
+) -> None:
+    host = tmp_path / "hostbuilds"
+    host.mkdir()
+    res = run_yaml(
+        "job:\n  image: <plain>\n  script:\n    - echo kept > /builds/marker\n",
+        runner=docker_runner(volumes=(f"{host}:/builds",)),
+    )
+    assert res.jobs[0].status == "success", res.jobs[0].text
+    assert (host / "marker").read_text() == "kept\n"
+
+
 def test_privileged_falls_back_when_refused(run_yaml: Runfn, docker_runner: MkRunner) -> None:
     res = run_yaml(
         "job:\n  image: <plain>\n  script:\n    - grep CapEff /proc/self/status\n",

@@ -115,6 +115,27 @@ class DockerExecutor:
             binds.append(mount.bind(source))
         return binds
 
+    def _build_volume(self, index: int, job: Job, binds: Sequence[str]) -> str | None:
+        """The builds directory on a volume of this job, as GitLab Runner keeps it.
+
+        The runner creates it before the services and removes it with the job
+        (executors/docker/docker.go:1135 createBuildVolume at v17.9.3: a temporary volume, since
+        buildrig hands every job a fresh copy as GIT_STRATEGY=clone would) and binds it into the
+        services too (docker.go:397). It matters to builders that wipe the root file system
+        between stages but keep mounts (kaniko): on the container's own layer the project is gone
+        by the second stage. A `volumes` entry for the same directory wins, as the runner's
+        ErrVolumeAlreadyDefined leaves it (internal/volumes/manager.go:230).
+        """
+        root = self.ctx.builds_dir.rstrip("/") or "/"
+        for spec in binds:
+            mount = parse_volume(spec)
+            if mount is not None and (mount.destination.rstrip("/") or "/") == root:
+                return None
+        name = f"buildrig-{self.ctx.run_id}-{index}-{slug(job.name)[:30]}-builds"
+        self.api.create_volume(name, labels=engine.labels(self.ctx.run_id, "volume", path=root))
+        self.tracker.volumes.append(name)
+        return name
+
     def _host_config(self, *, privileged: bool, binds: list[str], network: str | None, fallback: bool) -> Any:
         d = self.docker
         kwargs: dict[str, Any] = {
@@ -255,6 +276,7 @@ class DockerExecutor:
         created: list[str] = []
         network: str | None = self.docker.network_mode
         own_network: str | None = None
+        build_volume: str | None = None
         try:
             lookup = jv.as_dict()
             image_spec = job.image
@@ -279,6 +301,9 @@ class DockerExecutor:
                 self.tracker.networks.append(own_network)
                 network = own_network
             binds = self._binds(log)
+            build_volume = self._build_volume(index, job, binds)
+            if build_volume is not None:
+                binds.append(f"{build_volume}:{ctx.builds_dir}")
 
             services = (*self.docker.services, *job.services)
             if services:
@@ -347,13 +372,23 @@ class DockerExecutor:
             text = str(exc.explanation or exc).strip().splitlines()[0]
             return Outcome("failed", 1, f"Docker Engine: {text}")
         finally:
-            for cid in created:
-                with contextlib.suppress(APIError):
-                    self.tracker.remove_container(cid)
-            if own_network:
-                with contextlib.suppress(APIError):
-                    self.api.remove_network(own_network)
-                    self.tracker.networks.remove(own_network)
+            self._release(created, own_network, build_volume)
+
+    def _release(self, created: Sequence[str], network: str | None, volume: str | None) -> None:
+        """Remove what the job created, containers first (they hold the network and volume)."""
+        from docker.errors import APIError
+
+        for cid in created:
+            with contextlib.suppress(APIError):
+                self.tracker.remove_container(cid)
+        if volume is not None:
+            with contextlib.suppress(APIError):
+                self.api.remove_volume(volume, force=True)
+                self.tracker.volumes.remove(volume)
+        if network:
+            with contextlib.suppress(APIError):
+                self.api.remove_network(network)
+                self.tracker.networks.remove(network)
 
     def _gather(self, cid: str, pattern: str) -> list[ArtifactFile]:
         from docker.errors import NotFound
