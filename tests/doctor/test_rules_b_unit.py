@@ -515,6 +515,21 @@ def test_br408_own_registry_is_exempt_from_kaniko_1_9() -> None:
     assert sev(run("br408_kaniko_auth_wrong_path", ctx(other))) == ["error"]
 
 
+def test_br706_a_path_to_a_key_file_is_not_the_key() -> None:
+    ci = """
+    variables:
+      GOOGLE_APPLICATION_CREDENTIALS: /secrets/gcp/key.json
+      AZURE_CREDENTIALS: ./ci/azure-credentials.json
+      DEPLOY_SECRET: "/q8Zk+3vW/Lm9xQ2+Rt7YpA/"
+    build:
+      image: docker:29.7.2-cli
+      script:
+        - echo ok
+    """
+    f = run("br706_credentials_in_yaml", ctx(ci))
+    assert [x.message.split(" = ")[0].rsplit(" ", 1)[-1] for x in f] == ["DEPLOY_SECRET"]
+
+
 def test_br706_service_passwords_dummies_and_template_settings_are_not_leaks() -> None:
     ci = """
     variables:

@@ -11,6 +11,8 @@ the repository (and its whole history) can see:
 - Docker ``config.json`` content with a literal ``"auth"``/``"password"`` value.
 
 Not flagged: ``$VAR`` references, placeholders and dummy values (``password``, ``postgres``...),
+a file path where a variable names where a credential lives (``GOOGLE_APPLICATION_CREDENTIALS:
+/secrets/gcp/key.json``, as Google's client libraries read it),
 and the throw-away passwords of test-database services (``POSTGRES_PASSWORD``,
 ``MYSQL_ROOT_PASSWORD``...). ERROR for registry/cloud/forge credentials and known token shapes
 (``glpat-``, ``ghp_``, ``AKIA``...), WARNING for other secret-named variables. Values are never
@@ -68,6 +70,12 @@ _HIGH_VALUE = re.compile(
     re.I,
 )
 _TOKEN_SHAPE = re.compile(r"^(glpat-|gldt-|glrt-|ghp_|gho_|github_pat_|AKIA|xox[abp]-|npm_|dckr_pat_|sk-)")
+# A path to a key file, not the key: two or more segments and a file name with an extension, or
+# under a directory secrets are mounted in. A base64 secret may hold '/' but not this shape.
+_PATH = re.compile(
+    r"^(~|\.{1,2})?/(?:[\w.@-]+/)+[\w@-]+\.[A-Za-z0-9]{1,8}$"
+    r"|^/(etc|run|var|home|root|tmp|builds|secrets?|opt|usr|kaniko|mnt)(/[\w.@-]+)+/?$"
+)
 _PLACEHOLDER = re.compile(r"^(|\s+|<.*>|x{3,}|\*+|null|none|true|false|yes|no|\[MASKED\])$", re.I)
 _LOGIN = re.compile(r"(?<![\w./$-])(docker|buildah|podman|helm|skopeo|crane|oras)\b.*\blogin\b")
 _PW_OPT = re.compile(r"(?:\s-p|\s--password)(?:\s+|=)(['\"]?)([^\s'\"]+)\1")
@@ -78,6 +86,8 @@ _JSON_SECRET = re.compile(r'\\?"(?:auth|password|identitytoken)\\?"\s*:\s*\\?"([
 def _literal(value: str) -> bool:
     v = value.strip()
     if not v or "$" in v or _PLACEHOLDER.match(v) or len(v) < 6 or v.lower() in _DUMMY:
+        return False
+    if _PATH.match(v):
         return False
     # a URL without userinfo or a plain number is configuration, not a secret
     return not re.match(r"^https?://[^@\s]+$", v) and not re.match(r"^\d{1,7}$", v)
