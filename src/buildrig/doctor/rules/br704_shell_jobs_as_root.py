@@ -7,7 +7,10 @@ What it checks, for shell-executor runners:
 - the ``builds_dir`` lies under ``/root`` — a strong hint the same — WARNING;
 - ``--live`` says the build user is in the ``docker`` group — WARNING: that is root-equivalent on
   the host (the same risk as binding the socket into containers, BR703), which GitLab's docs and the
-  runner's own post-install script warn about.
+  runner's own post-install script warn about;
+- a job the runner takes runs commands only root may run, without ``sudo`` (``apt-get install``,
+  ``yum install``, ``apk add``, ``systemctl``, ``useradd``...) — WARNING: the job works only where
+  the runner runs jobs as root (the usual "fix" of its permission errors), or it fails.
 
 Why it matters: every command of every job runs with full control of the runner host: it can read
 the runner's ``config.toml`` (runner tokens), other projects' checkouts, and persist itself
@@ -25,16 +28,38 @@ Docs: https://docs.gitlab.com/runner/security/#usage-of-shell-executor
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from buildrig.doctor import kit as u
 from buildrig.doctor.base import Category, Context, Issue, Severity, finding
+from buildrig.gitlab.model import Runner
 
 ID = "BR704"
 TITLE = "security: shell executor runs jobs as root"
 SEVERITY = Severity.WARNING
 CATEGORY = Category.SECURITY
 DOCS = "https://docs.gitlab.com/runner/security/#usage-of-shell-executor"
+
+# Commands that change the host's system state: an unprivileged build user gets "Permission
+# denied" from each, so a shell job running them bare was made to work by running jobs as root.
+_ROOT_ONLY = re.compile(
+    r"^(?:apt-get|apt|aptitude|yum|dnf|zypper|microdnf)\s+(?:-\S+\s+)*(?:install|update|upgrade|remove|purge)\b"
+    r"|^apk\s+(?:-\S+\s+)*(?:add|del|update|upgrade)\b"
+    r"|^(?:useradd|usermod|groupadd|systemctl|service|modprobe|update-alternatives)\b"
+)
+
+
+def _root_only_line(ctx: Context, r: Runner) -> tuple[str, str, str] | None:
+    """(job, command, place) of the first job command on this runner that only root may run."""
+    for jv in ctx.jobs:
+        if r not in jv.runners:
+            continue
+        for sl in u.script_lines(jv.job):
+            text = sl.text.strip()
+            if _ROOT_ONLY.match(text):
+                return jv.job.name, text, str(sl.loc)
+    return None
 
 
 def check(ctx: Context) -> Iterator[Issue]:
@@ -69,5 +94,16 @@ def check(ctx: Context) -> Iterator[Issue]:
                 "Accept it only for trusted projects on a dedicated host (declare it with a "
                 "'# buildrig: dedicated' line in the [[runners]] entry); otherwise build with a "
                 "Docker executor (dind) or daemonless (Buildah, BuildKit).",
+                loc=r.loc,
+            )
+        elif (hit := _root_only_line(ctx, r)) is not None:
+            job, command, where = hit
+            yield finding(
+                f"{u.rname(r)} uses the shell executor and job '{job}' runs '{command}' ({where}) "
+                "without sudo: only root may do that on the host, so the job works only when the "
+                "runner runs its jobs as root, which gives every job control of the host.",
+                "Install what jobs need on the host once (or use a Docker executor with an image "
+                "that has it); keep the runner's build user unprivileged (gitlab-runner install "
+                "--user gitlab-runner).",
                 loc=r.loc,
             )
