@@ -2,7 +2,8 @@
 
 Each ``cases/<name>/`` holds the user's files (``.gitlab-ci.yml``, ``config.toml``, ``daemon.json``,
 ``docker.service`` + ``docker.service.d/``, a server certificate where needed), optionally
-``live.json`` (facts ``--live`` would read), ``SOURCE.md`` (the documented failure or report the
+``live.json`` (facts ``--live`` would read) and ``symptom.txt`` (the error text the job printed, as
+``--symptom`` gives it), ``SOURCE.md`` (the documented failure or report the
 case reproduces, with the message users saw) and ``expected.json``:
 
 - ``rules``: every rule that fires on the case, ID -> the worst severity it reports, exactly (a rule
@@ -47,8 +48,13 @@ def _live(case: Path) -> LiveFacts | None:
     return LiveFacts(**data)
 
 
+def _symptom(case: Path) -> str | None:
+    path = case / "symptom.txt"
+    return path.read_text().strip() if path.is_file() else None
+
+
 def _report(case: Path) -> Report:
-    report = diagnose(Inputs(directory=case), live=_live(case))
+    report = diagnose(Inputs(directory=case, symptom=_symptom(case)), live=_live(case))
     assert report.problems == (), report.problems
     return report
 

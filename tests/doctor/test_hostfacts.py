@@ -235,3 +235,23 @@ def test_describe_says_what_live_read() -> None:
     assert "userns-remap ?" in text and "uplink MTU 1360" in text
     assert "/home/gitlab-runner: /home/gitlab-runner/.bash_logout:6: clear_console -q" in text
     assert text.endswith("a note")
+
+
+KANIKO_JOB = (
+    "k:\n  image:\n    name: gcr.io/kaniko-project/executor:v1.8.0-debug\n    entrypoint: ['']\n"
+    "  script:\n    - /kaniko/executor --context . --destination r.example.com/a:b\n"
+)
+REFUSED = (
+    "kaniko should only be run inside of a container, run with the --force flag if you are sure you "
+    "want to continue"
+)
+
+
+def test_br413_kaniko_container_detection_only_from_the_symptom() -> None:
+    c = ctx(KANIKO_JOB)
+    assert run("br413_kaniko_container_detection", c) == []
+    assert run("br413_kaniko_container_detection", said(c, UNSHARE)) == []
+    f = run("br413_kaniko_container_detection", said(c, REFUSED))
+    assert sev(f) == ["warning"] and "container: docker" in f[0].fix
+    marked = KANIKO_JOB.replace("  script:", "  variables:\n    container: docker\n  script:")
+    assert run("br413_kaniko_container_detection", said(ctx(marked), REFUSED)) == []
