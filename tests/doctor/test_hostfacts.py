@@ -255,3 +255,25 @@ def test_br413_kaniko_container_detection_only_from_the_symptom() -> None:
     assert sev(f) == ["warning"] and "container: docker" in f[0].fix
     marked = KANIKO_JOB.replace("  script:", "  variables:\n    container: docker\n  script:")
     assert run("br413_kaniko_container_detection", said(ctx(marked), REFUSED)) == []
+
+
+def test_br411_empty_variable_at_the_start_of_a_reference_from_the_symptom() -> None:
+    job = (
+        "b:\n  image: docker:29.7.2-cli\n  services:\n    - docker:29.7.2-dind\n  script:\n"
+        "    - docker build -t \"$CI_REGISTRY_IMAGE:latest\" .\n"
+        "    - docker push \"$CI_REGISTRY_IMAGE:latest\"\n"
+    )
+    c = ctx(job)
+    assert run("br411_image_ref_variables", c) == []
+    assert run("br411_image_ref_variables", said(c, DENIED)) == []
+    bad = 'invalid argument ":latest" for t: invalid reference format'
+    f = run("br411_image_ref_variables", said(c, bad))
+    assert sev(f) == ["warning"] and "container registry is disabled" in f[0].message
+    own = (
+        "k:\n  image:\n    name: gcr.io/kaniko-project/executor:debug\n    entrypoint: ['']\n"
+        "  variables:\n    DEFINED: registry.example.com\n  script:\n"
+        "    - /kaniko/executor --destination $DEFINED/app:1 --destination ${REGISTRY_URL}/app:1\n"
+    )
+    push = 'checking push permission for "/app:1": invalid repository name'
+    f = run("br411_image_ref_variables", said(ctx(own), push))
+    assert sev(f) == ["warning"] and "$REGISTRY_URL" in f[0].message and "protected" in f[0].message
