@@ -9,16 +9,22 @@ service (``docker:dind``, ``docker:29-dind``) fails on every command::
 
 A newer client against an older daemon is fine: the CLI negotiates the API version down.
 
+A job image that is not ``docker:*`` (a cloud SDK, a deploy image) ships a CLI of a release no file
+shows: that is a host fact. Given the error text the job printed (``--symptom``: "client version X
+is too old") against a dind service, it is a WARNING naming the check (``docker version`` in the
+job image); the files alone say nothing.
+
 Fix: pin the cli and dind images to the same version, 25 or later (e.g. ``docker:29.7.2-cli`` with
 ``docker:29.7.2-dind``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from buildrig import versions
-from buildrig.doctor import derive
+from buildrig.doctor import derive, hostfacts
 from buildrig.doctor import facts as F
 from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.doctor.kit import jobs, key_loc, label, refused_client
@@ -28,12 +34,43 @@ TITLE = "dind: docker CLI image older than the dind daemon accepts (API skew)"
 SEVERITY = Severity.ERROR
 CATEGORY = Category.FAILURE
 DOCS = "https://docs.docker.com/engine/release-notes/29/"
+SYMPTOM = re.compile(
+    r"client version (\d+\.\d+) is too old\. Minimum supported API version is (\d+\.\d+)", re.IGNORECASE
+)
+
+
+def _unknown_cli(ctx: Context, image: str, svc_name: str) -> tuple[str, str] | None:
+    """The daemon's own words about a job image whose CLI release no file shows."""
+    m = SYMPTOM.search(ctx.symptom or "") if hostfacts.said(ctx, SYMPTOM) else None
+    if m is None or F.is_docker_image(image) or not F.is_docker_image(svc_name):
+        return None
+    return m.group(1), m.group(2)
 
 
 def check(ctx: Context) -> Iterator[Issue]:
     for jv in jobs(ctx, "dind"):
         image = derive.image_name(jv.job, jv.runners)
-        if image is None or not F.is_docker_image(image):
+        if image is None:
+            continue
+        services = derive.dind_services(jv.job, jv.runners)
+        said = _unknown_cli(ctx, image, services[0].name) if services else None
+        if said is not None:
+            api, minimum = said
+            yield finding(
+                f"{label(jv.job)} runs the docker CLI of {image} (a release no file shows) against "
+                f'{services[0].name}, which answered "client version {api} is too old. Minimum '
+                f'supported API version is {minimum}": the image\'s CLI is older than the dind '
+                f"daemon accepts (not checked: run `docker run --rm --entrypoint docker {image} "
+                "version --format '{{.Client.APIVersion}}'`).",
+                f"Pin the dind service to a release that still accepts API {api} (e.g. docker:28-dind), "
+                f"or install a docker CLI >= 25 in the job image ({versions.DOCKER_CLI_IMAGE}'s "
+                "/usr/local/bin/docker).",
+                loc=(jv.job.image.loc if jv.job.image and jv.job.image.loc else key_loc(jv.job, "image")),
+                job=jv.job.name,
+                severity=Severity.WARNING,
+            )
+            continue
+        if not F.is_docker_image(image):
             continue
         client = F.docker_release(image)
         if client is None:
