@@ -98,7 +98,9 @@ def test_br607_live_lists_the_offending_line() -> None:
 def test_br204_reads_the_daemons_words() -> None:
     job = "build:\n  image: docker:19.03.9-git\n  script:\n    - docker build .\n"
     c = ctx(job, docker_runner(volumes=SOCK))
-    assert run("br204_client_api_skew", c) == []
+    # from the files alone a pointer: Docker 29 hosts refuse a client below API 1.44
+    f = run("br204_client_api_skew", c)
+    assert sev(f) == ["info"] and "Minimum supported API version is 1.44" in f[0].message
     text = "Error response from daemon: client version 1.40 is too new. Maximum supported API version is 1.39"
     f = run("br204_client_api_skew", said(c, text))
     assert sev(f) == ["warning"] and "its newest API is 1.39" in f[0].message
@@ -277,18 +279,3 @@ def test_br411_empty_variable_at_the_start_of_a_reference_from_the_symptom() -> 
     push = 'checking push permission for "/app:1": invalid repository name'
     f = run("br411_image_ref_variables", said(ctx(own), push))
     assert sev(f) == ["warning"] and "$REGISTRY_URL" in f[0].message and "protected" in f[0].message
-
-
-def test_br106_a_non_docker_job_image_refused_by_dind_from_the_symptom() -> None:
-    job = (
-        "t:\n  image: registry.example.com/tools/aws-base:latest\n  services:\n    - {svc}\n"
-        "  variables:\n    DOCKER_HOST: tcp://docker:2376\n"
-        "  script:\n    - docker login -u AWS r.example.com\n"
-    )
-    old = ("Error response from daemon: client version 1.41 is too old. Minimum supported API version "
-           "is 1.44, please upgrade your client to a newer version")
-    floating = ctx(job.format(svc="docker:dind"))
-    assert run("br106_dind_api_skew", floating) == []
-    f = run("br106_dind_api_skew", said(floating, old))
-    assert sev(f) == ["warning"] and "aws-base:latest docker version" in f[0].message
-    assert run("br106_dind_api_skew", said(ctx(job.format(svc="docker:24.0.9-dind")), old)) == []

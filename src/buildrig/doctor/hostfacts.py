@@ -56,6 +56,20 @@ def grade(
     return shape
 
 
+_DAEMON_ANSWERED = re.compile(r"Error response from daemon:")
+_NO_DAEMON = re.compile(
+    r"Cannot connect to the Docker daemon|error during connect|connection refused", re.IGNORECASE
+)
+
+
+def daemon_answered(ctx: Context) -> bool:
+    """The user's error text is a reply of the daemon the job's docker talks to, so the client
+    reached it: a prediction that it cannot connect (a port or TLS mismatch that rests on a runner
+    setting no file shows) did not hold where that text was printed."""
+    text = ctx.symptom or ""
+    return bool(_DAEMON_ANSWERED.search(text)) and not _NO_DAEMON.search(text)
+
+
 def not_checked(ctx: Context, check: str) -> str:
     """The sentence ending a pointer: the exact check, and how doctor could settle it itself."""
     if ctx.live is not None:

@@ -10,13 +10,18 @@ on against a plain one) fails on its first docker command with::
 Fix: keep both sides in one mode. TLS: ``DOCKER_TLS_CERTDIR: "/certs"``, ``DOCKER_HOST:
 tcp://docker:2376`` (or leave DOCKER_HOST unset on the Docker executor) and share
 ``/certs/client``. No TLS: ``DOCKER_TLS_CERTDIR: ""`` and ``DOCKER_HOST: tcp://docker:2375``.
+
+Without config.toml the service's TLS mode is the image default (the runner's ``environment``
+can change it). When the error text the job printed (``--symptom``) is the daemon's own reply
+("Error response from daemon: ..."), the client did reach it, so that runner sets the mode
+itself: the mismatch is an INFO note, not the cause.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from buildrig.doctor import derive
+from buildrig.doctor import derive, hostfacts
 from buildrig.doctor import facts as F
 from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.doctor.kit import endpoint, jobs, label, origin, per_runner, svc_env, tls_on, var_loc
@@ -70,12 +75,21 @@ def check(ctx: Context) -> Iterator[Issue]:
             continue
         what, symptom = problems[0]
         host_var = jv.env.get("DOCKER_HOST")
+        severity = Severity.ERROR if len(problems) == len(views) else Severity.WARNING
+        outcome = f'the job fails with "{symptom}"'
+        if ctx.runner_config is None and hostfacts.daemon_answered(ctx):
+            severity = Severity.INFO
+            outcome = (
+                f'with the image defaults the job fails with "{symptom}", but the error text is the '
+                "daemon's reply, so this runner's environment sets DOCKER_TLS_CERTDIR (check its "
+                "config.toml)"
+            )
         yield finding(
-            f'{label(jv.job)}: {what}; the job fails with "{symptom}".',
+            f"{label(jv.job)}: {what}; {outcome}.",
             'Use one mode on both sides: TLS = DOCKER_TLS_CERTDIR "/certs" + DOCKER_HOST '
             'tcp://docker:2376 (+ /certs/client shared); no TLS = DOCKER_TLS_CERTDIR "" + '
             "DOCKER_HOST tcp://docker:2375.",
             loc=var_loc(host_var, jv.job, "variables"),
             job=jv.job.name,
-            severity=Severity.ERROR if len(problems) == len(views) else Severity.WARNING,
+            severity=severity,
         )

@@ -9,11 +9,10 @@ service (``docker:dind``, ``docker:29-dind``) fails on every command::
 
 A newer client against an older daemon is fine: the CLI negotiates the API version down.
 
-A job image that is not a ``docker`` image (a cloud CLI image, a project's own build image) carries
-a docker CLI of a release no file shows. With the error text above (``--symptom``) and a dind
-service whose release refuses the API the text names, the finding is a WARNING naming the image
-(gitlab#580731: ``cloud-deploy/aws-base`` against ``docker:dind`` once it floated to 29); the check
-that settles it is ``docker run --rm IMAGE docker version``.
+A job image that is not ``docker:*`` (a cloud SDK, a deploy image) ships a CLI of a release no file
+shows: that is a host fact. Given the error text the job printed (``--symptom``: "client version X
+is too old") against a dind service, it is a WARNING naming the check (``docker version`` in the
+job image); the files alone say nothing.
 
 Fix: pin the cli and dind images to the same version, 25 or later (e.g. ``docker:29.7.2-cli`` with
 ``docker:29.7.2-dind``).
@@ -24,11 +23,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from buildrig import engine_versions as EV
 from buildrig import versions
-from buildrig.doctor import derive
+from buildrig.doctor import derive, hostfacts
 from buildrig.doctor import facts as F
-from buildrig.doctor.base import Category, Context, Issue, JobView, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.doctor.kit import jobs, key_loc, label, refused_client
 
 ID = "BR106"
@@ -36,38 +34,17 @@ TITLE = "dind: docker CLI image older than the dind daemon accepts (API skew)"
 SEVERITY = Severity.ERROR
 CATEGORY = Category.FAILURE
 DOCS = "https://docs.docker.com/engine/release-notes/29/"
+SYMPTOM = re.compile(
+    r"client version (\d+\.\d+) is too old\. Minimum supported API version is (\d+\.\d+)", re.IGNORECASE
+)
 
 
-_TOO_OLD = re.compile(r"client version (\d+\.\d+) is too old")
-
-
-def _other_image(ctx: Context, jv: JobView, image: str) -> Iterator[Issue]:
-    """A non-docker job image whose CLI the user's error text shows refused by the dind service."""
-    m = _TOO_OLD.search(ctx.symptom or "")
-    if m is None:
-        return
-    api = m.group(1)
-    for svc in derive.dind_services(jv.job, jv.runners):
-        daemon = F.docker_release(svc.name) if F.is_docker_image(svc.name) else None
-        if daemon is None:
-            continue
-        minimum = EV.min_api_of_release(daemon)
-        if EV.api_tuple(api) >= EV.api_tuple(minimum):
-            continue
-        floats = F.is_floating_docker_tag(svc.name)
-        floating = f", which floats to Docker {daemon[0]}" if floats else ""
-        yield finding(
-            f"{label(jv.job)} runs the docker CLI inside {image} against {svc.name}{floating}: the job "
-            f'printed "client version {api} is too old", and that daemon requires API {minimum} or newer; '
-            f"the CLI in {image} is older than Docker 25 (check: docker run --rm {image} docker version).",
-            f"Pin the service to a release that still accepts API {api} (for example docker:24.0.9-dind), "
-            f"or use a job image with a current docker CLI ({versions.DOCKER_CLI_IMAGE}, adding the "
-            "other tools the job needs).",
-            loc=svc.loc or key_loc(jv.job, "services"),
-            job=jv.job.name,
-            severity=Severity.WARNING,
-        )
-        return
+def _unknown_cli(ctx: Context, image: str, svc_name: str) -> tuple[str, str] | None:
+    """The daemon's own words about a job image whose CLI release no file shows."""
+    m = SYMPTOM.search(ctx.symptom or "") if hostfacts.said(ctx, SYMPTOM) else None
+    if m is None or F.is_docker_image(image) or not F.is_docker_image(svc_name):
+        return None
+    return m.group(1), m.group(2)
 
 
 def check(ctx: Context) -> Iterator[Issue]:
@@ -75,8 +52,25 @@ def check(ctx: Context) -> Iterator[Issue]:
         image = derive.image_name(jv.job, jv.runners)
         if image is None:
             continue
+        services = derive.dind_services(jv.job, jv.runners)
+        said = _unknown_cli(ctx, image, services[0].name) if services else None
+        if said is not None:
+            api, minimum = said
+            yield finding(
+                f"{label(jv.job)} runs the docker CLI of {image} (a release no file shows) against "
+                f'{services[0].name}, which answered "client version {api} is too old. Minimum '
+                f'supported API version is {minimum}": the image\'s CLI is older than the dind '
+                f"daemon accepts (not checked: run `docker run --rm --entrypoint docker {image} "
+                "version --format '{{.Client.APIVersion}}'`).",
+                f"Pin the dind service to a release that still accepts API {api} (e.g. docker:28-dind), "
+                f"or install a docker CLI >= 25 in the job image ({versions.DOCKER_CLI_IMAGE}'s "
+                "/usr/local/bin/docker).",
+                loc=(jv.job.image.loc if jv.job.image and jv.job.image.loc else key_loc(jv.job, "image")),
+                job=jv.job.name,
+                severity=Severity.WARNING,
+            )
+            continue
         if not F.is_docker_image(image):
-            yield from _other_image(ctx, jv, image)
             continue
         client = F.docker_release(image)
         if client is None:

@@ -14,7 +14,9 @@ release history behind the tag, not the tag's text:
   tags through the same release table;
 - **info** otherwise: the pair is compatible today (a floating cli with a floating dind move
   together; a newer client negotiates down to an older daemon), and pinning is advice for a durable
-  set-up.
+  set-up. Also when config.toml is absent and the error text the job printed (``--symptom``) is
+  the daemon's own reply ("Error response from daemon: ..."): the client reached it, so that
+  runner sets the TLS mode itself.
 
 Fix: pin both images to the same full version (``docker:29.7.2-cli`` and ``docker:29.7.2-dind``),
 and bump them together.
@@ -25,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from buildrig import versions
-from buildrig.doctor import derive
+from buildrig.doctor import derive, hostfacts
 from buildrig.doctor import facts as F
 from buildrig.doctor.base import Category, Context, Issue, JobView, Severity, finding
 from buildrig.doctor.kit import endpoint, jobs, key_loc, label, per_runner, refused_client, svc_env
@@ -94,6 +96,8 @@ def check(ctx: Context) -> Iterator[Issue]:
         if client is not None and _api_skew(client, services):
             continue
         broken = _tls_drift(ctx, jv)
+        if ctx.runner_config is None and hostfacts.daemon_answered(ctx):
+            broken = None  # the client reached the daemon: the runner overrides the TLS default
         loc = (
             jv.job.image.loc
             if image in floating and jv.job.image is not None and jv.job.image.loc

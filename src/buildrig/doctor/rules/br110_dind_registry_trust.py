@@ -17,7 +17,10 @@ service trusts nothing extra gets a WARNING naming the check (``curl -v https://
 Fix: give the trust to the inner daemon: service ``command: ["--insecure-registry=host:port"]``
 for plain HTTP; for a CA, override the service to install it before ``dockerd-entrypoint.sh``
 (GitLab's documented ``CA_CERTIFICATE`` recipe) or mount ``/etc/docker/certs.d`` into services via
-the runner's ``volumes``.
+the runner's ``volumes``. A runner whose ``volumes`` mount the host's ``/etc/docker/daemon.json``
+gives it to the dind service too (the runner binds its volumes into services:
+executors/docker/docker.go:397 at v17.9.3), so the host's ``insecure-registries`` do reach that
+daemon.
 """
 
 from __future__ import annotations
@@ -90,10 +93,15 @@ def check(ctx: Context) -> Iterator[Issue]:
             continue  # a custom entrypoint/command is where the documented CA recipe lives
         lines = [ln for ln in F.script_lines(jv.job) if _CLIENT_TRUST.search(ln.text)]
         used = "\n".join([ln.text for ln in F.script_lines(jv.job)] + [v.value for v in jv.env.values()])
+        shared_config = bool(jv.runners) and all(
+            F.shares_path(r, "/etc/docker/daemon.json") for r in jv.runners
+        )
         missing = [
             reg
             for reg in insecure
-            if reg.split("/", 1)[0] in used and not F.command_has(svc, "--insecure-registry")
+            if reg.split("/", 1)[0] in used
+            and not F.command_has(svc, "--insecure-registry")
+            and not shared_config
         ]
         if lines:
             line = lines[0]

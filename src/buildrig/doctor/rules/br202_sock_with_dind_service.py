@@ -18,6 +18,10 @@ never starts and every run fails (``failed to load listeners: can't create unix 
 /var/run/docker.sock: device or resource busy``). Otherwise a warning: the job may still reach
 the host daemon through the socket, so whether it fails depends on what it runs.
 
+Without config.toml the runner's volumes are not known; the error text the job printed
+(``--symptom``) with dind's "failed to load listeners: can't create unix socket" makes it a
+WARNING naming the check (the ``volumes`` of the runner's ``[runners.docker]``).
+
 Fix: pick one. For dind, use a runner without the socket volume (``volumes = ["/certs/client",
 "/cache"]``, ``privileged = true``). For socket binding, drop the ``docker:dind`` service and the
 ``DOCKER_HOST``/``DOCKER_TLS_CERTDIR`` variables that point at it.
@@ -27,9 +31,11 @@ Docs: https://docs.gitlab.com/ci/docker/using_docker_build/#use-the-docker-execu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from buildrig.doctor import facts as F
+from buildrig.doctor import hostfacts
 from buildrig.doctor import kit as u
 from buildrig.doctor.base import Category, Context, Issue, Severity, finding
 from buildrig.doctor.kit import endpoint
@@ -39,9 +45,37 @@ TITLE = "docker_sock: host socket bound on a runner whose job also starts a dind
 SEVERITY = Severity.WARNING
 CATEGORY = Category.FAILURE
 DOCS = "https://docs.gitlab.com/ci/docker/using_docker_build/#use-the-docker-executor-with-docker-socket-binding"
+SYMPTOM = re.compile(r"failed to load listeners: can't create unix s", re.IGNORECASE)
+_CHECK = "grep -n docker.sock /etc/gitlab-runner/config.toml"
+
+
+def _unposted_runner(ctx: Context) -> Iterator[Issue]:
+    """No config.toml: dind's own error says a socket sits on its listen path."""
+    if hostfacts.grade(ctx, SYMPTOM) is not Severity.WARNING:
+        return  # without the error text every dind job would get this pointer
+    for jv in ctx.jobs:
+        svcs = u.dind_services(jv.job)
+        if not svcs:
+            continue
+        sloc = svcs[0].loc or u.job_loc(jv.job, "services")
+        yield finding(
+            f"{u.jname(jv.job)} starts the dind service '{svcs[0].name}' ({sloc}), whose daemon "
+            "could not create its socket (\"failed to load listeners: can't create unix socket\"): "
+            "something is mounted on /var/run/docker.sock in the service, which is what a runner "
+            "that binds the host's socket in its volumes does, since runner volumes are mounted into "
+            f"services too {hostfacts.not_checked(ctx, _CHECK)}.",
+            "Remove \"/var/run/docker.sock:/var/run/docker.sock\" from that runner's volumes "
+            "(dind), or drop the docker:dind service and build on the bound socket.",
+            loc=sloc,
+            job=jv.job.name,
+            severity=Severity.WARNING,
+        )
 
 
 def check(ctx: Context) -> Iterator[Issue]:
+    if ctx.runner_config is None:
+        yield from _unposted_runner(ctx)
+        return
     for jv in ctx.jobs:
         svcs = u.dind_services(jv.job)
         if not svcs:

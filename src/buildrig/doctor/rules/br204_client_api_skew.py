@@ -19,9 +19,10 @@ image whose API range does not meet the host engine's:
 With ``--live`` the host engine's API range is known and these are errors; on the shell executor
 ``--live`` also compares the docker CLI on ``PATH`` with the engine. Without it, an unpinned or
 Docker 29 client on a socket-binding runner gets an INFO note: the host engine must be Docker 25 or
-newer. Given the error text the job printed (``--symptom``) with "client version X is too new/old",
-a job that talks to the host's daemon (socket or shell executor) gets a WARNING naming the versions
-the daemon stated and the check (``docker version`` on the runner host).
+newer; so does a client older than Docker 25 (API < 1.44), which Docker 29 hosts refuse. Given
+the error text the job printed (``--symptom``) with "client version X is too new/old", a job that
+talks to the host's daemon (socket or shell executor) gets a WARNING naming the versions the
+daemon stated and the check (``docker version`` on the runner host).
 
 Fix: pin the job image to the host engine's major (``docker:<host major>-cli``), or upgrade the
 host engine; never leave ``docker:cli``/``docker:latest`` floating against a fixed host.
@@ -47,6 +48,8 @@ DOCS = "https://docs.docker.com/reference/api/engine/#api-version-matrix"
 # Docker 29 clients refuse to negotiate below the API their own daemon still accepts.
 _NO_NEGOTIATION_BELOW = "1.44"
 _DOCKER_29_API = u.api_of_release((29, 0)) or "1.52"
+# the first release whose API (1.44) Docker 29 daemons still accept
+_REFUSED_BELOW_RELEASE = (25, 0)
 SYMPTOM = re.compile(
     r"client version (\d+\.\d+) is too (new|old)\. (?:Maximum|Minimum) supported API version is (\d+\.\d+)",
     re.IGNORECASE,
@@ -137,6 +140,18 @@ def check(ctx: Context) -> Iterator[Issue]:
             said = _symptom_finding(ctx, jv, f"'{name}'", str(loc))
             if said is not None:
                 yield said
+            elif rel < _REFUSED_BELOW_RELEASE and pinned is None and hostfacts.said(ctx, SYMPTOM) is None:
+                yield finding(
+                    f"{u.jname(jv.job)} runs the Docker {rel[0]}.{rel[1]} client '{name}' ({loc}, API "
+                    f"{client}) against the host's daemon through the socket: a host engine of Docker 29 "
+                    f"or newer refuses it (\"client version {client} is too old. Minimum supported API "
+                    f"version is {_NO_NEGOTIATION_BELOW}\") and one older than the client may not "
+                    f"negotiate down to it (not checked: run {_CHECK}, or doctor --live there).",
+                    "Pin the job image to the host engine's major (docker:<host major>-cli).",
+                    loc=loc,
+                    job=jv.job.name,
+                    severity=Severity.INFO,
+                )
             elif rel >= (29, 0) and pinned is None and hostfacts.said(ctx, SYMPTOM) is not False:
                 yield finding(
                     f"{u.jname(jv.job)} runs the Docker {rel[0]} client '{name}' ({loc}) against the "
