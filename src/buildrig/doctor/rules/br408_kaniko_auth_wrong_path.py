@@ -11,8 +11,9 @@ from there, so it pushes anonymously::
     error checking push permissions -- make sure you entered the correct tag name, and that you
     are authenticated correctly, and try again: ... UNAUTHORIZED: authentication required
 
-Pushes only to the project's own registry (``$CI_REGISTRY_IMAGE``) are exempt from kaniko 1.9 on,
-which reads ``CI_REGISTRY``/``CI_REGISTRY_USER``/``CI_REGISTRY_PASSWORD`` by itself, unless the
+Pushes only to the project's own registry (``$CI_REGISTRY_IMAGE``) work from kaniko 1.9 on, which
+reads ``CI_REGISTRY``/``CI_REGISTRY_USER``/``CI_REGISTRY_PASSWORD`` by itself (its GitLab CI credential
+helper, kaniko commit f930b75b8): then the write is only dead code and doctor says so as info, unless the
 files redefine ``CI_REGISTRY_IMAGE`` or ``CI_REGISTRY`` (a global or included ``variables:`` entry
 overrides GitLab's predefined value): the name then points wherever that value says.
 
@@ -57,11 +58,23 @@ def check(ctx: Context) -> Iterator[Issue]:
                  for d in u.option_values(words, "--destination", "-d")]
         redefined = any(u.explicit_env(jv, n) is not None for n in ("CI_REGISTRY", "CI_REGISTRY_IMAGE"))
         own = [] if redefined else [d for d in dests if re.match(r"\$\{?CI_REGISTRY(_IMAGE)?\b", d)]
+        sl, target = targets[0]
         if dests and len(own) == len(dests) and u.kaniko_infers_gitlab_registry(
             u.image_name(jv.job, jv.runners)
         ):
-            continue  # kaniko >= 1.9 uses the job's GitLab registry credentials by itself
-        sl, target = targets[0]
+            # kaniko >= 1.9 asks its bundled GitLab CI credential helper (kaniko f930b75b8, #2040),
+            # so the push works: the write is dead code that breaks on an older pinned image
+            yield finding(
+                f"{u.jname(jv.job)} writes registry credentials to '{target}' ({sl.loc}), which "
+                "kaniko never reads; the push works only because kaniko 1.9 and later take "
+                "$CI_REGISTRY_USER/$CI_REGISTRY_PASSWORD for $CI_REGISTRY by themselves.",
+                "Drop the write, or write /kaniko/.docker/config.json if you pin a kaniko "
+                "older than 1.9 or push elsewhere.",
+                loc=sl.loc,
+                job=jv.job.name,
+                severity=Severity.INFO,
+            )
+            continue
         yield finding(
             f"{u.jname(jv.job)} writes registry credentials to '{target}' ({sl.loc}), but kaniko "
             "reads only $DOCKER_CONFIG (/kaniko/.docker/config.json in its image), so it pushes "
