@@ -12,7 +12,8 @@ A newer client against an older daemon is fine: the CLI negotiates the API versi
 A job image that is not ``docker:*`` (a cloud SDK, a deploy image) ships a CLI of a release no file
 shows: that is a host fact. Given the error text the job printed (``--symptom``: "client version X
 is too old") against a dind service, it is a WARNING naming the check (``docker version`` in the
-job image); the files alone say nothing.
+job image); from the files alone, a non-docker job image next to a dind release that refuses old
+clients gets an INFO naming that check.
 
 Fix: pin the cli and dind images to the same version, 25 or later (e.g. ``docker:29.7.2-cli`` with
 ``docker:29.7.2-dind``).
@@ -26,7 +27,7 @@ from collections.abc import Iterator
 from buildrig import versions
 from buildrig.doctor import derive, hostfacts
 from buildrig.doctor import facts as F
-from buildrig.doctor.base import Category, Context, Issue, Severity, finding
+from buildrig.doctor.base import Category, Context, Issue, JobView, Severity, finding
 from buildrig.doctor.kit import jobs, key_loc, label, refused_client
 
 ID = "BR106"
@@ -45,6 +46,27 @@ def _unknown_cli(ctx: Context, image: str, svc_name: str) -> tuple[str, str] | N
     if m is None or F.is_docker_image(image) or not F.is_docker_image(svc_name):
         return None
     return m.group(1), m.group(2)
+
+
+def _unknown_cli_pointer(jv: JobView, image: str) -> Issue | None:
+    """Files alone: a CLI of unknown release against a daemon that refuses old clients."""
+    for svc in derive.dind_services(jv.job, jv.runners):
+        daemon = F.docker_release(svc.name) if F.is_docker_image(svc.name) else None
+        if daemon is None or refused_client((24, 0), daemon) is None:
+            continue
+        floats = f" (floats to Docker {daemon[0]})" if F.is_floating_docker_tag(svc.name) else ""
+        return finding(
+            f"{label(jv.job)} runs the docker CLI of {image}, a release no file shows, against "
+            f"{svc.name}{floats}, which refuses clients older than Docker 25 (\"client version ... is "
+            "too old\"); not checked: run `docker run --rm --entrypoint docker "
+            f"{image} version --format '{{{{.Client.APIVersion}}}}'` (1.44 or newer works).",
+            f"If it is older, pin the service to a release that still accepts it (e.g. docker:28-dind), "
+            f"or use {versions.DOCKER_CLI_IMAGE} for the docker commands.",
+            loc=svc.loc or key_loc(jv.job, "services"),
+            job=jv.job.name,
+            severity=Severity.INFO,
+        )
+    return None
 
 
 def check(ctx: Context) -> Iterator[Issue]:
@@ -71,6 +93,10 @@ def check(ctx: Context) -> Iterator[Issue]:
             )
             continue
         if not F.is_docker_image(image):
+            # a daemon's reply that is not this refusal: the CLI negotiated an API with it
+            pointer = None if hostfacts.daemon_answered(ctx) else _unknown_cli_pointer(jv, image)
+            if pointer is not None:
+                yield pointer
             continue
         client = F.docker_release(image)
         if client is None:
