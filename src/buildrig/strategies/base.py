@@ -236,10 +236,11 @@ def docker_cli_script(p: RenderParams, *, registry_cache: bool) -> list[str]:
     build += f'-f "$BUILD_DOCKERFILE" -t {SHA_TAG} -t {SLUG_TAG} "$BUILD_CONTEXT"'
     lines += [
         build,
-        # Both tags at once: a push of layers the registry has is round trips (a HEAD per layer,
-        # the manifest), so the two overlap; the daemon uploads a layer both need once.
-        # `wait` fails the job when the first push failed.
-        f"docker push {SHA_TAG} & sha_push=$!; docker push {SLUG_TAG}; wait \"$sha_push\"",
+        # One tag after the other: the second push is only round trips (a HEAD per layer, the
+        # manifest), and two at once race on the registry's side: distribution's filesystem
+        # store answered one of two concurrent identical pushes "500 Internal Server Error" here.
+        f"docker push {SHA_TAG}",
+        f"docker push {SLUG_TAG}",
         f'if [ -n "$CI_COMMIT_TAG" ]; then docker tag {SHA_TAG} {TAG_TAG} && docker push {TAG_TAG}; fi',
         # On a shared daemon the image may also carry digests of other repositories: take the
         # one of the repository just pushed (the first one only when none matches).

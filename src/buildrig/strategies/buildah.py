@@ -84,11 +84,10 @@ def render_job(p: RenderParams) -> Job:
         ],
         "script": [
             build,
-            # Both tags at once: each push spends its time on round trips (a HEAD per blob, the
-            # manifest), not on bandwidth, so they overlap; `wait` fails the job if the first did.
-            f'buildah push --digestfile {DIGEST_FILE} "$BUILD_IMAGE:$CI_COMMIT_SHORT_SHA" & sha_push=$!; '
-            'buildah push "$BUILD_IMAGE:$CI_COMMIT_SHORT_SHA" "docker://$BUILD_IMAGE:$CI_COMMIT_REF_SLUG"; '
-            'wait "$sha_push"',
+            # One tag after the other: the second push finds every blob in the registry (a HEAD
+            # each), and concurrent identical pushes race in the registry's store (a 500 seen here).
+            f'buildah push --digestfile {DIGEST_FILE} "$BUILD_IMAGE:$CI_COMMIT_SHORT_SHA"',
+            'buildah push "$BUILD_IMAGE:$CI_COMMIT_SHORT_SHA" "docker://$BUILD_IMAGE:$CI_COMMIT_REF_SLUG"',
             'if [ -n "$CI_COMMIT_TAG" ]; then buildah push "$BUILD_IMAGE:$CI_COMMIT_SHORT_SHA" '
             '"docker://$BUILD_IMAGE:$CI_COMMIT_TAG"; fi',
             f'echo "{DIGEST_MARKER}$(cat {DIGEST_FILE})"',
