@@ -1,6 +1,6 @@
-"""kaniko-family causes the error text shows: a private CA named by kaniko's x509 refusal (BR405),
-docker-init mounted by the runner (BR414), a registry port the build's network cannot reach (BR415,
-any way)."""
+"""kaniko-family causes the error text (or a pinned release) shows: a private CA named by kaniko's
+x509 refusal (BR405), docker-init mounted by the runner (BR414), a registry port the build's network
+cannot reach (BR415, any way), a pinned kaniko release with the broken container check (BR413)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 from test_rules_b_unit import ctx, run, sev
 
-from buildrig.doctor.base import Context
+from buildrig.doctor.base import Context, LiveFacts
 
 KANIKO = """
 build:
@@ -187,3 +187,38 @@ def test_br415_names_only_the_jobs_that_use_that_registry_when_one_does() -> Non
     )
     f = run("br415_registry_unreachable", said(ctx(kaniko() + other), KANIKO_TIMEOUT))
     assert [x.job for x in f] == ["build"]
+
+
+# --- BR413: a pinned release with the broken container check ---------------------------------------
+
+REFUSED = "kaniko should only be run inside of a container, run with the --force flag if you are sure"
+
+
+@pytest.mark.parametrize(
+    ("image", "expected"),
+    [
+        ("gcr.io/kaniko-project/executor:v1.5.1-debug", ["info"]),
+        ("gcr.io/kaniko-project/executor:v1.8.1-debug", ["info"]),
+        ("gcr.io/kaniko-project/executor:debug-v1.6.0", ["info"]),
+        ("gcr.io/kaniko-project/executor:v1.3.0-debug", []),
+        ("gcr.io/kaniko-project/executor:v1.9.0-debug", []),
+        ("gcr.io/kaniko-project/executor:debug", []),
+        ("gcr.io/kaniko-project/executor:latest", []),
+        ("ghcr.io/osscontainertools/kaniko:v1.28.0-debug", []),
+    ],
+)
+def test_br413_points_at_pinned_releases_in_the_known_bad_range(image: str, expected: list[str]) -> None:
+    assert sev(run("br413_kaniko_container_detection", ctx(kaniko(image)))) == expected
+
+
+def test_br413_pointer_follows_the_error_text_and_live() -> None:
+    c = ctx(kaniko("gcr.io/kaniko-project/executor:v1.8.0-debug"))
+    assert "stat -fc %T /sys/fs/cgroup" in run("br413_kaniko_container_detection", c)[0].message
+    assert run("br413_kaniko_container_detection", said(c, X509)) == []  # another cause
+    assert sev(run("br413_kaniko_container_detection", said(c, REFUSED))) == ["warning"]
+    assert sev(run("br413_kaniko_container_detection", replace(c, live=LiveFacts(cgroup_v2=True)))) == [
+        "error"
+    ]
+    assert run("br413_kaniko_container_detection", replace(c, live=LiveFacts(cgroup_v2=False))) == []
+    marked = kaniko("gcr.io/kaniko-project/executor:v1.8.0-debug", "variables:\n    container: docker\n  ")
+    assert run("br413_kaniko_container_detection", ctx(marked)) == []
