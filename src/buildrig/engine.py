@@ -21,6 +21,23 @@ LABEL_ROLE = "buildrig.role"
 LABEL_PID = "buildrig.pid"
 
 
+#: A kept cache volume's scope (see :func:`cache_labels`).
+LABEL_CACHE_SCOPE = "buildrig.cache-scope"
+
+
+def cache_labels(scope: str, path: str) -> dict[str, str]:
+    """Labels of a cache volume kept across runs for ``scope``: no run's label, so no run's
+    clean-up sweeps it; whoever chose the scope removes it (``run.cleanup.remove_cache``), and
+    ``buildrig gc`` does once the process that made it is gone."""
+    return {
+        LABEL: "1",
+        LABEL_ROLE: "cache",
+        LABEL_CACHE_SCOPE: scope,
+        LABEL_PID: str(os.getpid()),
+        "buildrig.path": path,
+    }
+
+
 def labels(run_id: str, role: str, **extra: str) -> dict[str, str]:
     """The label set for an object created by run ``run_id`` in ``role``."""
     out = {LABEL: "1", LABEL_RUN: run_id, LABEL_ROLE: role, LABEL_PID: str(os.getpid())}

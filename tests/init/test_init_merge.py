@@ -110,7 +110,7 @@ def test_merge_into_matching_runner_changes_only_that_runner(tmp_path: Path) -> 
     assert toml.startswith(head)
     runner = tomlkit.parse(toml)["runners"][1]["docker"]
     assert runner["privileged"] is True
-    assert list(runner["volumes"]) == ["/cache", "/certs/client"]
+    assert list(runner["volumes"]) == ["/cache", "/certs/client", "/var/lib/docker"]
     assert runner["image"] == "alpine:3.20"  # the user's default image is kept
     # Every line of the original except the two changed settings is still there, in order.
     changed = {"    privileged = false", '    volumes = ["/cache"]    # keep'}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -411,3 +412,29 @@ def test_cache_kept_between_runs(run_yaml: Runfn, tmp_path: Path, monkeypatch: p
     assert "Successfully extracted cache (1 files)" in second.text
     assert "warm" in second.text.splitlines() and "cold" not in second.text.splitlines()
     assert list((tmp_path / "state" / "cache").rglob("deps-*.tar"))
+
+
+def test_a_cache_scope_keeps_cache_volumes_between_runs_until_removed(
+    run_yaml: Runfn, docker_runner: MkRunner
+) -> None:
+    import docker
+
+    from buildrig.run.cleanup import remove_cache
+
+    runner = docker_runner(volumes=("/keep",))
+    job = "job:\n  image: <plain>\n  script:\n    - cat /keep/note || true\n    - echo {} > /keep/note\n"
+    client = docker.from_env()
+    scope = f"t{os.getpid()}"
+    try:
+        first = run_yaml(job.format("first"), runner=runner, cache_scope=scope).jobs[0]
+        second = run_yaml(job.format("second"), runner=runner, cache_scope=scope).jobs[0]
+        assert first.status == second.status == "success", first.text + second.text
+        assert "first" not in first.text.splitlines() and "first" in second.text.splitlines()
+        kept = [v.name for v in client.volumes.list(filters={"label": f"buildrig.cache-scope={scope}"})]
+        assert len(kept) == 1
+    finally:
+        assert remove_cache(client.api, scope) == []
+    assert client.volumes.list(filters={"label": f"buildrig.cache-scope={scope}"}) == []
+    # without a scope the cache volume is the run's: the next run starts empty
+    alone = run_yaml(job.format("third"), runner=runner).jobs[0]
+    assert alone.status == "success" and "second" not in alone.text.splitlines()

@@ -155,7 +155,10 @@ def test_dind_tls_default_and_runner_match(executor: str) -> None:
         assert [d.mount_path for d in runner.empty_dirs] == ["/certs/client"]
     else:
         assert "variables" not in svc
-        assert runner.volumes == ("/certs/client", "/cache")
+        # the runner's per-project cache volume keeps the dind daemon's store between jobs
+        assert runner.volumes == ("/certs/client", "/cache", "/var/lib/docker")
+        none = dind.render_runner(RenderParams(executor=executor, cache="none"))
+        assert "/var/lib/docker" not in none.volumes
 
 
 @pytest.mark.parametrize("executor", ["docker", "kubernetes"])
@@ -167,7 +170,7 @@ def test_dind_no_tls_variant(executor: str) -> None:
     assert job["variables"]["DOCKER_TLS_CERTDIR"] == ""
     assert "DOCKER_TLS_VERIFY" not in job["variables"]
     runner = dind.render_runner(p)
-    assert runner.volumes == (() if executor == "kubernetes" else ("/cache",))
+    assert runner.volumes == (() if executor == "kubernetes" else ("/cache", "/var/lib/docker"))
     assert runner.empty_dirs == ()
     if executor == "kubernetes":
         assert job["services"][0]["variables"] == {"HEALTHCHECK_TCP_PORT": "2375"}
@@ -181,7 +184,7 @@ def test_dind_no_tls_variant(executor: str) -> None:
             ["BUILDKIT_INLINE_CACHE=1", '--cache-from "$BUILD_IMAGE:$CI_COMMIT_REF_SLUG"'],
         ),
         ("kaniko", ["--cache=true", '--cache-repo "$BUILD_IMAGE/cache"', "--cache-copy-layers"]),
-        ("buildah", ["--layers", '--cache-from "$BUILD_IMAGE/cache"', '--cache-to "$BUILD_IMAGE/cache"']),
+        ("buildah", ["--layers", '--cache-from "$BUILD_IMAGE/cache"', '${CACHE_TO:+--cache-to "$CACHE_TO"}']),
         ("buildkit", ["--import-cache", "--export-cache", "type=registry"]),
     ],
 )
@@ -192,6 +195,17 @@ def test_registry_cache_for_daemonless_ways(name: str, flags: list[str]) -> None
     for flag in flags:
         assert flag in with_cache
         assert flag not in without
+
+
+def test_buildah_fills_the_registry_cache_only_from_empty_storage() -> None:
+    b = get("buildah")
+    docker = "\n".join(b.render_job(RenderParams(executor="docker"))["script"])
+    assert 'if [ -z "$(buildah images --quiet)" ]; then CACHE_TO="$BUILD_IMAGE/cache"; fi' in docker
+    assert "/var/lib/containers" in b.render_runner(RenderParams(executor="docker")).volumes
+    # Kubernetes keeps no storage between jobs: every job pushes its steps to the cache
+    k8s = "\n".join(b.render_job(RenderParams(executor="kubernetes"))["script"])
+    assert '--cache-to "$BUILD_IMAGE/cache"' in k8s and "CACHE_TO" not in k8s
+    assert b.render_runner(RenderParams(executor="kubernetes")).volumes == ()
 
 
 def test_dind_registry_cache_has_no_pre_pull() -> None:

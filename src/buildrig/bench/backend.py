@@ -101,6 +101,10 @@ class RealWorkspace:
     project_name: str
     file_variables: dict[str, Path] = field(default_factory=dict)
     runs: int = 0
+    # The runner's cache volumes (a builder's store) last as long as the workspace: its cold run
+    # starts with none, its warm and change runs find what the previous run left, as jobs on one
+    # runner's concurrent slot do.
+    cache_scope: str = ""
 
     @property
     def project_dir(self) -> Path:
@@ -150,6 +154,7 @@ class RealWorkspace:
                 sink=b.sink,
                 docker_host=b.docker_host,
                 install_signal_handlers=b.install_signal_handlers,
+                cache_scope=self.cache_scope or None,
             )
         )
         if not result.jobs:
@@ -254,22 +259,26 @@ class RealBackend:
 
     @contextlib.contextmanager
     def workspace(self, way: str, cache: CacheMode, tag: str) -> Iterator[RealWorkspace]:
+        from buildrig.run.cleanup import remove_cache
         from buildrig.testbed import dockerhost
         from buildrig.trial import get_way, prepare_way, scratch_copy
 
         spec = get_way(way)
         scratch = scratch_copy(self.project, self.root(), f"{way}-{cache}")
+        scope = re.sub(r"[^a-z0-9-]", "-", f"bench-{self.run_id}-{way}-{cache}-{tag}".lower())
         try:
             if way in HOST_DAEMON_WAYS:
                 # Before init commits the copy: the change is part of the project as pushed.
                 isolate_build_cache(scratch, f"{self.run_id}-{tag}-{uuid.uuid4().hex}")
             file_vars = prepare_way(spec, scratch, cache)
             name = re.sub(r"[^a-z0-9-]", "-", f"{self.project.resolve().name}-{tag}".lower()).strip("-")
-            yield RealWorkspace(self, way, cache, scratch, name, file_vars)
+            yield RealWorkspace(self, way, cache, scratch, name, file_vars, cache_scope=scope)
         finally:
             if spec.strategy == "docker_host":
                 with contextlib.suppress(BuildrigError):
                     dockerhost.stop(docker_host=self.docker_host)
+            with contextlib.suppress(*engine.sdk_errors()):
+                remove_cache(self.cli.api, scope)
             shutil.rmtree(scratch, ignore_errors=True)
 
     # -- helpers ------------------------------------------------------------------------------------

@@ -228,6 +228,7 @@ def _make_executor(run: _Run) -> None:
         network_per_build=opts.network_per_build,
         extra_hosts=extra_hosts,
         feature_flags=run.runner.feature_flags if run.runner else None,
+        cache_scope=opts.cache_scope,
     )
     run.executor.pre_build = _pre_build(run.runner)
 

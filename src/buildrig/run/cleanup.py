@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from buildrig.engine import LABEL, LABEL_PID, LABEL_ROLE, LABEL_RUN
+from buildrig.engine import LABEL, LABEL_CACHE_SCOPE, LABEL_PID, LABEL_ROLE, LABEL_RUN
 
 if TYPE_CHECKING:
     from docker import APIClient
 
 #: Roles of objects ``buildrig run`` creates (``gc`` only touches these unless asked otherwise;
 #: the testbed's registry and daemons outlive the process that started them on purpose).
-RUN_ROLES = ("job", "service", "network", "volume")
+RUN_ROLES = ("job", "service", "network", "volume", "cache")
 
 
 class Terminated(BaseException):
@@ -145,6 +145,23 @@ def _alive(pid_text: str | None) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def remove_cache(api: APIClient, scope: str) -> list[str]:
+    """Remove the cache volumes kept for ``scope`` (RunOptions.cache_scope); returns one line per
+    volume that could not be removed."""
+    from docker.errors import APIError, NotFound
+
+    problems: list[str] = []
+    flt = {"label": f"{LABEL_CACHE_SCOPE}={scope}"}
+    for v in api.volumes(filters=flt).get("Volumes") or []:
+        try:
+            api.remove_volume(v["Name"], force=True)
+        except NotFound:
+            pass
+        except APIError as exc:
+            problems.append(f"volume {v['Name']}: {exc}")
+    return problems
 
 
 @dataclass(frozen=True)

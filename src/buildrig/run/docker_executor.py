@@ -56,8 +56,10 @@ class DockerExecutor:
         network_per_build: bool,
         extra_hosts: Sequence[str] = (),
         feature_flags: Mapping[str, bool] | None = None,
+        cache_scope: str | None = None,
     ) -> None:
         self.api = api
+        self.cache_scope = cache_scope
         self.ctx = ctx
         self.docker = docker
         self.tracker = tracker
@@ -86,8 +88,9 @@ class DockerExecutor:
     # --- volumes, host config ------------------------------------------------------------------
 
     def _binds(self, log: JobLog) -> list[str]:
-        """The runner's volumes as binds: a cache volume (no source) becomes a volume of this run,
-        or nothing under ``disable_cache`` (gitlab/mounts.py has the runner's rules)."""
+        """The runner's volumes as binds: a cache volume (no source) becomes a volume of this run
+        (or of the cache scope, kept between runs as the runner keeps it between jobs), or nothing
+        under ``disable_cache`` (gitlab/mounts.py has the runner's rules)."""
         binds: list[str] = []
         for spec in self.docker.volumes:
             if not spec:
@@ -108,9 +111,16 @@ class DockerExecutor:
             source = self._volumes.get(target)
             if source is None:
                 h = hashlib.sha1(target.encode()).hexdigest()[:10]
-                source = f"buildrig-{self.ctx.run_id}-{h}"
-                self.api.create_volume(source, labels=engine.labels(self.ctx.run_id, "volume", path=target))
-                self.tracker.volumes.append(source)
+                if self.cache_scope:
+                    # kept for the scope's next run; creating an existing volume returns it
+                    source = f"buildrig-cache-{self.cache_scope}-{h}"
+                    self.api.create_volume(source, labels=engine.cache_labels(self.cache_scope, target))
+                else:
+                    source = f"buildrig-{self.ctx.run_id}-{h}"
+                    self.api.create_volume(
+                        source, labels=engine.labels(self.ctx.run_id, "volume", path=target)
+                    )
+                    self.tracker.volumes.append(source)
                 self._volumes[target] = source
             binds.append(mount.bind(source))
         return binds

@@ -76,6 +76,11 @@ class RunOptions:
     keep_lines: bool = True  # keep every LogLine on the JobResult
     install_signal_handlers: bool = True  # SIGTERM cleans up; only from the main thread
     run_id: str | None = None
+    # Keep cache volumes (`volumes` entries without a host path) across runs under this name, as
+    # GitLab Runner keeps runner-<token>-project-<id>-concurrent-<n>-cache-<hash> between jobs
+    # (executors/docker/internal/volumes/manager.go:197, common/build.go:227 at v17.9.3). None:
+    # they live for this run only. The caller removes them with run.api.remove_cache(scope).
+    cache_scope: str | None = None
 
 
 @dataclass(frozen=True)

@@ -277,6 +277,34 @@ def cache_step(p: RenderParams, registry_cache: str) -> str:
     return f"Layer cache: {registry_cache}"
 
 
+def store_volume(p: RenderParams, path: str) -> tuple[str, ...]:
+    """The runner's cache volume that keeps a builder's own store (``path``) between jobs.
+
+    A ``volumes`` entry without a host path is a volume GitLab Runner names per runner, project
+    and concurrent slot (runner-<token>-project-<id>-concurrent-<n>-cache-<hash>:
+    executors/docker/internal/volumes/manager.go:197, common/build.go:227 at v17.9.3) and keeps
+    between jobs, binding it into services as well (executors/docker/docker.go:397). So no two
+    running jobs share one store, no project reads another's, and the next job of the project
+    on that slot finds every layer the last one had. Kubernetes has no such volume, and
+    ``--cache none`` asks for no cache at all.
+    """
+    return () if p.kubernetes or p.cache == "none" else (path,)
+
+
+def store_volume_note(p: RenderParams, path: str, what: str) -> str:
+    """SETUP.md's sentence on :func:`store_volume` (empty where there is none)."""
+    if not store_volume(p, path):
+        return ""
+    return (
+        f" The runner's `volumes` entry `{path}` keeps {what} between jobs: GitLab Runner makes "
+        "it a cache volume per project and concurrent slot (never shared by two running jobs or "
+        "two projects), so a rebuild on the same runner finds its layers locally and the "
+        "registry cache serves only a new runner or slot. It grows with every build: remove "
+        "these volumes on a schedule with `/usr/share/gitlab-runner/clear-docker-cache "
+        "prune-volumes` (the next job is then a cold one)."
+    )
+
+
 HOST_DAEMON_CACHE = (
     "daemon keeps every layer between jobs, the fastest cache there is, so the job adds no "
     "registry cache (`--cache-from` would only add registry round trips to a build the daemon "

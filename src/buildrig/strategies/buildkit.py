@@ -33,6 +33,8 @@ from buildrig.strategies.base import (
     registry_ca_step,
     registry_step,
     restart_step,
+    store_volume,
+    store_volume_note,
     verify_step,
 )
 from buildrig.strategies.buildah import APPARMOR_ANNOTATION, SECURITY_OPT, rootless_steps
@@ -45,9 +47,13 @@ BUILDKIT_CACHE = (
     "exports it while it pushes the image, so it adds no time to the job; an inline cache would "
     "save nothing and lose the stages the image does not hold. Cached steps are resolved lazily: "
     "a rebuild where every step is cached moves no layer, but a changed step needs its parent's "
-    "files, so the base image is downloaded and unpacked in the job's fresh daemon: that is the "
-    "floor of a small change."
+    "files, so where the daemon's state starts empty (Kubernetes, a new runner or concurrent "
+    "slot) the base image is downloaded and unpacked in the job's fresh daemon: that is the floor "
+    "of a small change with this cache."
 )
+
+#: rootless buildkitd's state (its snapshots and local cache), the image's declared VOLUME.
+BUILDKIT_STORE = "/home/user/.local/share/buildkit"
 
 
 def render_job(p: RenderParams) -> Job:
@@ -97,7 +103,8 @@ def render_runner(p: RenderParams) -> RunnerSpec:
     image = mirror_image(versions.BUILDKIT_IMAGE, p.mirror)
     if p.kubernetes:
         return RunnerSpec(executor=p.executor, image=image, pod_annotations=(APPARMOR_ANNOTATION,))
-    return RunnerSpec(executor=p.executor, image=image, volumes=("/cache",), security_opt=SECURITY_OPT)
+    return RunnerSpec(executor=p.executor, image=image, volumes=("/cache", *store_volume(p, BUILDKIT_STORE)),
+                      security_opt=SECURITY_OPT)
 
 
 def setup_steps(p: RenderParams) -> tuple[str, ...]:
@@ -107,7 +114,7 @@ def setup_steps(p: RenderParams) -> tuple[str, ...]:
         *rootless_steps(p),
         "`BUILDKITD_FLAGS=--oci-worker-no-process-sandbox` is required rootless without "
         "privileged mode: build steps share the daemon's PID namespace.",
-        cache_step(p, BUILDKIT_CACHE),
+        cache_step(p, BUILDKIT_CACHE + store_volume_note(p, BUILDKIT_STORE, "buildkitd's state")),
         registry_step(),
         registry_ca_step(),
         restart_step(),
@@ -132,7 +139,10 @@ STRATEGY = Strategy(
     isolated=True,
     isolation="per job: a throw-away rootless buildkitd inside the job container",
     persistent_cache=False,
-    layer_cache="none between jobs; registry cache (--import-cache/--export-cache type=registry)",
+    layer_cache=(
+        "the runner's cache volume at ~/.local/share/buildkit (docker executors); registry cache "
+        "(--import-cache/--export-cache type=registry)"
+    ),
     speed_rank=None,
     security_notes=(
         "Needs seccomp/AppArmor unconfined for user namespaces, not privileged mode.",

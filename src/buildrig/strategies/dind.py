@@ -40,18 +40,24 @@ from buildrig.strategies.base import (
     register_step,
     registry_step,
     restart_step,
+    store_volume,
+    store_volume_note,
     verify_step,
 )
 
 DIND_CACHE = (
     "BuildKit with an inline cache (`BUILDKIT_INLINE_CACHE=1`, `--cache-from "
     "$BUILD_IMAGE:$CI_COMMIT_REF_SLUG`) and no `docker pull` first: BuildKit reads the previous "
-    "image's manifest and config to decide which steps are cached. The dind daemon is new in every "
-    "job, so a rebuild still downloads and unpacks the base image and each cached layer into it "
-    "(docker's image store needs them all): with the daemon's start, that is this way's floor. A "
-    "registry mirror near the runners (`--registry-mirror`) shortens the download, not the "
-    "unpacking. The first build of a new branch has no cache."
+    "image's manifest and config to decide which steps are cached. Where the dind daemon's store "
+    "is new (Kubernetes, a new runner or concurrent slot), a rebuild still downloads and unpacks "
+    "the base image and each cached layer into it (docker's image store needs them all): with "
+    "the daemon's start, that is the floor of this cache. A registry mirror near the runners "
+    "(`--registry-mirror`) shortens the download, not the unpacking. The first build of a new "
+    "branch has no registry cache."
 )
+
+#: The dind daemon's image store and build cache, kept by the runner's cache volume.
+DIND_STORE = "/var/lib/docker"
 
 # Wait for the service daemon: on Kubernetes the job can start before dind listens.
 WAIT_FOR_DAEMON = (
@@ -107,7 +113,8 @@ def render_runner(p: RenderParams) -> RunnerSpec:
     if p.kubernetes:
         dirs = (EmptyDir("docker-certs", "/certs/client", "Memory"),) if p.tls else ()
         return RunnerSpec(executor=p.executor, image=image, privileged=True, empty_dirs=dirs)
-    volumes = ("/certs/client", "/cache") if p.tls else ("/cache",)
+    certs: tuple[str, ...] = ("/certs/client",) if p.tls else ()
+    volumes = (*certs, "/cache", *store_volume(p, DIND_STORE))
     return RunnerSpec(executor=p.executor, image=image, privileged=True, volumes=volumes)
 
 
@@ -144,7 +151,8 @@ def setup_steps(p: RenderParams) -> tuple[str, ...]:
             "If pulls inside the build hang or fail with TLS errors, the inner daemon's MTU (1500) "
             "exceeds your network's: re-run with `--mtu 1360` (Kubernetes overlays: 1450)."
         )
-    steps += [cache_step(p, DIND_CACHE), registry_step(), restart_step(), verify_step(p)]
+    store = store_volume_note(p, DIND_STORE, "the dind daemon's images and build cache")
+    steps += [cache_step(p, DIND_CACHE + store), registry_step(), restart_step(), verify_step(p)]
     return tuple(steps)
 
 
@@ -165,7 +173,10 @@ STRATEGY = Strategy(
     isolated=True,
     isolation="per job: each job gets its own daemon in a privileged service container",
     persistent_cache=False,
-    layer_cache="none between jobs; registry inline cache (--cache-from the pushed image)",
+    layer_cache=(
+        "the runner's cache volume at /var/lib/docker (docker executors); registry inline cache "
+        "(--cache-from the pushed image)"
+    ),
     speed_rank=4,
     security_notes=(
         "Needs privileged mode: a job can escape to the host.",
