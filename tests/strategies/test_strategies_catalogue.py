@@ -184,7 +184,14 @@ def test_dind_no_tls_variant(executor: str) -> None:
             ["BUILDKIT_INLINE_CACHE=1", '--cache-from "$BUILD_IMAGE:$CI_COMMIT_REF_SLUG"'],
         ),
         ("kaniko", ["--cache=true", '--cache-repo "$BUILD_IMAGE/cache"', "--cache-copy-layers"]),
-        ("buildah", ["--layers", '--cache-from "$BUILD_IMAGE/cache"', '${CACHE_TO:+--cache-to "$CACHE_TO"}']),
+        (
+            "buildah",
+            [
+                "--layers",
+                '--cache-from "$BUILD_IMAGE/cache"',
+                '${BUILDRIG_CACHE_TO:+--cache-to "$BUILDRIG_CACHE_TO"}',
+            ],
+        ),
         ("buildkit", ["--import-cache", "--export-cache", "type=registry"]),
     ],
 )
@@ -200,11 +207,11 @@ def test_registry_cache_for_daemonless_ways(name: str, flags: list[str]) -> None
 def test_buildah_fills_the_registry_cache_only_from_empty_storage() -> None:
     b = get("buildah")
     docker = "\n".join(b.render_job(RenderParams(executor="docker"))["script"])
-    assert 'if [ -z "$(buildah images --quiet)" ]; then CACHE_TO="$BUILD_IMAGE/cache"; fi' in docker
+    assert 'if [ -z "$(buildah images --quiet)" ]; then BUILDRIG_CACHE_TO="$BUILD_IMAGE/cache"; fi' in docker
     assert "/var/lib/containers" in b.render_runner(RenderParams(executor="docker")).volumes
     # Kubernetes keeps no storage between jobs: every job pushes its steps to the cache
     k8s = "\n".join(b.render_job(RenderParams(executor="kubernetes"))["script"])
-    assert '--cache-to "$BUILD_IMAGE/cache"' in k8s and "CACHE_TO" not in k8s
+    assert '--cache-to "$BUILD_IMAGE/cache"' in k8s and "BUILDRIG_CACHE_TO" not in k8s
     assert b.render_runner(RenderParams(executor="kubernetes")).volumes == ()
 
 

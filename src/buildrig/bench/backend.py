@@ -201,6 +201,7 @@ class RealBackend:
         self._own_root: Path | None = None
         self._registry: Any = None
         self.rebuild_misses: list[str] = []
+        self.cache_leftovers: list[str] = []
 
     # -- Backend protocol ---------------------------------------------------------------------------
 
@@ -249,6 +250,11 @@ class RealBackend:
             "the repeat, so none of its steps can match that cache (one more step per stage).",
         )
         out = list(how)
+        if self.cache_leftovers:
+            out.append(
+                "cache volumes the benchmark could not remove (`buildrig gc` removes them once this "
+                "process has ended): " + "; ".join(self.cache_leftovers)
+            )
         if self.rebuild_misses:
             out.append(
                 "rebuilds that took no step from a layer cache (whatever cache the way relies on was "
@@ -274,12 +280,18 @@ class RealBackend:
             name = re.sub(r"[^a-z0-9-]", "-", f"{self.project.resolve().name}-{tag}".lower()).strip("-")
             yield RealWorkspace(self, way, cache, scratch, name, file_vars, cache_scope=scope)
         finally:
-            if spec.strategy == "docker_host":
-                with contextlib.suppress(BuildrigError):
-                    dockerhost.stop(docker_host=self.docker_host)
-            with contextlib.suppress(*engine.sdk_errors()):
-                remove_cache(self.cli.api, scope)
-            shutil.rmtree(scratch, ignore_errors=True)
+            try:
+                if spec.strategy == "docker_host":
+                    with contextlib.suppress(BuildrigError):
+                        dockerhost.stop(docker_host=self.docker_host)
+            finally:
+                try:
+                    with contextlib.suppress(*engine.sdk_errors()):
+                        # what stays (in use, the engine gone) carries this process's label:
+                        # `buildrig gc` removes it once the process has ended
+                        self.cache_leftovers += remove_cache(self.cli.api, scope)
+                finally:
+                    shutil.rmtree(scratch, ignore_errors=True)
 
     # -- helpers ------------------------------------------------------------------------------------
 

@@ -79,7 +79,8 @@ class RunOptions:
     # Keep cache volumes (`volumes` entries without a host path) across runs under this name, as
     # GitLab Runner keeps runner-<token>-project-<id>-concurrent-<n>-cache-<hash> between jobs
     # (executors/docker/internal/volumes/manager.go:197, common/build.go:227 at v17.9.3). None:
-    # they live for this run only. The caller removes them with run.api.remove_cache(scope).
+    # they live for this run only. The caller removes them with run.cleanup.remove_cache(scope)
+    # (buildrig gc does once the process that created them is gone).
     cache_scope: str | None = None
 
 

@@ -218,8 +218,10 @@ DOCKER_CONFIG_JSON = (
 )
 
 
-def docker_cli_script(p: RenderParams, *, registry_cache: bool) -> list[str]:
-    """build, push both tags (and the git tag), print the pushed digest."""
+def docker_cli_script(p: RenderParams, *, registry_cache: bool, pull_base: bool = False) -> list[str]:
+    """build, push both tags (and the git tag), print the pushed digest. ``pull_base``: ask the
+    registry for the base images' current digests (a store kept between jobs would otherwise
+    build on the first one it pulled for good)."""
     lines: list[str] = []
     # --force-rm: the classic builder otherwise leaves a failed step's container on the (often
     # shared) daemon for good; BuildKit ignores the flag.
@@ -233,6 +235,8 @@ def docker_cli_script(p: RenderParams, *, registry_cache: bool) -> list[str]:
         )
     else:
         build = "docker build --force-rm "
+    if pull_base:
+        build += "--pull "
     build += f'-f "$BUILD_DOCKERFILE" -t {SHA_TAG} -t {SLUG_TAG} "$BUILD_CONTEXT"'
     lines += [
         build,
@@ -281,27 +285,40 @@ def store_volume(p: RenderParams, path: str) -> tuple[str, ...]:
     """The runner's cache volume that keeps a builder's own store (``path``) between jobs.
 
     A ``volumes`` entry without a host path is a volume GitLab Runner names per runner, project
-    and concurrent slot (runner-<token>-project-<id>-concurrent-<n>-cache-<hash>:
-    executors/docker/internal/volumes/manager.go:197, common/build.go:227 at v17.9.3) and keeps
-    between jobs, binding it into services as well (executors/docker/docker.go:397). So no two
-    running jobs share one store, no project reads another's, and the next job of the project
-    on that slot finds every layer the last one had. Kubernetes has no such volume, and
-    ``--cache none`` asks for no cache at all.
+    and concurrent slot (at v17.9.3 runner-<token>-project-<id>-concurrent-<n>-cache-<md5>:
+    executors/docker/internal/volumes/manager.go:197, common/build.go:227; 18.3 adds a suffix
+    for protected refs, 18.4 hashes the parts) and keeps between jobs (job clean-up removes
+    anonymous volumes only: docker.go:852), binding it into services as well (docker.go:397).
+    Slots are handed out per project skipping those of running builds
+    (commands/builds_helper.go:169), so no two running jobs share one store. Kubernetes has no
+    such volume, and ``--cache none`` asks for no cache at all.
     """
     return () if p.kubernetes or p.cache == "none" else (path,)
 
 
 def store_volume_note(p: RenderParams, path: str, what: str) -> str:
-    """SETUP.md's sentence on :func:`store_volume` (empty where there is none)."""
+    """SETUP.md's word on :func:`store_volume` (empty where there is none)."""
     if not store_volume(p, path):
         return ""
+    prune = (
+        "remove these volumes on a schedule on the instances, or recycle instances "
+        "(`max_use_count`): the next job is then a cold one"
+        if p.executor == "docker-autoscaler"
+        else "remove these volumes on a schedule with `/usr/share/gitlab-runner/clear-docker-cache "
+        "prune-volumes` (the next job is then a cold one)"
+    )
     return (
         f" The runner's `volumes` entry `{path}` keeps {what} between jobs: GitLab Runner makes "
-        "it a cache volume per project and concurrent slot (never shared by two running jobs or "
-        "two projects), so a rebuild on the same runner finds its layers locally and the "
-        "registry cache serves only a new runner or slot. It grows with every build: remove "
-        "these volumes on a schedule with `/usr/share/gitlab-runner/clear-docker-cache "
-        "prune-volumes` (the next job is then a cold one)."
+        "it a cache volume per project and concurrent slot, so no two running jobs share it and a "
+        "rebuild on the same slot finds its layers locally; the registry cache serves a new "
+        f"runner or slot. It grows with every build: {prune}. WARNING: every pipeline of the "
+        "project on that runner shares the store (all branches and users, and merge requests "
+        "from forks run in this project), so a job on one branch can plant an image or layer a "
+        "later build on another branch uses. GitLab Runner 18.3 and later keep separate volumes "
+        "for protected and unprotected refs; on older runners, build protected refs (the ones "
+        "that publish) on a runner of their own. `disable_cache = true` in `[runners.docker]` "
+        "turns the store off (every job starts empty and uses the registry cache). The entry "
+        "applies to every job of the runner: keep this runner for the build job."
     )
 
 

@@ -1,22 +1,23 @@
 """buildah: daemonless, unprivileged builds with quay.io/buildah/stable (beyond the seed).
 
-Cache and floor (issue 11: "13-21 s building although every step is cached"). The job already uses
-``--layers --cache-from/--cache-to`` and fuse-overlayfs (vfs would copy the root filesystem for
-every one of the ten layers). Where a warm build goes, examples/hello, ``buildrig bench --way
-buildah --scenarios warm,change --repeat 1`` (2 cores shared with five other sessions): the base
-image's pull into empty storage 3.8-11 s (download, decompression, write), then one cache look-up
-and pull per Dockerfile step, 0.2-1 s each, 7.3-9.2 s for the nine steps (buildah reads no cache
-manifest: each step is a registry round trip and a pull), commit 0.3 s, push 3.8-4.6 s, and 1-7 s to
-remove the job container with its unpacked layers. Once the machine was quiet (load ~2) the warm job
-took 13.3 s: base image 7.2, nine cache pulls 3.5, commit 0.1, push 1.2, removal 0.9; a bare
-`buildah pull` of the base image in the same stand-in took 4.9 s with overlay and 8.1 s with vfs. A
-change also pushes one cache image per step from the changed one on, metadata-only steps (EXPOSE,
-USER, CMD) included: 1-4 s each here. The job can change none of these but the push. Pushing the
-two tags at once gained 0.8-2 s on warm runs and nothing on a change, but two identical pushes at
-once race in the registry's store (distribution answered one of them 500 in CI here), so they go
-one after the other again. ``--pull=never`` cannot help
-(the base image must be in the empty storage) and a pulled final image cannot serve ``--layers``,
-which looks for each step's intermediate image.
+Cache and floor (issue 11: "13-21 s building although every step is cached"). On docker
+executors the runner's cache volume at ``/var/lib/containers`` keeps buildah's storage per project
+and concurrent slot (``base.store_volume``): ``--layers`` finds every step's image there, and only a
+job that starts from empty storage pushes its steps to ``--cache-to`` (buildah pushes every step
+there, cached ones too: 0.4 s each). ``--pull=always`` asks the registry whether the base image
+moved on (buildah's default pulls only what is missing) and keeps the blobs it has (~0.1 s).
+examples/hello, ``buildrig bench examples/hello --repeat 3``, idle (2 cores, load ~1): warm 2.5 s
+(14.7 s before) = login 0.1 + build 0.8 + push 1.1 + containers 0.5; change 6.3 s (20.4 s before),
+of which 4.1 s build: the changed COPY and one commit per step after it, metadata-only ones
+(EXPOSE, USER, CMD) included.
+
+Where storage starts empty (Kubernetes, a new runner or slot) the registry cache is the floor: the
+base image's pull into empty storage 3.8-11 s, then one cache look-up and pull per Dockerfile step,
+0.2-1 s each (buildah reads no cache manifest), commit 0.3 s, push 1.2-4.6 s, and 1-7 s to remove
+the job container with its unpacked layers (quiet machine: warm 13.3 s = base image 7.2, nine cache
+pulls 3.5, commit 0.1, push 1.2, removal 0.9). Pushing the two tags at once gained 0.8-2 s on warm
+runs, but two identical pushes at once race in the registry's store (distribution answered one of
+them 500 in CI here), so they go one after the other.
 """
 
 from __future__ import annotations
@@ -75,9 +76,18 @@ def render_job(p: RenderParams) -> Job:
     if p.cache == "registry" and store_volume(p, BUILDAH_STORE):
         # buildah pushes every step to --cache-to, steps it found in its own storage too (0.4 s
         # each here): a store the runner's volume kept warm serves this slot by itself, so only a
-        # job that starts from empty storage (a new runner or slot) fills the registry cache.
-        script.append('if [ -z "$(buildah images --quiet)" ]; then CACHE_TO="$BUILD_IMAGE/cache"; fi')
-        build += ' --layers --cache-from "$BUILD_IMAGE/cache" ${CACHE_TO:+--cache-to "$CACHE_TO"}'
+        # job that starts from empty storage (a new runner or slot) fills the registry cache. It
+        # may lag behind the Dockerfile; a stale entry costs a later job a rebuilt step, never a
+        # wrong image (each step is keyed by its parent and instruction).
+        script.append(
+            'if [ -z "$(buildah images --quiet)" ]; then BUILDRIG_CACHE_TO="$BUILD_IMAGE/cache"; fi'
+        )
+        # --pull=always: the kept storage would otherwise build on the first base image it
+        # pulled for good (buildah's default pulls only what is missing); blobs it has stay put.
+        build += (
+            ' --pull=always --layers --cache-from "$BUILD_IMAGE/cache"'
+            ' ${BUILDRIG_CACHE_TO:+--cache-to "$BUILDRIG_CACHE_TO"}'
+        )
     elif p.cache == "registry":
         build += ' --layers --cache-from "$BUILD_IMAGE/cache" --cache-to "$BUILD_IMAGE/cache"'
     build += ' -f "$BUILD_DOCKERFILE" -t "$BUILD_IMAGE:$CI_COMMIT_SHORT_SHA" "$BUILD_CONTEXT"'

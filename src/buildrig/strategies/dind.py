@@ -4,20 +4,23 @@ TLS is the default (``DOCKER_TLS_CERTDIR=/certs``, client certs shared through t
 ``/certs/client`` volume or a Kubernetes ``empty_dir``); ``tls=False`` renders GitLab's documented
 TLS-disabled variant (``tcp://docker:2375``, ``DOCKER_TLS_CERTDIR: ""``, volumes ``["/cache"]``).
 
-Cache and floor (issue 11). The job builds with BuildKit's inline cache and ``--cache-from`` the
-branch's tag, with no ``docker pull`` first (the pull cost ~9.5 s of a 14 s warm job). What is left
-cannot be cached by the job: the service daemon is new, so docker's image store must receive and
-unpack the base image and every cached layer before it can tag and push. examples/hello, one
-``buildrig bench --way dind --scenarios warm,change --repeat 1`` (2 cores shared with five other
-sessions, load 8-10; phases from the job log): warm 20.6 s = service start 2.0 + login 0.2 + cache
-manifest 0.6 + layer download 1.5 + unpack into the new daemon 8.5 + push of both tags at once 1.6
-(1.8 one after the other in the run before) + removal of the service and its /var/lib/docker 3.4;
-change 14.4 s has the same download (0.7) and unpack (8.0). Once the machine was quiet (load ~2):
-warm 13.5 s, of which download and unpack 8.7, push 0.5 and removal 1.8. Idle, the lead's full bench
-had warm 11.5 s, of which ~6.9 s for the base image's download and unpack. A ``--registry-mirror``
-near the runners shortens the download only. A docker-container buildx builder would keep cached
-layers lazy but must pull the BuildKit image into every new daemon; the test bed has no stand-in for
-it, so that was not measured.
+Cache and floor (issue 11). On docker executors the runner's cache volume at ``/var/lib/docker``
+keeps the dind daemon's store per project and concurrent slot (``base.store_volume``): a rebuild on
+the same slot finds the base image and every layer in it, and ``--pull`` only asks the registry
+whether the base image moved on (the kept store would otherwise build on its first pull for good).
+examples/hello, ``buildrig bench examples/hello --repeat 3`` on an idle machine (2 cores, load ~1):
+warm 3.3 s (8.9 s before, with a new store in every job) = daemon start 1.0 + login 0.1 + build 0.3
++ push of the two tags 0.8 + the job's and service's containers 0.9; change 3.6 s (1.95x shell's:
+pass). Warm stays above 2x shell's 1.0 s: the daemon start and the containers alone take 1.9 s.
+
+Where the store is new (Kubernetes, a new runner or slot, ``disable_cache``) the job builds with
+BuildKit's inline cache and ``--cache-from`` the branch's tag, with no ``docker pull`` first (the pull
+cost ~9.5 s of a 14 s warm job), and what is left cannot be cached by the job: docker's image store
+must receive and unpack the base image and every cached layer before it can tag and push. Measured
+then (2 cores shared with five other sessions, load 8-10): warm 20.6 s = service start 2.0 + login
+0.2 + cache manifest 0.6 + layer download 1.5 + unpack into the new daemon 8.5 + push 1.6 + removal
+of the service and its /var/lib/docker 3.4; idle, warm 11.5 s, of which ~6.9 s for the base image's
+download and unpack. A ``--registry-mirror`` near the runners shortens the download only.
 """
 
 from __future__ import annotations
@@ -104,7 +107,9 @@ def render_job(p: RenderParams) -> Job:
         "services": [_service(p)],
         "variables": variables,
         "before_script": [WAIT_FOR_DAEMON, DOCKER_LOGIN],
-        "script": docker_cli_script(p, registry_cache=p.cache == "registry"),
+        "script": docker_cli_script(
+            p, registry_cache=p.cache == "registry", pull_base=bool(store_volume(p, DIND_STORE))
+        ),
     }
 
 
