@@ -62,3 +62,22 @@ def test_the_second_job_on_a_slot_builds_from_the_kept_store(
     sha = git_info(scratch).sha[:8]
     repo = "e2e/" + re.sub(r"[^a-z0-9]+", "-", scratch.name.lower()).strip("-")
     assert digest and registry.manifest_digest(testbed, repo, sha) == digest[-1]
+
+
+def test_buildah_job_lines_switch_to_the_kernels_overlay_here(testbed: RegistryInfo, cli: Any) -> None:
+    # The job's own probe, in the stand-in with the runner's settings for the way: this kernel
+    # (5.11+) mounts overlay in the job's user namespace, so the image's fuse-overlayfs is dropped.
+    from buildrig import versions
+    from buildrig.strategies import get
+    from buildrig.strategies.base import RenderParams
+
+    job = get("buildah").render_job(RenderParams(executor="docker"))
+    probe = "\n".join(line for line in job["before_script"] if "login" not in line)
+    image = images.overrides()[versions.BUILDAH_IMAGE]
+    out = cli.containers.run(
+        image, ["sh", "-ec", probe + "\necho conf=$CONTAINERS_STORAGE_CONF\nbuildah info"],
+        entrypoint="", remove=True, devices=["/dev/fuse"], labels={"buildrig": "1"},
+        security_opt=["seccomp=unconfined", "apparmor=unconfined"],
+    ).decode()
+    assert "conf=/tmp/buildrig-storage.conf" in out
+    assert '"Native Overlay Diff": "true"' in out and "fuse-overlayfs" not in out

@@ -215,6 +215,17 @@ def test_buildah_fills_the_registry_cache_only_from_empty_storage() -> None:
     assert b.render_runner(RenderParams(executor="kubernetes")).volumes == ()
 
 
+def test_buildah_tries_the_kernels_overlay_before_any_buildah_command() -> None:
+    b = get("buildah")
+    before = b.render_job(RenderParams(executor="docker"))["before_script"]
+    assert "buildrig-storage.conf" in before[0] and "mount_program" not in before[0]
+    assert before[1].startswith('if [ -z "$CONTAINERS_STORAGE_CONF" ] && ') and "buildah info" in before[1]
+    assert "buildah login" in before[2]
+    # Kubernetes stays on vfs: no /dev/fuse, and the pod's root is overlayfs
+    k8s = b.render_job(RenderParams(executor="kubernetes"))["before_script"]
+    assert not any("buildrig-storage.conf" in line for line in k8s)
+
+
 def test_dind_registry_cache_has_no_pre_pull() -> None:
     # BuildKit resolves --cache-from from the registry itself; pulling the previous image first
     # is the classic builder's recipe.

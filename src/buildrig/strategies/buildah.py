@@ -61,7 +61,8 @@ BUILDAH_CACHE = (
 
 
 def storage_driver(p: RenderParams) -> str:
-    """overlay (the image's fuse-overlayfs) where the runner can pass /dev/fuse, vfs elsewhere.
+    """overlay (the kernel's, else the image's fuse-overlayfs: :func:`native_overlay_lines`) where
+    the runner can pass /dev/fuse, vfs elsewhere.
 
     vfs copies the whole root filesystem for every layer it creates or pulls: on examples/hello a
     registry-cached rebuild took longer than a cold one. fuse-overlayfs stores diffs only and
@@ -70,9 +71,38 @@ def storage_driver(p: RenderParams) -> str:
     return "vfs" if p.kubernetes else "overlay"
 
 
+#: Storage without the image's fuse-overlayfs mount program (see :func:`native_overlay_lines`).
+NATIVE_STORAGE_CONF = "/tmp/buildrig-storage.conf"
+
+
+def native_overlay_lines() -> list[str]:
+    """Use the kernel's overlayfs where it can serve the storage (Linux 5.11+ mounts overlay in a
+    user namespace); else keep the image's fuse-overlayfs.
+
+    quay.io/buildah/stable configures fuse-overlayfs for the case where its storage sits on an
+    overlay root, where the kernel's overlay cannot stack. Under the docker executor the storage
+    is a volume (the image declares ``VOLUME /var/lib/containers``; the runner's cache volume
+    when kept), and fuse-overlayfs is the slow part of a build there: it commits a layer by
+    comparing the whole file tree with its parent (examples/hello: COPY of one file 2.5 s against
+    0.3 s native; cold build 30.5 -> 18.4 s, change 5.2 -> 2.7 s). ``buildah info`` initialises
+    the storage, which test-mounts an overlay (containers/storage falls back to the
+    fuse-overlayfs it finds where the kernel's cannot serve), so a failing probe leaves the
+    image's configuration in force. A host keeps one kernel, so a store stays with the mode it
+    was made with. A job that names its own storage configuration (``CONTAINERS_STORAGE_CONF``)
+    keeps it.
+    """
+    return [
+        "printf '[storage]\\ndriver = \"overlay\"\\ngraphroot = \"/var/lib/containers/storage\"\\n"
+        f"runroot = \"/run/containers/storage\"\\n' > {NATIVE_STORAGE_CONF}",
+        f'if [ -z "$CONTAINERS_STORAGE_CONF" ] && CONTAINERS_STORAGE_CONF={NATIVE_STORAGE_CONF} '
+        f"buildah info >/dev/null 2>&1; then export CONTAINERS_STORAGE_CONF={NATIVE_STORAGE_CONF}; fi",
+    ]
+
+
 def render_job(p: RenderParams) -> Job:
     build = "buildah build"
     script: list[str] = []
+    native = [] if p.kubernetes else native_overlay_lines()
     if p.cache == "registry" and store_volume(p, BUILDAH_STORE):
         # buildah pushes every step to --cache-to, steps it found in its own storage too (0.4 s
         # each here): a store the runner's volume kept warm serves this slot by itself, so only a
@@ -101,6 +131,7 @@ def render_job(p: RenderParams) -> Job:
             "BUILDAH_ISOLATION": "chroot",
         },
         "before_script": [
+            *native,
             "printf '%s\\n' \"$CI_REGISTRY_PASSWORD\" | "
             'buildah login -u "$CI_REGISTRY_USER" --password-stdin "$CI_REGISTRY"',
         ],
@@ -146,7 +177,10 @@ def storage_step(p: RenderParams) -> str:
         return ("Storage is vfs: a pod gets no /dev/fuse without a device plugin, and the job's "
                 "root is overlayfs. vfs copies every layer, so large images build slowly.")
     return (
-        '`devices = ["/dev/fuse"]` gives the job fuse-overlayfs, the image\'s storage driver: '
+        "The job mounts the kernel's overlayfs in its user namespace where the kernel allows it "
+        "(Linux 5.11 or later: a build commits each layer without comparing the whole file tree, "
+        "about 10x faster per step here); elsewhere "
+        '`devices = ["/dev/fuse"]` gives it fuse-overlayfs, the image\'s storage driver: '
         "layers are stored as diffs instead of vfs's full copies. The host (for docker-autoscaler: "
         "the instance image) needs the fuse module (`modprobe fuse`; `/dev/fuse` must exist) and "
         "Linux 4.18 or later (FUSE mounts in a user namespace); on SELinux-enforcing hosts allow "
@@ -172,8 +206,8 @@ STRATEGY = Strategy(
     name="buildah",
     title="Buildah (daemonless)",
     summary=(
-        "buildah build/push in quay.io/buildah/stable with fuse-overlayfs storage (vfs on "
-        "Kubernetes); no daemon, no privileges."
+        "buildah build/push in quay.io/buildah/stable with overlay storage (the kernel's, else "
+        "fuse-overlayfs; vfs on Kubernetes); no daemon, no privileges."
     ),
     executors=("docker", "docker-autoscaler", "kubernetes"),
     refusals=(
@@ -195,9 +229,9 @@ STRATEGY = Strategy(
     speed_rank=None,
     security_notes=(
         "Needs seccomp/AppArmor unconfined for user namespaces, not privileged mode.",
-        "Docker executors pass /dev/fuse into the job for fuse-overlayfs (a FUSE mount, not "
-        "privileged mode); on Kubernetes storage is vfs, which copies every layer (slower on large "
-        "images).",
+        "Docker executors pass /dev/fuse into the job for fuse-overlayfs where the kernel's "
+        "overlayfs cannot serve (a FUSE mount, not privileged mode); on Kubernetes storage is "
+        "vfs, which copies every layer (slower on large images).",
     ),
     images=(versions.BUILDAH_IMAGE,),
     render_job=render_job,
