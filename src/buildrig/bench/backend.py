@@ -265,33 +265,37 @@ class RealBackend:
 
     @contextlib.contextmanager
     def workspace(self, way: str, cache: CacheMode, tag: str) -> Iterator[RealWorkspace]:
-        from buildrig.run.cleanup import remove_cache
-        from buildrig.testbed import dockerhost
         from buildrig.trial import get_way, prepare_way, scratch_copy
 
         spec = get_way(way)
         scratch = scratch_copy(self.project, self.root(), f"{way}-{cache}")
         scope = re.sub(r"[^a-z0-9-]", "-", f"bench-{self.run_id}-{way}-{cache}-{tag}".lower())
-        try:
+        # Every step runs even when one before it raises (last registered, first run).
+        with contextlib.ExitStack() as cleanup:
+            cleanup.callback(shutil.rmtree, scratch, ignore_errors=True)
+            cleanup.callback(self._remove_cache, scope)
+            if spec.strategy == "docker_host":
+                cleanup.callback(self._stop_docker_host)
             if way in HOST_DAEMON_WAYS:
                 # Before init commits the copy: the change is part of the project as pushed.
                 isolate_build_cache(scratch, f"{self.run_id}-{tag}-{uuid.uuid4().hex}")
             file_vars = prepare_way(spec, scratch, cache)
             name = re.sub(r"[^a-z0-9-]", "-", f"{self.project.resolve().name}-{tag}".lower()).strip("-")
             yield RealWorkspace(self, way, cache, scratch, name, file_vars, cache_scope=scope)
-        finally:
-            try:
-                if spec.strategy == "docker_host":
-                    with contextlib.suppress(BuildrigError):
-                        dockerhost.stop(docker_host=self.docker_host)
-            finally:
-                try:
-                    with contextlib.suppress(*engine.sdk_errors()):
-                        # what stays (in use, the engine gone) carries this process's label:
-                        # `buildrig gc` removes it once the process has ended
-                        self.cache_leftovers += remove_cache(self.cli.api, scope)
-                finally:
-                    shutil.rmtree(scratch, ignore_errors=True)
+
+    def _stop_docker_host(self) -> None:
+        from buildrig.testbed import dockerhost
+
+        with contextlib.suppress(BuildrigError):
+            dockerhost.stop(docker_host=self.docker_host)
+
+    def _remove_cache(self, scope: str) -> None:
+        from buildrig.run.cleanup import remove_cache
+
+        # what stays (in use, the engine gone) carries this process's label: `buildrig gc`
+        # removes it once the process has ended
+        with contextlib.suppress(*engine.sdk_errors()):
+            self.cache_leftovers += remove_cache(self.cli.api, scope)
 
     # -- helpers ------------------------------------------------------------------------------------
 
