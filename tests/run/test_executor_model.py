@@ -134,3 +134,26 @@ def test_allowed_privileged_services_limit_privileged_services() -> None:
         resolve([]),
     )
     assert [m["privileged"] for m in made] == [True, False]
+
+
+def test_release_removes_the_job_and_its_services_side_by_side() -> None:
+    """GitLab Runner's Cleanup removes every container in its own goroutine; so does the release:
+    two removals that each wait for the other only finish when they run at the same time."""
+    import threading
+
+    from docker.errors import APIError
+
+    ex, _api = _executor(DockerSection())
+    met = threading.Barrier(2, timeout=5)
+    removed: list[str] = []
+
+    class _Tracker:
+        def remove_container(self, cid: str) -> None:
+            if cid == "broken":
+                raise APIError("removal failed")
+            met.wait()  # raises BrokenBarrierError when the other removal never starts
+            removed.append(cid)
+
+    ex.tracker = _Tracker()  # type: ignore[assignment]
+    ex._release(["job", "broken", "service"], None, None)
+    assert sorted(removed) == ["job", "service"]

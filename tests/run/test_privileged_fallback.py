@@ -66,3 +66,53 @@ def test_bad_setting_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(FALLBACK_ENV, "maybe")
     with pytest.raises(JobError, match=r"expected 1 \(allow\) or 0 \(refuse\)"):
         _start(_executor(), JobLog("j", Masker([]), None))
+
+
+class _Engine(_Api):
+    base_url = "http+docker://localhost"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tried: list[str] = []
+
+    def start(self, cid: str) -> None:
+        self.tried.append(cid)
+        super().start(cid)
+
+
+def test_a_refusal_is_remembered_per_engine_for_the_next_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    from buildrig.run import docker_executor
+
+    monkeypatch.delenv(FALLBACK_ENV, raising=False)
+    monkeypatch.setattr(docker_executor, "_REFUSED", {})
+    tracker = SimpleNamespace(remove_container=lambda cid: None)
+    first = SimpleNamespace(api=_Engine(), tracker=tracker, _refused=None)
+    assert _start(first, JobLog("j", Masker([]), None)) == "relaxed"
+    assert first.api.tried == ["strict", "relaxed"]
+    # A later run on the same engine starts from what the first learnt: no strict attempt, and
+    # the job's log still says the fallback was taken and why.
+    api = _Engine()
+    later = _real_executor(api)
+    assert later._refused is not None
+    log = JobLog("k", Masker([]), None)
+    assert _start(later, log) == "relaxed"
+    assert api.tried == ["relaxed"]
+    assert "unable to apply caps" in "\n".join(line.text for line in log.lines)
+    # Another engine learns for itself.
+    other = _Engine()
+    other.base_url = "https://10.0.0.2:2376"
+    assert _real_executor(other)._refused is None
+
+
+def _real_executor(api: Any) -> DockerExecutor:
+    from pathlib import Path
+
+    from buildrig.gitlab.model import DockerSection
+    from buildrig.run.variables import GitInfo, Project, new_context
+
+    git = GitInfo("0" * 40, "main", "main", None, "m", "a <a@b>", "2026-01-01T00:00:00Z", None)
+    ctx = new_context("r1", Project(Path("."), "g", "p", "https://gitlab.example.com"), git, None,
+                      "docker", "runner", (), "/builds")
+    tracker: Any = SimpleNamespace(remove_container=lambda cid: None)
+    return DockerExecutor(api, ctx, DockerSection(), tracker=tracker, overrides={},
+                          default_pull_policy=("never",), network_per_build=False)

@@ -56,6 +56,8 @@ def test_registry_files_password_mode_and_bcrypt(home: Path) -> None:
     assert name == user and hashed.startswith("$2")
     assert bcrypt.checkpw(password.encode(), hashed.encode())
     assert not bcrypt.checkpw(b"wrong", hashed.encode())
+    # cost 4: the registry checks it on every request, where GitLab's checks a token signature
+    assert hashed.split("$")[2] == "04"
     # the server certificate names the address every builder uses
     _dns, ips = tls.cert_sans(d / "server.crt")
     assert net.gateway() in ips
