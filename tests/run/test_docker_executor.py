@@ -438,3 +438,26 @@ def test_a_cache_scope_keeps_cache_volumes_between_runs_until_removed(
     # without a scope the cache volume is the run's: the next run starts empty
     alone = run_yaml(job.format("third"), runner=runner).jobs[0]
     assert alone.status == "success" and "second" not in alone.text.splitlines()
+
+
+@pytest.mark.parametrize("per_build", [False, True])
+def test_services_see_each_other_only_on_a_network_per_build(run_yaml: Runfn, per_build: bool) -> None:
+    """Without FF_NETWORK_PER_BUILD the runner creates no network: services sit on the default
+    bridge and only the job gets host entries for their names (Docker's links, or ExtraHosts since
+    Runner 18.8), so one service cannot resolve another; on a network per build every container
+    resolves every alias."""
+    flag = "  variables:\n    FF_NETWORK_PER_BUILD: 'true'\n" if per_build else ""
+    res = run_yaml(
+        "job:\n  image: <plain>\n" + flag + "  services:\n"
+        "    - name: <svc>\n      alias: first\n"
+        "      command: ['sh', '-c', 'exec nc -ll -p 7777 -e echo first']\n"
+        "    - name: <svc>\n      alias: second\n"
+        "      command: ['sh', '-c', 'if nslookup first >/dev/null 2>&1 || grep -qw first /etc/hosts;\n"
+        "                 then r=resolved; else r=unresolved; fi; exec nc -ll -p 7777 -e echo second-$r']\n"
+        "  script:\n    - nc -w 2 first 7777 </dev/null\n    - nc -w 2 second 7777 </dev/null\n"
+    )
+    job = res.jobs[0]
+    assert job.status == "success", job.text
+    lines = job.text.splitlines()
+    assert "first" in lines
+    assert ("second-resolved" if per_build else "second-unresolved") in lines, job.text

@@ -1,7 +1,8 @@
 """GitLab Runner's Docker executor, over the Docker SDK: services, the job container, after_script.
 
-What the runner does and this mirrors: a network per job when there are services (aliases from the
-image name), services get the job's variables, their exposed TCP ports are waited for (a warning
+What the runner does and this mirrors: services on the default bridge, reached from the job through
+host entries for every name (aliases from the image name), or on a network per job with
+FF_NETWORK_PER_BUILD; services get the job's variables, their exposed TCP ports are waited for (a warning
 plus their log on timeout, then the job goes on), the job's image runs the script through its own
 entrypoint with the shell it has (bash, else sh), ``after_script`` runs in the same job container
 started again (what the script left outside the build directory, in ``/tmp`` say, is still there),
@@ -156,14 +157,17 @@ class DockerExecutor:
         self.tracker.volumes.append(name)
         return name
 
-    def _host_config(self, *, privileged: bool, binds: list[str], network: str | None, fallback: bool) -> Any:
+    def _host_config(
+        self, *, privileged: bool, binds: list[str], network: str | None, fallback: bool,
+        links: Sequence[str] = (),
+    ) -> Any:
         d = self.docker
         kwargs: dict[str, Any] = {
             "binds": binds,
             "security_opt": list(d.security_opt) or None,
             "cap_add": list(d.cap_add) or None,
             "cap_drop": list(d.cap_drop) or None,
-            "extra_hosts": list(self.extra_hosts) or None,
+            "extra_hosts": [*self.extra_hosts, *links] or None,
             "dns": list(d.dns) or None,
             "userns_mode": d.userns_mode,
             "devices": list(d.devices) or None,
@@ -256,6 +260,7 @@ class DockerExecutor:
         aliases: list[str] | None,
         workdir: str | None = None,
         user: str | None = None,
+        links: Sequence[str] = (),
     ) -> str:
         netcfg = None
         if network and aliases and network not in ("host", "none", "bridge"):
@@ -274,7 +279,7 @@ class DockerExecutor:
             name=name,
             networking_config=netcfg,
             host_config=self._host_config(
-                privileged=privileged, binds=binds, network=network, fallback=fallback
+                privileged=privileged, binds=binds, network=network, fallback=fallback, links=links
             ),
         )
         cid: str = res["Id"]
@@ -311,7 +316,9 @@ class DockerExecutor:
             image = self.resolve_image(name, image_spec.pull_policy if image_spec else None, log)
 
             per_build = self.network_per_build or flag_on(NETWORK_PER_BUILD, self.feature_flags, look)
-            if network is None and (job.services or self.docker.services or per_build):
+            # Without FF_NETWORK_PER_BUILD the runner makes no network: services start on the
+            # default bridge and the job reaches them through host entries (below).
+            if network is None and per_build:
                 own_network = f"buildrig-{ctx.run_id}-{index}-{slug(job.name)[:30]}"
                 mtu = self.docker.network_mtu
                 self.api.create_network(
@@ -328,8 +335,11 @@ class DockerExecutor:
                 binds.append(f"{build_volume}:{ctx.builds_dir}")
 
             services = (*self.docker.services, *job.services)
+            links: list[str] = []
             if services:
-                created += self._start_services(services, job, index, jv, log, network, binds)
+                started = self._start_services(services, job, index, jv, log, network, binds)
+                created += [cid for cid, _ in started]
+                links = self._links(started)
 
             # GitLab Runner's docker executor runs the job under `umask 0000` (unless
             # FF_DISABLE_UMASK_FOR_DOCKER_EXECUTOR), so the script writes File variables 0666 and
@@ -366,6 +376,7 @@ class DockerExecutor:
                     aliases=None,
                     workdir=ctx.project_dir,
                     user=user,
+                    links=links,
                 )
 
             def put(cid: str) -> None:
@@ -496,13 +507,14 @@ class DockerExecutor:
         log: JobLog,
         network: str | None,
         binds: list[str],
-    ) -> list[str]:
+    ) -> list[tuple[str, list[str]]]:
+        """Start the services, wait for them, and return each one's container and names."""
         ctx = self.ctx
         lookup = jv.as_dict()
         look = self._lookup(jv)
         # Like the runner (public variables only): no file variables, no masked ones (CI_JOB_TOKEN...).
         base_env = [(k, v) for k, v in jv.env if k not in jv.files and k not in jv.secret_names]
-        started: list[tuple[str, str, str, dict[str, str]]] = []
+        started: list[tuple[str, str, str, dict[str, str], list[str]]] = []
         # Names and aliases are expanded first, then named as the runner names them.
         expanded = [(expand(s.name, look), expand(s.alias, look) if s.alias else None) for s in services]
         named = zip(services, expanded, assign(expanded), strict=True)
@@ -549,7 +561,7 @@ class DockerExecutor:
                 )
 
             cid = self._start(log, privileged, create)
-            started.append((cid, name, cname, svc_env))
+            started.append((cid, name, cname, svc_env, aliases))
             if go_bool(lookup.get("CI_DEBUG_SERVICES", "")):
                 # the runner prefixes the lines with every name of the service joined by "-"
                 # (executors/docker/services.go:304-316; in Go's map order, here in ours)
@@ -558,7 +570,19 @@ class DockerExecutor:
             timeout = self.docker.wait_for_services_timeout
             if timeout >= 0:
                 log.sys(f"Waiting for services to be up and running (timeout {timeout} seconds)...")
-                for cid, name, cname, env in started:
+                for cid, name, cname, env, _ in started:
                     wait_service(self.api, cid, name, cname, env, network, timeout, log)
-        return [s[0] for s in started]
+        return [(s[0], s[4]) for s in started]
+
+    def _links(self, started: Sequence[tuple[str, list[str]]]) -> list[str]:
+        """``name:ip`` host entries for the job container, one per name and address of each
+        service: how GitLab Runner 18.8+ stands in for Docker's deprecated links (``e.links`` in
+        executors/docker/services.go, given to the build container's ExtraHosts), and what links
+        gave older runners: the job resolves every service name, services resolve none."""
+        links: list[str] = []
+        for cid, names in started:
+            nets = (self.api.inspect_container(cid).get("NetworkSettings") or {}).get("Networks") or {}
+            ips = [n["IPAddress"] for n in nets.values() if n.get("IPAddress")]
+            links += [f"{name}:{ip}" for name in names for ip in ips]
+        return links
 
