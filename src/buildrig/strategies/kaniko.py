@@ -14,6 +14,12 @@ pair, both with and without the flag) for the COPY it runs: that unpack and the 
 are the floor of a change. Not used: ``--snapshot-mode=redo`` and ``--use-new-run`` (they speed up
 RUN steps, which a warm or small change does not run, by trusting file metadata: a file rewritten
 with the same size and mtime is missed) and ``--compressed-caching=false`` (memory, not time).
+With the test registry's auth at a token check's cost (``testbed.registry``), ``buildrig bench
+examples/hello --repeat 3``, idle: warm 0.9 s = job start 0.4 + four cache look-ups 0.2 + cached
+layers 0.1 + push 0.1 + end 0.1; change 9.5 s, of which the base image's unpack ~6 s and the
+removal of the job container with its files 1.1 s. The unpack is this machine's disk: busybox tar
+writes the same layer (154 MB, 7,955 files) into a container's root in 7.8 s here, into a volume in
+4.7 s, into tmpfs in 1.3 s; kaniko extracts into its own root, so no job setting moves it.
 """
 
 from __future__ import annotations
