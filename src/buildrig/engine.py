@@ -23,19 +23,21 @@ LABEL_PID = "buildrig.pid"
 
 #: A kept cache volume's scope (see :func:`cache_labels`).
 LABEL_CACHE_SCOPE = "buildrig.cache-scope"
+#: Set on a cache volume kept past its process (``buildrig run --keep-cache``).
+LABEL_KEPT = "buildrig.kept"
 
 
-def cache_labels(scope: str, path: str) -> dict[str, str]:
+def cache_labels(scope: str, path: str, *, kept: bool = False) -> dict[str, str]:
     """Labels of a cache volume kept across runs for ``scope``: no run's label, so no run's
     clean-up sweeps it; whoever chose the scope removes it (``run.cleanup.remove_cache``), and
-    ``buildrig gc`` does once the process that made it is gone."""
-    return {
-        LABEL: "1",
-        LABEL_ROLE: "cache",
-        LABEL_CACHE_SCOPE: scope,
-        LABEL_PID: str(os.getpid()),
-        "buildrig.path": path,
-    }
+    ``buildrig gc`` does once the process that made it is gone, or, for a volume ``kept`` past its
+    process, only when asked to remove everything (``buildrig gc --all``)."""
+    labels = {LABEL: "1", LABEL_ROLE: "cache", LABEL_CACHE_SCOPE: scope, "buildrig.path": path}
+    if kept:
+        labels[LABEL_KEPT] = "1"
+    else:
+        labels[LABEL_PID] = str(os.getpid())
+    return labels
 
 
 def labels(run_id: str, role: str, **extra: str) -> dict[str, str]:

@@ -74,10 +74,15 @@ def test_buildah_job_lines_switch_to_the_kernels_overlay_here(testbed: RegistryI
     job = get("buildah").render_job(RenderParams(executor="docker"))
     probe = "\n".join(line for line in job["before_script"] if "login" not in line)
     image = images.overrides()[versions.BUILDAH_IMAGE]
-    out = cli.containers.run(
+    box = cli.containers.run(
         image, ["sh", "-ec", probe + "\necho conf=$CONTAINERS_STORAGE_CONF\nbuildah info"],
-        entrypoint="", remove=True, devices=["/dev/fuse"], labels={"buildrig": "1"},
+        entrypoint="", detach=True, devices=["/dev/fuse"], labels={"buildrig": "1"},
         security_opt=["seccomp=unconfined", "apparmor=unconfined"],
-    ).decode()
+    )
+    try:
+        box.wait(timeout=120)
+        out = box.logs().decode()
+    finally:
+        box.remove(v=True, force=True)  # the image's VOLUME /var/lib/containers goes with it
     assert "conf=/tmp/buildrig-storage.conf" in out
     assert '"Native Overlay Diff": "true"' in out and "fuse-overlayfs" not in out

@@ -187,3 +187,45 @@ def test_run_cli_passes_the_test_beds_registry_and_stand_ins(
     else:
         assert opts.registry == info
         assert dict(opts.image_overrides) == {"docker:cli": "standin/cli", "kaniko": "mine/kaniko"}
+
+
+def test_cli_keep_cache_keeps_cache_volumes_for_the_projects_next_run(
+    tmp_path: Path, images: dict[str, str], api: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`run --keep-cache` keeps a runner cache volume (a volumes entry without a host path) past the
+    process, as GitLab Runner keeps it between jobs; `gc` leaves it until `gc --all`."""
+    from buildrig.engine import LABEL_CACHE_SCOPE, LABEL_KEPT
+    from buildrig.run.cleanup import gc, project_scope, remove_cache
+
+    (tmp_path / ".gitlab-ci.yml").write_text(
+        f"job:\n  image: {images['plain']}\n  script:\n    - cat /keep/note || true\n"
+        "    - echo run-$RUN > /keep/note\n"
+    )
+    (tmp_path / "runner").mkdir()
+    (tmp_path / "runner" / "config.toml").write_text(
+        f'[[runners]]\nname = "t"\nexecutor = "docker"\n[runners.docker]\nimage = "{images["plain"]}"\n'
+        'volumes = ["/keep"]\npull_policy = ["if-not-present"]\n'
+    )
+    scope = project_scope(tmp_path, None, None)
+    flt = {"label": f"{LABEL_CACHE_SCOPE}={scope}"}
+    try:
+        assert main(["run", str(tmp_path), "--no-testbed", "--keep-cache", "--var", "RUN=first"]) == 0
+        assert not _said(capsys.readouterr().out, "run-first")
+        kept = api.volumes(filters=flt)["Volumes"]  # type: ignore[attr-defined]
+        assert len(kept) == 1 and kept[0]["Labels"].get(LABEL_KEPT) == "1"
+        name = kept[0]["Name"]
+        assert name not in [i.name for i in gc(api, dry_run=True)]  # type: ignore[arg-type]
+        assert name in [i.name for i in gc(api, dry_run=True, include_live=True)]  # type: ignore[arg-type]
+        assert main(["run", str(tmp_path), "--no-testbed", "--keep-cache", "--var", "RUN=second"]) == 0
+        assert _said(capsys.readouterr().out, "run-first")
+        # without the flag the run's cache volume is its own, as before
+        assert main(["run", str(tmp_path), "--no-testbed", "--var", "RUN=third"]) == 0
+        assert not _said(capsys.readouterr().out, "run-second")
+    finally:
+        assert remove_cache(api, scope) == []  # type: ignore[arg-type]
+    assert api.volumes(filters=flt)["Volumes"] in (None, [])  # type: ignore[attr-defined]
+
+
+def _said(out: str, text: str) -> bool:
+    """Whether the job printed ``text`` as a line (the CLI prefixes its time and the job's name)."""
+    return any(line.rstrip().endswith(f" job {text}") for line in out.splitlines())

@@ -138,10 +138,20 @@ def run_command(
         str | None,
         typer.Option("--docker-host", help="Engine to run on (default: DOCKER_HOST or the local socket)."),
     ] = None,
+    keep_cache: Annotated[
+        bool,
+        typer.Option(
+            "--keep-cache",
+            help="Keep the cache volumes (volumes entries without a host path: a dind, buildah or "
+            "BuildKit store) for this project's next run, as GitLab Runner does; "
+            "`buildrig gc --all` removes them.",
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary, not the job logs.")] = False,
 ) -> None:
     """Run jobs locally the way GitLab Runner's docker or shell executor would."""
     from buildrig.run import RunInterrupted, RunOptions, run_jobs, select_jobs
+    from buildrig.run.cleanup import project_scope
 
     job, stage, var, file_var, mask = job or [], stage or [], var or [], file_var or [], mask or []
     from buildrig.run.inputs import load_pipeline
@@ -199,6 +209,8 @@ def run_command(
         docker_host=docker_host,
         sink=None if quiet else _Printer(multi=len(job) != 1),
         keep_lines=False,
+        cache_scope=project_scope(project_dir, runner_config, runner_name) if keep_cache else None,
+        keep_cache=keep_cache,
     )
     try:
         result = run_jobs(opts)
@@ -224,7 +236,12 @@ def run_command(
 @app.command("gc")
 def gc_command(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be removed.")] = False,
-    all_runs: Annotated[bool, typer.Option("--all", help="Also remove objects of runs still alive.")] = False,
+    all_runs: Annotated[
+        bool,
+        typer.Option(
+            "--all", help="Also remove objects of runs still alive, and caches kept with --keep-cache."
+        ),
+    ] = False,
 ) -> None:
     """Remove containers, networks and volumes left by buildrig runs that are gone."""
     from buildrig import engine

@@ -229,6 +229,7 @@ def _make_executor(run: _Run) -> None:
         extra_hosts=extra_hosts,
         feature_flags=run.runner.feature_flags if run.runner else None,
         cache_scope=opts.cache_scope,
+        keep_cache=opts.keep_cache,
     )
     run.executor.pre_build = _pre_build(run.runner)
 

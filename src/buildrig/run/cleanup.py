@@ -13,10 +13,11 @@ import signal
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from buildrig.engine import LABEL, LABEL_CACHE_SCOPE, LABEL_PID, LABEL_ROLE, LABEL_RUN
+from buildrig.engine import LABEL, LABEL_CACHE_SCOPE, LABEL_KEPT, LABEL_PID, LABEL_ROLE, LABEL_RUN
 
 if TYPE_CHECKING:
     from docker import APIClient
@@ -147,6 +148,18 @@ def _alive(pid_text: str | None) -> bool:
     return True
 
 
+def project_scope(project_dir: Path, runner_config: Path | None, runner_name: str | None) -> str:
+    """The cache scope of a project on one runner entry: GitLab Runner names its cache volumes by
+    runner token and project (runner-<token>-project-<id>-...), so two projects, or one project on
+    two runners, never share one."""
+    import hashlib
+
+    key = "\0".join(
+        (str(project_dir.resolve()), str(runner_config.resolve()) if runner_config else "", runner_name or "")
+    )
+    return "p" + hashlib.sha1(key.encode()).hexdigest()[:12]
+
+
 def remove_cache(api: APIClient, scope: str) -> list[str]:
     """Remove the cache volumes kept for ``scope`` (RunOptions.cache_scope); returns one line per
     volume that could not be removed."""
@@ -187,10 +200,12 @@ def gc(
         labels = labels or {}
         if labels.get(LABEL_ROLE, "") not in roles:
             return False
+        if labels.get(LABEL_KEPT) == "1":
+            return include_live  # kept for later runs on purpose, like the runner's cache volumes
         return include_live or not _alive(labels.get(LABEL_PID))
 
     def attempt(kind: str, name: str, labels: dict[str, str], fn: Any) -> None:
-        run, role = labels.get(LABEL_RUN, "?"), labels.get(LABEL_ROLE, "?")
+        run, role = labels.get(LABEL_RUN) or labels.get(LABEL_CACHE_SCOPE, "?"), labels.get(LABEL_ROLE, "?")
         if dry_run:
             items.append(GcItem(kind, name, run, role, False))
             return

@@ -68,9 +68,11 @@ class DockerExecutor:
         extra_hosts: Sequence[str] = (),
         feature_flags: Mapping[str, bool] | None = None,
         cache_scope: str | None = None,
+        keep_cache: bool = False,
     ) -> None:
         self.api = api
         self.cache_scope = cache_scope
+        self.keep_cache = keep_cache
         self.ctx = ctx
         self.docker = docker
         self.tracker = tracker
@@ -125,7 +127,8 @@ class DockerExecutor:
                 if self.cache_scope:
                     # kept for the scope's next run; creating an existing volume returns it
                     source = f"buildrig-cache-{self.cache_scope}-{h}"
-                    self.api.create_volume(source, labels=engine.cache_labels(self.cache_scope, target))
+                    labels = engine.cache_labels(self.cache_scope, target, kept=self.keep_cache)
+                    self.api.create_volume(source, labels=labels)
                 else:
                     source = f"buildrig-{self.ctx.run_id}-{h}"
                     self.api.create_volume(
