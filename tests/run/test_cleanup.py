@@ -114,3 +114,47 @@ def test_gc_removes_dead_runs_only(api: Any, images: dict[str, str]) -> None:
     finally:
         for cid in (live, registry):
             api.remove_container(cid, force=True, v=True)
+
+
+def test_cache_slots_are_held_apart_and_freed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two runs of one project at once get two stores (the runner's concurrent slots); a slot is
+    free again once its run ends, and the lowest free one is taken."""
+
+    from buildrig.run.cleanup import cache_slot
+
+    monkeypatch.setenv("BUILDRIG_HOME", str(tmp_path))
+    with cache_slot("p1") as first:
+        # another process, as a second `buildrig run` would be
+        code = "from buildrig.run.cleanup import cache_slot\nwith cache_slot('p1') as s: print(s)"
+        other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        assert first == "p1-0" and other.stdout.strip() == "p1-1"
+        with cache_slot("p2") as elsewhere:
+            assert elsewhere == "p2-0"
+    with cache_slot("p1") as again:
+        assert again == "p1-0"
+
+
+def test_a_removal_in_progress_elsewhere_is_waited_for() -> None:
+    """A job's release cut short by Ctrl-C leaves its removals running in their threads; the run's
+    sweep then waits for them, or the network and volumes after them would still be in use."""
+    from docker.errors import APIError, NotFound
+
+    from buildrig.run.cleanup import Tracker
+
+    class _Api:
+        looks = 0
+
+        def remove_container(self, cid: str, v: bool, force: bool) -> None:
+            raise APIError("removal of container c1 is already in progress")
+
+        def inspect_container(self, cid: str) -> dict[str, str]:
+            self.looks += 1
+            if self.looks == 3:
+                raise NotFound("gone")
+            return {}
+
+    api = _Api()
+    tracker = Tracker(api, "r1")  # type: ignore[arg-type]
+    tracker.containers.append("c1")
+    tracker.remove_container("c1")
+    assert api.looks == 3 and tracker.containers == []

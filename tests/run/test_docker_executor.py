@@ -444,7 +444,7 @@ def test_a_cache_scope_keeps_cache_volumes_between_runs_until_removed(
 def test_services_see_each_other_only_on_a_network_per_build(run_yaml: Runfn, per_build: bool) -> None:
     """Without FF_NETWORK_PER_BUILD the runner creates no network: services sit on the default
     bridge and only the job gets host entries for their names (Docker's links, or ExtraHosts since
-    Runner 18.8), so one service cannot resolve another; on a network per build every container
+    Runner 18.7), so one service cannot resolve another; on a network per build every container
     resolves every alias."""
     flag = "  variables:\n    FF_NETWORK_PER_BUILD: 'true'\n" if per_build else ""
     res = run_yaml(

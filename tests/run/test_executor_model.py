@@ -157,3 +157,16 @@ def test_release_removes_the_job_and_its_services_side_by_side() -> None:
     ex.tracker = _Tracker()  # type: ignore[assignment]
     ex._release(["job", "broken", "service"], None, None)
     assert sorted(removed) == ["job", "service"]
+
+
+def test_links_name_every_service_name_its_short_id_and_every_address() -> None:
+    ex, api = _executor(DockerSection())
+    nets = {"bridge": {"IPAddress": "172.17.0.3", "GlobalIPv6Address": "fd00::3"}}
+    api.inspect_container = lambda cid: {"NetworkSettings": {"Networks": nets}}  # type: ignore[attr-defined]
+    cid = "0123456789abcdef" * 4
+    links = ex._links([(cid, ["docker", "docker-dind"])])
+    assert links == [
+        "docker:172.17.0.3", "docker:fd00::3",
+        "docker-dind:172.17.0.3", "docker-dind:fd00::3",
+        "0123456789ab:172.17.0.3", "0123456789ab:fd00::3",
+    ]

@@ -69,11 +69,15 @@ def test_bad_setting_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 class _Engine(_Api):
-    base_url = "http+docker://localhost"
+    base_url = "http+docker://localhost"  # docker-py's address for every unix socket
 
-    def __init__(self) -> None:
+    def __init__(self, daemon: str = "D1") -> None:
         super().__init__()
+        self.daemon = daemon
         self.tried: list[str] = []
+
+    def info(self) -> dict[str, str]:
+        return {"ID": self.daemon}
 
     def start(self, cid: str) -> None:
         self.tried.append(cid)
@@ -81,30 +85,31 @@ class _Engine(_Api):
 
 
 def test_a_refusal_is_remembered_per_engine_for_the_next_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    from buildrig.run import docker_executor
+    from buildrig.run import capabilities
 
     monkeypatch.delenv(FALLBACK_ENV, raising=False)
-    monkeypatch.setattr(docker_executor, "_REFUSED", {})
-    tracker = SimpleNamespace(remove_container=lambda cid: None)
-    first = SimpleNamespace(api=_Engine(), tracker=tracker, _refused=None)
+    monkeypatch.setattr(capabilities, "_REFUSED", {})
+    first = _real_executor(_Engine())
     assert _start(first, JobLog("j", Masker([]), None)) == "relaxed"
-    assert first.api.tried == ["strict", "relaxed"]
+    assert first.api.tried == ["strict", "relaxed"]  # type: ignore[attr-defined]
     # A later run on the same engine starts from what the first learnt: no strict attempt, and
     # the job's log still says the fallback was taken and why.
     api = _Engine()
-    later = _real_executor(api)
-    assert later._refused is not None
     log = JobLog("k", Masker([]), None)
-    assert _start(later, log) == "relaxed"
+    assert _start(_real_executor(api), log) == "relaxed"
     assert api.tried == ["relaxed"]
     assert "unable to apply caps" in "\n".join(line.text for line in log.lines)
-    # Another engine learns for itself.
-    other = _Engine()
-    other.base_url = "https://10.0.0.2:2376"
-    assert _real_executor(other)._refused is None
+    # Another daemon behind the same address (another socket), or containers asking for the
+    # host's user namespace, learn for themselves.
+    other = _Engine("D2")
+    assert _start(_real_executor(other), JobLog("l", Masker([]), None)) == "relaxed"
+    assert other.tried == ["strict", "relaxed"]
+    hostns = _Engine()
+    assert _start(_real_executor(hostns, userns_mode="host"), JobLog("m", Masker([]), None)) == "relaxed"
+    assert hostns.tried == ["strict", "relaxed"]
 
 
-def _real_executor(api: Any) -> DockerExecutor:
+def _real_executor(api: Any, userns_mode: str | None = None) -> DockerExecutor:
     from pathlib import Path
 
     from buildrig.gitlab.model import DockerSection
@@ -114,5 +119,5 @@ def _real_executor(api: Any) -> DockerExecutor:
     ctx = new_context("r1", Project(Path("."), "g", "p", "https://gitlab.example.com"), git, None,
                       "docker", "runner", (), "/builds")
     tracker: Any = SimpleNamespace(remove_container=lambda cid: None)
-    return DockerExecutor(api, ctx, DockerSection(), tracker=tracker, overrides={},
+    return DockerExecutor(api, ctx, DockerSection(userns_mode=userns_mode), tracker=tracker, overrides={},
                           default_pull_policy=("never",), network_per_build=False)

@@ -206,7 +206,8 @@ def test_cli_keep_cache_keeps_cache_volumes_for_the_projects_next_run(
         f'[[runners]]\nname = "t"\nexecutor = "docker"\n[runners.docker]\nimage = "{images["plain"]}"\n'
         'volumes = ["/keep"]\npull_policy = ["if-not-present"]\n'
     )
-    scope = project_scope(tmp_path, None, None)
+    # the runner entry the run found and used, on the lowest free concurrent slot
+    scope = project_scope(tmp_path, tmp_path / "runner" / "config.toml", "t") + "-0"
     flt = {"label": f"{LABEL_CACHE_SCOPE}={scope}"}
     try:
         assert main(["run", str(tmp_path), "--no-testbed", "--keep-cache", "--var", "RUN=first"]) == 0

@@ -151,7 +151,6 @@ def run_command(
 ) -> None:
     """Run jobs locally the way GitLab Runner's docker or shell executor would."""
     from buildrig.run import RunInterrupted, RunOptions, run_jobs, select_jobs
-    from buildrig.run.cleanup import project_scope
 
     job, stage, var, file_var, mask = job or [], stage or [], var or [], file_var or [], mask or []
     from buildrig.run.inputs import load_pipeline
@@ -209,7 +208,6 @@ def run_command(
         docker_host=docker_host,
         sink=None if quiet else _Printer(multi=len(job) != 1),
         keep_lines=False,
-        cache_scope=project_scope(project_dir, runner_config, runner_name) if keep_cache else None,
         keep_cache=keep_cache,
     )
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import time
@@ -25,7 +26,14 @@ from buildrig.run.artifacts import (
     split_dotenv,
     wanted,
 )
-from buildrig.run.cleanup import Terminated, Tracker, signals_deferred, terminate_raises
+from buildrig.run.cleanup import (
+    Terminated,
+    Tracker,
+    cache_slot,
+    project_scope,
+    signals_deferred,
+    terminate_raises,
+)
 from buildrig.run.executor import Executor, JobError, Outcome
 from buildrig.run.hints import variable_hints
 from buildrig.run.inputs import DEFAULT_STAGES, load_pipeline, load_runner, project_files, select_jobs
@@ -249,6 +257,17 @@ def run_jobs(opts: RunOptions) -> RunResult:
     """
     started = time.monotonic()
     run = _prepare(opts)
+    with contextlib.ExitStack() as held:
+        if opts.keep_cache and opts.cache_scope is None:
+            # After discovery: the runner entry actually used, however it was named.
+            name = run.runner.name if run.runner else None
+            scope = project_scope(opts.project_dir, run.opts.runner_config, name)
+            run.opts = replace(run.opts, cache_scope=held.enter_context(cache_slot(scope)))
+        return _run_jobs(run, started)
+
+
+def _run_jobs(run: _Run, started: float) -> RunResult:
+    opts = run.opts
     jobs = select_jobs(run.pipeline, opts.jobs, opts.stages)
     results: list[JobResult] = []
     interrupted: str | None = None

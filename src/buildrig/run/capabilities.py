@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import os
+import re
+from typing import Any
 
+from buildrig import engine
 from buildrig.run.executor import JobError
 
 # Capability names by bit number (linux/capability.h), for the privileged fallback.
@@ -79,3 +82,35 @@ def missing_caps(status_path: str = "/proc/self/status") -> list[str]:
         return []
     # Names Docker 20.10 doesn't know (PERFMON and later) can't be dropped by name; skip them.
     return [CAPS[bit] for bit in range(min(last, len(CAPS) - 1) + 1) if not bnd >> bit & 1]
+
+
+#: Why each engine refused --privileged for lack of capabilities, for the life of this process:
+#: that comes from the host's bounding set, which no job changes, so a second run on the same
+#: engine (bench runs dozens) need not create and remove a container to learn it again (~0.3 s
+#: here). Every fallback still says so in the job's log.
+_REFUSED: dict[str, str] = {}
+
+
+def _engine_key(ex: Any) -> str:
+    """The executor's engine by address and daemon ID (docker-py gives every unix socket the same
+    address) and the userns_mode its containers ask for (``host`` allows --privileged under
+    userns-remap); empty when unknown, and then nothing is remembered."""
+    errors: tuple[type[BaseException], ...] = (AttributeError, KeyError, TypeError, *engine.sdk_errors())
+    try:
+        daemon = ex.api.info()["ID"]
+    except errors:
+        return ""
+    userns = getattr(getattr(ex, "docker", None), "userns_mode", None) or ""
+    return f"{getattr(ex.api, 'base_url', '')}|{daemon}|{userns}"
+
+
+def remembered_refusal(ex: Any) -> str | None:
+    """Why the executor's engine refused --privileged earlier in this process, if it did."""
+    return _REFUSED.get(_engine_key(ex)) if _REFUSED else None
+
+
+def remember_refusal(ex: Any, why: str) -> None:
+    """Keep a refusal for the engine's later runs: a missing capability only, not any failure."""
+    key = _engine_key(ex) if re.search(r"apply caps", why, re.I) else ""
+    if key:
+        _REFUSED[key] = why

@@ -11,6 +11,7 @@ import contextlib
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,7 +51,12 @@ class Tracker:
             except APIError as exc:
                 if "already in progress" not in str(exc):
                     raise
-        if cid in self.containers:
+                # Another thread's removal (a job's release cut short by Ctrl-C): wait for it, or
+                # the network and volumes after it would still be in use.
+                for _ in range(300):
+                    self.api.inspect_container(cid)  # NotFound once it is gone
+                    time.sleep(0.1)
+        with contextlib.suppress(ValueError):
             self.containers.remove(cid)
 
     def cleanup(self, *, sweep: bool = False) -> list[str]:
@@ -158,6 +164,36 @@ def project_scope(project_dir: Path, runner_config: Path | None, runner_name: st
         (str(project_dir.resolve()), str(runner_config.resolve()) if runner_config else "", runner_name or "")
     )
     return "p" + hashlib.sha1(key.encode()).hexdigest()[:12]
+
+
+@contextlib.contextmanager
+def cache_slot(scope: str, slots: int = 64) -> Iterator[str]:
+    """``scope`` with the lowest concurrent slot no other process holds, held until the block ends.
+
+    GitLab Runner gives each running job of a project the lowest slot free on that runner
+    (ProjectRunnerID, commands/builds_helper.go) and names the cache volume after it, so two jobs
+    running at once never share a dind or BuildKit store; a lock file per slot does that here.
+    """
+    import fcntl
+
+    from buildrig.errors import InputError
+    from buildrig.paths import state_dir
+
+    locks = state_dir() / "cache-slots"
+    locks.mkdir(parents=True, exist_ok=True)
+    for n in range(slots):
+        fh = (locks / f"{scope}-{n}.lock").open("a")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.close()
+            continue
+        try:
+            yield f"{scope}-{n}"
+        finally:
+            fh.close()
+        return
+    raise InputError(f"{slots} runs of this project already hold a kept cache ({locks})")
 
 
 def remove_cache(api: APIClient, scope: str) -> list[str]:

@@ -32,7 +32,14 @@ from buildrig.gitlab.services import assign, service_names
 from buildrig.run import artifacts as arts
 from buildrig.run import script as scripts
 from buildrig.run.artifacts import ArtifactFile
-from buildrig.run.capabilities import FALLBACK_ENV, UNCONFINED, missing_caps, privileged_fallback_allowed
+from buildrig.run.capabilities import (
+    FALLBACK_ENV,
+    UNCONFINED,
+    missing_caps,
+    privileged_fallback_allowed,
+    remember_refusal,
+    remembered_refusal,
+)
 from buildrig.run.cleanup import Tracker
 from buildrig.run.executor import AFTER_SCRIPT_TIMEOUT, JobError, Outcome, duration_text, job_timeout
 from buildrig.run.images import ImageResolver
@@ -43,15 +50,6 @@ from buildrig.run.variables import JobVariables, PipelineContext, slug
 if TYPE_CHECKING:
     from docker import APIClient
 
-#: Why each engine (by API address) refused --privileged, for the life of this process: the
-#: refusal comes from the host's capability bounding set, which no job changes, so a second run
-#: on the same engine (bench runs dozens) need not create and remove a container to learn it
-#: again (~0.3 s here). Every fallback still says so in the job's log.
-_REFUSED: dict[str, str] = {}
-
-
-def _engine_key(api: Any) -> str:
-    return str(getattr(api, "base_url", "") or "")
 
 
 class DockerExecutor:
@@ -81,7 +79,7 @@ class DockerExecutor:
         self.feature_flags: Mapping[str, bool] = feature_flags or {}  # [runners.feature_flags]
         self.extra_hosts = [*docker.extra_hosts, *extra_hosts]
         self._volumes: dict[str, str] = {}  # container path → per-run volume name
-        self._refused: str | None = _REFUSED.get(_engine_key(api))  # why --privileged was refused
+        self._refused: str | None = None  # why the runtime refused --privileged
         self.pre_build: tuple[str, ...] = ()  # [[runners]] pre_build_script, run before before_script
 
     def resolve_image(self, name: str, policies: tuple[str, ...] | None, log: JobLog) -> str:
@@ -207,6 +205,8 @@ class DockerExecutor:
         from docker.errors import APIError
 
         if privileged and self._refused is None:
+            self._refused = remembered_refusal(self)
+        if privileged and self._refused is None:
             cid = create(False)
             if before_start:
                 before_start(cid)
@@ -218,8 +218,7 @@ class DockerExecutor:
                 if not re.search(r"caps|operation not permitted|privileged", text, re.I):
                     raise
                 self._refused = text.strip().splitlines()[0][:200]
-                if _engine_key(self.api):
-                    _REFUSED[_engine_key(self.api)] = self._refused
+                remember_refusal(self, self._refused)
                 self.tracker.remove_container(cid)
         if privileged and self._refused is not None:
             allowed = privileged_fallback_allowed()
@@ -415,7 +414,8 @@ class DockerExecutor:
         from docker.errors import APIError
 
         def remove(cid: str) -> None:
-            with contextlib.suppress(APIError):
+            # Any engine error (a timeout too): the run's final sweep retries what is left.
+            with contextlib.suppress(*engine.sdk_errors()):
                 self.tracker.remove_container(cid)
 
         # Side by side, as GitLab Runner's Cleanup does (a goroutine per container): killing a
@@ -578,14 +578,15 @@ class DockerExecutor:
         return [(s[0], s[4]) for s in started]
 
     def _links(self, started: Sequence[tuple[str, list[str]]]) -> list[str]:
-        """``name:ip`` host entries for the job container, one per name and address of each
-        service: how GitLab Runner 18.8+ stands in for Docker's deprecated links (``e.links`` in
-        executors/docker/services.go, given to the build container's ExtraHosts), and what links
-        gave older runners: the job resolves every service name, services resolve none."""
+        """``name:ip`` host entries for the job container, per name (and the short container ID,
+        the service's own hostname) and address of each service: how GitLab Runner 18.7+ stands in
+        for Docker's deprecated links (``e.links`` in executors/docker/services.go, the build
+        container's ExtraHosts; links also set <ALIAS>_PORT_* variables, not emulated): the job
+        resolves every service name, services resolve none."""
         links: list[str] = []
         for cid, names in started:
             nets = (self.api.inspect_container(cid).get("NetworkSettings") or {}).get("Networks") or {}
-            ips = [n["IPAddress"] for n in nets.values() if n.get("IPAddress")]
-            links += [f"{name}:{ip}" for name in names for ip in ips]
+            ips = [n[k] for n in nets.values() for k in ("IPAddress", "GlobalIPv6Address") if n.get(k)]
+            links += [f"{name}:{ip}" for name in (*names, cid[:12]) for ip in ips]
         return links
 

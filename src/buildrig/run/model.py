@@ -82,8 +82,9 @@ class RunOptions:
     # they live for this run only. The caller removes them with run.cleanup.remove_cache(scope)
     # (buildrig gc does once the process that created them is gone).
     cache_scope: str | None = None
-    # With cache_scope: the volumes outlive this process too (``buildrig run --keep-cache``), and
-    # ``buildrig gc`` leaves them until ``--all``.
+    # The volumes outlive this process too (``buildrig run --keep-cache``), and ``buildrig gc``
+    # leaves them until ``--all``. Without cache_scope, the run takes the project's on the runner
+    # entry it uses (run.cleanup.project_scope), on the lowest concurrent slot free (cache_slot).
     keep_cache: bool = False
 
 
