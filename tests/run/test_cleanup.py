@@ -158,3 +158,26 @@ def test_a_removal_in_progress_elsewhere_is_waited_for() -> None:
     tracker.containers.append("c1")
     tracker.remove_container("c1")
     assert api.looks == 3 and tracker.containers == []
+
+
+def test_a_jobs_network_goes_with_what_is_still_attached_to_it() -> None:
+    """A container the job started on its network (through a mounted socket, say) would keep the
+    network from being removed; the runner force-removes it first, and so does the release."""
+    from buildrig.run.cleanup import Tracker
+
+    calls: list[str] = []
+
+    class _Api:
+        def inspect_network(self, nid: str) -> dict[str, Any]:
+            return {"Containers": {"stray": {}}}
+
+        def remove_container(self, cid: str, v: bool, force: bool) -> None:
+            calls.append(f"container {cid} force={force}")
+
+        def remove_network(self, nid: str) -> None:
+            calls.append(f"network {nid}")
+
+    tracker = Tracker(_Api(), "r1")  # type: ignore[arg-type]
+    tracker.networks.append("n1")
+    tracker.remove_network("n1")
+    assert calls == ["container stray force=True", "network n1"] and tracker.networks == []

@@ -170,3 +170,26 @@ def test_links_name_every_service_name_its_short_id_and_every_address() -> None:
         "docker-dind:172.17.0.3", "docker-dind:fd00::3",
         "0123456789ab:172.17.0.3", "0123456789ab:fd00::3",
     ]
+
+
+def test_services_already_up_are_the_jobs_when_a_later_one_fails() -> None:
+    """A service that fails to start ends the job; the ones started before it are in the job's
+    list by then, so the job's release removes them with it, not the run's end."""
+    ex, _ = _executor(DockerSection())
+    made: list[str] = []
+
+    def container(fallback: bool, **kw: Any) -> str:
+        if made:
+            raise JobError("second service refused")
+        made.append("c1")
+        return "c1"
+
+    ex._container = container  # type: ignore[method-assign]
+    ex._start = lambda log, privileged, create, *a: create(False)  # type: ignore[method-assign,assignment]
+    ex.resolve_image = lambda name, policies, log: name  # type: ignore[method-assign]
+    services = (ServiceSpec("redis:7"), ServiceSpec("postgres:16"))
+    created: list[str] = []
+    with pytest.raises(JobError):
+        ex._start_services(services, Job("j", "build", Loc("x", 1), services=services),
+                           0, resolve([]), _log(), None, [], created)
+    assert created == ["c1"]

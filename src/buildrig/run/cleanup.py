@@ -59,6 +59,20 @@ class Tracker:
         with contextlib.suppress(ValueError):
             self.containers.remove(cid)
 
+    def remove_network(self, nid: str) -> None:
+        """Remove a job's network, force-removing first whatever is still attached to it (a
+        container the job started through a mounted socket), as the runner's cleanupNetwork does
+        (executors/docker/docker.go)."""
+        from docker.errors import NotFound
+
+        with contextlib.suppress(NotFound):
+            for cid in self.api.inspect_network(nid).get("Containers") or {}:
+                with contextlib.suppress(NotFound):
+                    self.api.remove_container(cid, v=True, force=True)
+            self.api.remove_network(nid)
+        with contextlib.suppress(ValueError):
+            self.networks.remove(nid)
+
     def cleanup(self, *, sweep: bool = False) -> list[str]:
         """Remove everything tracked (and, with ``sweep``, everything labelled with this run).
 
@@ -87,9 +101,7 @@ class Tracker:
                 problems.append(f"container {cid[:12]}: {exc}")
         for nid in nets:
             try:
-                self.api.remove_network(nid)
-            except NotFound:
-                pass
+                self.remove_network(nid)
             except APIError as exc:
                 problems.append(f"network {nid[:12]}: {exc}")
         for name in vols:

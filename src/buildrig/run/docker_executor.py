@@ -339,8 +339,7 @@ class DockerExecutor:
             services = (*self.docker.services, *job.services)
             links: list[str] = []
             if services:
-                started = self._start_services(services, job, index, jv, log, network, binds)
-                created += [cid for cid, _ in started]
+                started = self._start_services(services, job, index, jv, log, network, binds, created)
                 links = self._links(started)
 
             # GitLab Runner's docker executor runs the job under `umask 0000` (unless
@@ -433,8 +432,7 @@ class DockerExecutor:
                 self.tracker.volumes.remove(volume)
         if network:
             with contextlib.suppress(APIError):
-                self.api.remove_network(network)
-                self.tracker.networks.remove(network)
+                self.tracker.remove_network(network)
 
     def _gather(self, cid: str, pattern: str) -> list[ArtifactFile]:
         from docker.errors import NotFound
@@ -510,8 +508,10 @@ class DockerExecutor:
         log: JobLog,
         network: str | None,
         binds: list[str],
+        created: list[str] | None = None,
     ) -> list[tuple[str, list[str]]]:
-        """Start the services, wait for them, and return each one's container and names."""
+        """Start the services, wait for them, and return each one's container and names; each is
+        added to ``created`` as it starts, so a failure part-way releases those already up."""
         ctx = self.ctx
         lookup = jv.as_dict()
         look = self._lookup(jv)
@@ -564,6 +564,8 @@ class DockerExecutor:
                 )
 
             cid = self._start(log, privileged, create)
+            if created is not None:
+                created.append(cid)
             started.append((cid, name, cname, svc_env, aliases))
             if go_bool(lookup.get("CI_DEBUG_SERVICES", "")):
                 # the runner prefixes the lines with every name of the service joined by "-"
