@@ -13,7 +13,10 @@ test registry's per-request auth at the cost of a token check (``testbed.registr
 (8.9 s with a new store in every job) = daemon start 0.5 + build 0.3 + push of the two tags 0.2 +
 the job container's start 0.3 and end 0.2; change 1.6 s (2.38x shell's 0.7 s: pass). Warm stays
 above 2x shell's 0.3 s: the service and the job container alone take 1.0 s, and the shell way
-starts no container at all.
+starts no container at all. Not in these figures: the official image's entrypoint makes two RSA-4096
+keys in every new service container (the CA's and the server's; the client's stays in the runner's
+``/certs/client`` volume), 1.3-4.3 s each on this machine (``openssl genrsa 4096``, three tries);
+the test bed's stand-in makes P-256 keys in milliseconds (testbed/assets/dockerd-entrypoint.sh).
 
 Where the store is new (Kubernetes, a new runner or slot, ``disable_cache``) the job builds with
 BuildKit's inline cache and ``--cache-from`` the branch's tag, with no ``docker pull`` first (the pull
