@@ -65,3 +65,17 @@ def test_dockerignore_cannot_drop_the_nonce(tmp_path: Path) -> None:
 @pytest.mark.parametrize("text", ["", "# no stage\n"])
 def test_no_from_no_change(text: str) -> None:
     assert chain_after_from(text) == (text, 0)
+
+
+def test_dind_keygen_is_measured_here_and_named_in_the_notes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stand-in dind service makes P-256 keys; the official entrypoint makes two RSA-4096 keys
+    per new service container. bench times `openssl genrsa 4096` on the machine and says so."""
+    from buildrig.bench import machine
+
+    assert shutil.which("openssl"), "scripts/setup.sh installs openssl"
+    took = machine.rsa4096_seconds(tries=1)
+    assert len(took) == 1 and took[0] > 0
+    note = machine.dind_keygen_note((1.25, 3.5))
+    assert "two RSA-4096 keys" in note and "took 1.2, 3.5 s here" in note
+    monkeypatch.setattr(machine.shutil, "which", lambda name: None)
+    assert machine.rsa4096_seconds() == ()

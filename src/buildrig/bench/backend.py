@@ -202,6 +202,7 @@ class RealBackend:
         self._registry: Any = None
         self.rebuild_misses: list[str] = []
         self.cache_leftovers: list[str] = []
+        self.dind_keygen: tuple[float, ...] = ()
 
     # -- Backend protocol ---------------------------------------------------------------------------
 
@@ -226,6 +227,10 @@ class RealBackend:
                 skipped.append(Skipped(way, "the shell executor needs a docker CLI on this host's PATH"))
             else:
                 runnable.append(way)
+        if "dind" in runnable:
+            from buildrig.bench.machine import rsa4096_seconds
+
+            self.dind_keygen = rsa4096_seconds()
         return tuple(runnable), tuple(skipped)
 
     def machine(self) -> Machine:
@@ -254,6 +259,10 @@ class RealBackend:
             "manifest and kaniko cache look-up adds round trips that these figures do not show.",
         )
         out = list(how)
+        if self.dind_keygen:
+            from buildrig.bench.machine import dind_keygen_note
+
+            out.append(dind_keygen_note(self.dind_keygen))
         if self.cache_leftovers:
             out.append(
                 "cache volumes the benchmark could not remove (`buildrig gc` removes them once this "

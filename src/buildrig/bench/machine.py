@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
+import subprocess
+import time
 from typing import Any
 
 from buildrig import __version__
@@ -43,3 +46,33 @@ def _os_release() -> str:
     except OSError:
         return ""
     return ""
+
+
+def rsa4096_seconds(tries: int = 2) -> tuple[float, ...]:
+    """How long ``openssl genrsa 4096`` takes here, ``tries`` times (empty without openssl): what
+    the official docker:dind entrypoint spends on each key it makes."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        return ()
+    took: list[float] = []
+    for _ in range(tries):
+        t0 = time.monotonic()
+        try:
+            subprocess.run([openssl, "genrsa", "4096"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, check=True, timeout=60)
+        except (OSError, subprocess.SubprocessError):
+            return ()
+        took.append(time.monotonic() - t0)
+    return tuple(took)
+
+
+def dind_keygen_note(took: tuple[float, ...]) -> str:
+    """What the stand-in dind service leaves out of the dind figures, with this machine's cost."""
+    each = ", ".join(f"{t:.1f}" for t in took)
+    return (
+        "dind: the official docker:dind entrypoint makes two RSA-4096 keys in every new service "
+        "container (its CA's and its server's; the client's stays in the runner's /certs/client "
+        "volume); the test bed's stand-in makes P-256 keys in milliseconds, so a job with the "
+        f"official image takes about two keys' time more than these figures: `openssl genrsa 4096` "
+        f"took {each} s here."
+    )
