@@ -77,5 +77,11 @@ def test_dind_keygen_is_measured_here_and_named_in_the_notes(monkeypatch: pytest
     assert len(took) == 1 and took[0] > 0
     note = machine.dind_keygen_note((1.25, 3.5))
     assert "two RSA-4096 keys" in note and "took 1.2, 3.5 s here" in note
+    from buildrig.bench.backend import RealBackend
+
+    backend = RealBackend(Path("."))
+    assert not any("RSA-4096" in n for n in backend.notes())  # no dind run, no note
+    backend.dind_keygen = (1.25, 3.5)
+    assert note in backend.notes()
     monkeypatch.setattr(machine.shutil, "which", lambda name: None)
     assert machine.rsa4096_seconds() == ()

@@ -134,30 +134,39 @@ def test_cache_slots_are_held_apart_and_freed(tmp_path: Path, monkeypatch: pytes
         assert again == "p1-0"
 
 
-def test_a_removal_in_progress_elsewhere_is_waited_for() -> None:
+def test_a_removal_in_progress_elsewhere_is_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
     """A job's release cut short by Ctrl-C leaves its removals running in their threads; the run's
-    sweep then waits for them, or the network and volumes after them would still be in use."""
+    sweep then retries until the container is gone, or the network and volumes after it would
+    still be in use; past 30 s it says so instead of passing over it."""
     from docker.errors import APIError, NotFound
 
+    from buildrig.run import cleanup
     from buildrig.run.cleanup import Tracker
 
     class _Api:
-        looks = 0
+        def __init__(self, answers: list[Exception | None]) -> None:
+            self.answers = answers
+            self.tries = 0
 
         def remove_container(self, cid: str, v: bool, force: bool) -> None:
-            raise APIError("removal of container c1 is already in progress")
+            self.tries += 1
+            answer = self.answers.pop(0) if self.answers else APIError("removal of c1 is already in progress")
+            if answer is not None:
+                raise answer
 
-        def inspect_container(self, cid: str) -> dict[str, str]:
-            self.looks += 1
-            if self.looks == 3:
-                raise NotFound("gone")
-            return {}
-
-    api = _Api()
-    tracker = Tracker(api, "r1")  # type: ignore[arg-type]
-    tracker.containers.append("c1")
-    tracker.remove_container("c1")
-    assert api.looks == 3 and tracker.containers == []
+    busy = APIError("removal of container c1 is already in progress")
+    for answers in ([busy, busy, NotFound("gone")], [busy, None]):  # gone, or the other one failed
+        api = _Api(list(answers))
+        tracker = Tracker(api, "r1")  # type: ignore[arg-type]
+        tracker.containers.append("c1")
+        tracker.remove_container("c1")
+        assert api.tries == len(answers) and tracker.containers == []
+    clock = iter(range(0, 1000, 10))
+    monkeypatch.setattr(cleanup.time, "monotonic", lambda: float(next(clock)))
+    monkeypatch.setattr(cleanup.time, "sleep", lambda s: None)
+    stuck = Tracker(_Api([]), "r1")  # type: ignore[arg-type]
+    with pytest.raises(APIError, match="still being removed after 30 s"):
+        stuck.remove_container("c1")
 
 
 def test_a_jobs_network_goes_with_what_is_still_attached_to_it() -> None:

@@ -121,3 +121,23 @@ def _real_executor(api: Any, userns_mode: str | None = None) -> DockerExecutor:
     tracker: Any = SimpleNamespace(remove_container=lambda cid: None)
     return DockerExecutor(api, ctx, DockerSection(userns_mode=userns_mode), tracker=tracker, overrides={},
                           default_pull_policy=("never",), network_per_build=False)
+
+
+def test_only_a_missing_capability_is_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another refusal (a policy plugin, say) may not hold for the next run: it is learnt again."""
+    from buildrig.run import capabilities
+
+    class _Policy(_Engine):
+        def start(self, cid: str) -> None:
+            self.tried.append(cid)
+            if cid == "strict":
+                raise APIError("authorization denied by plugin: privileged mode is not allowed")
+            self.started.append(cid)
+
+    monkeypatch.delenv(FALLBACK_ENV, raising=False)
+    monkeypatch.setattr(capabilities, "_REFUSED", {})
+    for _ in range(2):
+        api = _Policy()
+        assert _start(_real_executor(api), JobLog("j", Masker([]), None)) == "relaxed"
+        assert api.tried == ["strict", "relaxed"]
+    assert capabilities._REFUSED == {}

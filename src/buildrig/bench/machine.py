@@ -71,8 +71,8 @@ def dind_keygen_note(took: tuple[float, ...]) -> str:
     each = ", ".join(f"{t:.1f}" for t in took)
     return (
         "dind: the official docker:dind entrypoint makes two RSA-4096 keys in every new service "
-        "container (its CA's and its server's; the client's stays in the runner's /certs/client "
-        "volume); the test bed's stand-in makes P-256 keys in milliseconds, so a job with the "
-        f"official image takes about two keys' time more than these figures: `openssl genrsa 4096` "
-        f"took {each} s here."
+        "container (its CA's and its server's; three when the runner's /certs/client volume does "
+        "not keep the client's); the test bed's stand-in makes P-256 keys in milliseconds, so a "
+        "job with the official image takes about two keys' time more than these figures: "
+        f"`openssl genrsa 4096` took {each} s here."
     )

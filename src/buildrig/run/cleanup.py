@@ -45,17 +45,21 @@ class Tracker:
     def remove_container(self, cid: str) -> None:
         from docker.errors import APIError, NotFound
 
+        # Another thread's removal (a job's release cut short by Ctrl-C) makes the engine answer
+        # "already in progress": try again until it is gone, or the network and volumes after it
+        # would still be in use; a removal that failed there is retried here.
+        deadline = time.monotonic() + 30
         with contextlib.suppress(NotFound):
-            try:
-                self.api.remove_container(cid, v=True, force=True)
-            except APIError as exc:
-                if "already in progress" not in str(exc):
-                    raise
-                # Another thread's removal (a job's release cut short by Ctrl-C): wait for it, or
-                # the network and volumes after it would still be in use.
-                for _ in range(300):
-                    self.api.inspect_container(cid)  # NotFound once it is gone
-                    time.sleep(0.1)
+            while True:
+                try:
+                    self.api.remove_container(cid, v=True, force=True)
+                    break
+                except APIError as exc:
+                    if "already in progress" not in str(exc):
+                        raise
+                    if time.monotonic() >= deadline:
+                        raise APIError(f"container {cid[:12]} is still being removed after 30 s") from None
+                time.sleep(0.1)
         with contextlib.suppress(ValueError):
             self.containers.remove(cid)
 
@@ -67,8 +71,7 @@ class Tracker:
 
         with contextlib.suppress(NotFound):
             for cid in self.api.inspect_network(nid).get("Containers") or {}:
-                with contextlib.suppress(NotFound):
-                    self.api.remove_container(cid, v=True, force=True)
+                self.remove_container(cid)
             self.api.remove_network(nid)
         with contextlib.suppress(ValueError):
             self.networks.remove(nid)
@@ -192,14 +195,21 @@ def cache_slot(scope: str, slots: int = 64) -> Iterator[str]:
     from buildrig.paths import state_dir
 
     locks = state_dir() / "cache-slots"
-    locks.mkdir(parents=True, exist_ok=True)
     for n in range(slots):
-        fh = (locks / f"{scope}-{n}.lock").open("a")
+        path = locks / f"{scope}-{n}.lock"
+        try:
+            locks.mkdir(parents=True, exist_ok=True)
+            fh = path.open("a")
+        except OSError as exc:
+            raise InputError(f"{path}: cannot hold a kept cache's slot: {exc.strerror or exc}") from None
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except BlockingIOError:
             fh.close()
             continue
+        except OSError as exc:
+            fh.close()
+            raise InputError(f"{path}: cannot lock a kept cache's slot: {exc.strerror or exc}") from None
         try:
             yield f"{scope}-{n}"
         finally:

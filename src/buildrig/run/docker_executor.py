@@ -410,7 +410,6 @@ class DockerExecutor:
 
     def _release(self, created: Sequence[str], network: str | None, volume: str | None) -> None:
         """Remove what the job created, containers first (they hold the network and volume)."""
-        from docker.errors import APIError
 
         def remove(cid: str) -> None:
             # Any engine error (a timeout too): the run's final sweep retries what is left.
@@ -427,11 +426,11 @@ class DockerExecutor:
         for w in workers:
             w.join()
         if volume is not None:
-            with contextlib.suppress(APIError):
+            with contextlib.suppress(*engine.sdk_errors()):
                 self.api.remove_volume(volume, force=True)
                 self.tracker.volumes.remove(volume)
         if network:
-            with contextlib.suppress(APIError):
+            with contextlib.suppress(*engine.sdk_errors()):
                 self.tracker.remove_network(network)
 
     def _gather(self, cid: str, pattern: str) -> list[ArtifactFile]:
