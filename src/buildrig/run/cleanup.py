@@ -195,10 +195,13 @@ def cache_slot(scope: str, slots: int = 64) -> Iterator[str]:
     from buildrig.paths import state_dir
 
     locks = state_dir() / "cache-slots"
+    try:
+        locks.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{locks}: cannot hold a kept cache's slot: {exc.strerror or exc}") from None
     for n in range(slots):
         path = locks / f"{scope}-{n}.lock"
         try:
-            locks.mkdir(parents=True, exist_ok=True)
             fh = path.open("a")
         except OSError as exc:
             raise InputError(f"{path}: cannot hold a kept cache's slot: {exc.strerror or exc}") from None

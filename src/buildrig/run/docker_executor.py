@@ -51,7 +51,6 @@ if TYPE_CHECKING:
     from docker import APIClient
 
 
-
 class DockerExecutor:
     def __init__(
         self,
