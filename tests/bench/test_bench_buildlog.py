@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from buildrig.bench.buildlog import build_times, cached_steps
+from buildrig.bench.buildlog import build_times, cached_steps, docker_builder
 from buildrig.bench.orchestrate import JobRun, build_lines, execution_from
 from buildrig.bench.phases import LogLine
 
@@ -159,3 +159,27 @@ def test_job_start_and_end_from_a_real_dind_job() -> None:
     assert parts["job end"] == pytest.approx(21.98)
     assert parts["other"] == pytest.approx(ex.other_s - ex.setup_s - ex.teardown_s)
     assert sum(v or 0.0 for v in parts.values()) == pytest.approx(43.03)
+
+
+@pytest.mark.parametrize(
+    ("log", "expected"),
+    [
+        ("classic-warm.log", "legacy"),
+        ("classic-cold.log", "legacy"),
+        ("buildkit-docker-warm.log", "BuildKit"),
+        ("buildkit-dind-warm.log", "BuildKit"),
+        # not `docker build`: neither builder's progress
+        ("kaniko-warm.log", None),
+        ("buildah-warm.log", None),
+    ],
+)
+def test_which_builder_docker_build_used(log: str, expected: str | None) -> None:
+    assert docker_builder(load(log)) == expected
+
+
+def test_builders_note_names_the_ways_on_each_builder() -> None:
+    from buildrig.bench.backend import builders_note
+
+    note = builders_note({"shell": "legacy", "docker_sock": "BuildKit", "dind": "BuildKit"})
+    assert "the legacy builder in shell" in note and "BuildKit in docker_sock, dind" in note
+    assert "includes the difference between the two builders" in note

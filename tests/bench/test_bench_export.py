@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -45,6 +46,9 @@ def test_json_round_trip() -> None:
     original = sample()
     assert from_dict(json.loads(to_json(original))) == original
     assert from_dict(to_dict(original)) == original
+    machine = dataclasses.replace(original.machine, bare_container_s=(0.3, 0.25))
+    timed = dataclasses.replace(original, machine=machine)
+    assert from_dict(json.loads(to_json(timed))).machine.bare_container_s == (0.3, 0.25)
 
 
 def test_json_wrong_version_or_shape_is_an_input_error(tmp_path: Path) -> None:

@@ -100,6 +100,9 @@ class FakeBackend:
     def notes(self) -> tuple[str, ...]:
         return ("fake note",)
 
+    def bare_container(self) -> tuple[float, ...]:
+        return (0.31, 0.29, 0.33)
+
     def job(self, ws: FakeWorkspace) -> JobRun:
         n = len(self.jobs) + 1
         if n == self.raise_at:
@@ -165,6 +168,8 @@ def test_three_scenarios_per_repeat_in_one_workspace(project: Path, tmp_path: Pa
     assert res.settings.change_file == "src/main.py"
     assert res.aborted is None
     assert res.notes[-1] == "fake note"
+    # the engine's container floor, timed by the backend, goes into the machine's facts
+    assert res.machine.bare_container_s == (0.31, 0.29, 0.33)
 
 
 def test_each_run_is_told_its_scenario_and_a_cached_cold_run_fails(project: Path, tmp_path: Path) -> None:

@@ -80,6 +80,12 @@ def test_floor_note_explains_a_way_that_cannot_reach_its_target() -> None:
     # shell's warm median: 0.2 + 0.4 + 1.0 + 0.3 = 1.9 s; the target is 2× that
     assert "against a target of ≤ 3.8 s (2× shell's 1.9 s)" in note
     assert "already above the target" in note and "largest: cache 9.2 s" in note
+    assert "bare container" not in note  # not timed: not claimed
+    # with the engine's container floor timed, the note says what it leaves of the target
+    with_floor = floor_note(check, dind, 0.32)
+    assert with_floor is not None and with_floor.startswith(note)
+    assert "takes 0.32 s on this engine" in with_floor and "leaves 3.48 s of the target" in with_floor
+    assert "the shell way's whole job takes 1.90 s" in with_floor
     # a way that meets its target has no note
     met = next(c for c in check_targets(sums.values()) if (c.way, c.scenario) == ("docker_sock", "warm"))
     assert met.met is True and floor_note(met, sums[("docker_sock", "warm")]) is None

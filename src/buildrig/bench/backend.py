@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from buildrig import engine
-from buildrig.bench.buildlog import cached_steps
+from buildrig.bench.buildlog import cached_steps, docker_builder
 from buildrig.bench.machine import machine_facts
 from buildrig.bench.model import CacheMode, Machine, Skipped
 from buildrig.bench.orchestrate import JobRun
@@ -33,6 +33,8 @@ from buildrig.trial import scratch_git
 NAMESPACE_PREFIX = "buildrig-bench"
 #: Ways whose builds land in a daemon that outlives the job (the host's, or docker_host's).
 HOST_DAEMON_WAYS = ("shell", "docker_sock")
+#: Ways whose job builds with ``docker build``: the builder is the docker CLI's choice.
+DOCKER_CLI_WAYS = ("shell", "docker_sock", "docker_host", "dind")
 
 _SERVICE_START = re.compile(r"^Starting service ")
 _STEP_SCRIPT = re.compile(r'^Executing "step_script"')
@@ -90,6 +92,26 @@ def services_from_log(lines: Sequence[Any]) -> tuple[ServiceSpan, ...]:
         return ()
     ready = next((ln.t for ln in lines if ln.t >= start and _STEP_SCRIPT.match(strip_ansi(ln.text))), None)
     return (ServiceSpan("services", start, ready if ready is not None else start),)
+
+
+def builders_note(builders: dict[str, str]) -> str:
+    """The ways whose `docker build` used different builders, named (only said when they did)."""
+    by: dict[str, list[str]] = {}
+    for way, used in builders.items():
+        by.setdefault(used, []).append(way)
+    parts = []
+    if "legacy" in by:
+        parts.append(
+            f"the legacy builder in {', '.join(by['legacy'])} (the docker CLI there defaults to it: "
+            "no buildx plugin, or a CLI older than 23.0)"
+        )
+    if "BuildKit" in by:
+        parts.append(f"BuildKit in {', '.join(by['BuildKit'])}")
+    return (
+        "builders: `docker build` used " + " and ".join(parts) + ". The Dockerfile is the same, "
+        "the builder is not: a ratio between these ways includes the difference between the two "
+        "builders (see the build steps column), not only between the ways."
+    )
 
 
 @dataclass
@@ -165,6 +187,9 @@ class RealWorkspace:
         lines = tuple(LogLine(ln.t, ln.text) for ln in job.lines)
         ok = job.status == "success"
         error = None if ok else (job.reason or f"job {job.name} {job.status} (exit code {job.exit_code})")
+        used = docker_builder(lines) if self.way in DOCKER_CLI_WAYS else None
+        if used is not None:
+            b.builders.setdefault(self.way, used)
         if self.runs > 1 and job.status == "success" and self.expects_cache and not cached_steps(lines):
             b.rebuild_misses.append(f"{self.way} (cache {self.cache}, {self.project_name}) run {self.runs}")
         if ok:
@@ -203,6 +228,9 @@ class RealBackend:
         self.rebuild_misses: list[str] = []
         self.cache_leftovers: list[str] = []
         self.dind_keygen: tuple[float, ...] = ()
+        self.bare_container_s: tuple[float, ...] = ()
+        #: way → the builder its `docker build` used ("legacy" or "BuildKit")
+        self.builders: dict[str, str] = {}
 
     # -- Backend protocol ---------------------------------------------------------------------------
 
@@ -255,10 +283,16 @@ class RealBackend:
             "manifest and kaniko cache look-up adds round trips that these figures do not show.",
         )
         out = list(how)
+        if self.bare_container_s:
+            from buildrig.bench.machine import bare_container_note
+
+            out.append(bare_container_note(self.bare_container_s))
         if self.dind_keygen:
             from buildrig.bench.machine import dind_keygen_note
 
             out.append(dind_keygen_note(self.dind_keygen))
+        if len(set(self.builders.values())) > 1:
+            out.append(builders_note(self.builders))
         if self.cache_leftovers:
             out.append(
                 "cache volumes the benchmark could not remove (`buildrig gc` removes them once this "
@@ -281,6 +315,8 @@ class RealBackend:
             from buildrig.bench.machine import rsa4096_seconds
 
             self.dind_keygen = rsa4096_seconds()  # once, before any of its runs: not timed
+        if spec.strategy != "shell" and not self.bare_container_s:
+            self.bare_container_s = self._probe_container(spec.strategy)
         scratch = scratch_copy(self.project, self.root(), f"{way}-{cache}")
         scope = re.sub(r"[^a-z0-9-]", "-", f"bench-{self.run_id}-{way}-{cache}-{tag}".lower())
         # Every step runs even when one before it raises (last registered, first run).
@@ -295,6 +331,21 @@ class RealBackend:
             file_vars = prepare_way(spec, scratch, cache)
             name = re.sub(r"[^a-z0-9-]", "-", f"{self.project.resolve().name}-{tag}".lower()).strip("-")
             yield RealWorkspace(self, way, cache, scratch, name, file_vars, cache_scope=scope)
+
+    def bare_container(self) -> tuple[float, ...]:
+        return self.bare_container_s
+
+    def _probe_container(self, strategy: str) -> tuple[float, ...]:
+        """The engine's floor for a job in a container, in the way's job image (not timed as any
+        run's)."""
+        from buildrig import strategies
+        from buildrig.bench.machine import bare_container_seconds
+        from buildrig.testbed import images
+
+        wanted = strategies.get(strategy).images
+        if not wanted:
+            return ()
+        return bare_container_seconds(self.cli.api, images.overrides().get(wanted[0], wanted[0]), self.run_id)
 
     def _stop_docker_host(self) -> None:
         from buildrig.testbed import dockerhost

@@ -65,6 +65,25 @@ def cached_steps(lines: Sequence[LogLine]) -> int:
     return hits + max(plan, extract)
 
 
+#: ``Step 4/10 : COPY ...``: Docker's classic (legacy) builder.
+_CLASSIC_STEP = re.compile(r"^Step \d+/\d+ : ")
+#: ``#0 building with "default" instance`` or ``#7 [3/6] COPY ...``: BuildKit's plain progress.
+_BK_STEP = re.compile(r"^#\d+ (?:building with |\[)")
+
+
+def docker_builder(lines: Sequence[LogLine]) -> str | None:
+    """Which builder a ``docker build`` in the job used, from its output: ``"legacy"`` (the
+    classic builder, what the docker CLI falls back to without the buildx plugin), ``"BuildKit"``
+    or ``None`` when the output shows neither."""
+    for line in lines:
+        text = strip_ansi(line.text).rstrip("\r")
+        if _CLASSIC_STEP.match(text):
+            return "legacy"
+        if _BK_STEP.match(text):
+            return "BuildKit"
+    return None
+
+
 # --- where the build command's time goes ------------------------------------------------------------
 
 #: BuildKit vertices that only move the cache (import the cache manifest, export the cache).

@@ -21,6 +21,7 @@ from buildrig.bench.stats import (
     Rank,
     Summary,
     TargetCheck,
+    bare_container_median,
     check_targets,
     floor,
     floor_note,
@@ -344,10 +345,16 @@ def _floor_table(summaries: Sequence[Summary]) -> str:
     return _table(head, rows, raw=True)
 
 
-def _floor_notes(summaries: Sequence[Summary]) -> list[str]:
+def _floor_notes(summaries: Sequence[Summary], bare_container_s: float | None) -> list[str]:
     by = {(s.way, s.scenario): s for s in summaries}
-    notes = [floor_note(c, by[(c.way, c.scenario)]) for c in check_targets(summaries)]
+    notes = [floor_note(c, by[(c.way, c.scenario)], bare_container_s) for c in check_targets(summaries)]
     return [n for n in notes if n]
+
+
+def _fact(value: object) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "—"
+    return str(value)
 
 
 def grouped_notes(notes: Sequence[str]) -> list[tuple[str, int]]:
@@ -480,7 +487,7 @@ def render_html(results: BenchResults) -> str:
             "command and after its last (containers, volumes, after_script, clean-up).</p>"
         )
         parts.append(_floor_table(chosen))
-        for note in _floor_notes(chosen):
+        for note in _floor_notes(chosen, bare_container_median(results.machine)):
             parts.append(f'<p class="floor-note">{escape(note)}</p>')
         for label, group in RANK_GROUPS:
             if not any(s.way in group for s in chosen):
@@ -502,7 +509,7 @@ def render_html(results: BenchResults) -> str:
         parts.append("<h2>Registry cache: with vs without</h2>")
         parts.append(_cache_effect_table(summaries))
     parts.append("<h2>Machine</h2>")
-    parts.append(_table(["fact", "value"], [[k, str(v)] for k, v in results.machine.to_dict().items()]))
+    parts.append(_table(["fact", "value"], [[k, _fact(v)] for k, v in results.machine.to_dict().items()]))
     parts.append('<h2>Every execution</h2><p class="muted">Click a column to sort.</p>')
     parts.append(_runs_table(results))
     parts.append(f"<script>{_JS}</script></body></html>\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import shutil
@@ -75,4 +76,46 @@ def dind_keygen_note(took: tuple[float, ...]) -> str:
         "not keep the client's); the test bed's stand-in makes P-256 keys in milliseconds, so a "
         "job with the official image takes about two keys' time more than these figures: "
         f"`openssl genrsa 4096` took {each} s here."
+    )
+
+
+def bare_container_seconds(api: Any, image: str, run_id: str, tries: int = 3) -> tuple[float, ...]:
+    """Seconds of ``tries`` bare containers in ``image``, each created, started, waited for and
+    removed as ``docker run --rm`` does, on the default bridge like a job: the engine's own cost
+    for any job that runs in a container. Empty when the engine refuses (the figure is left out;
+    a container that did start is still removed)."""
+    from buildrig import engine
+
+    took: list[float] = []
+    for _ in range(tries):
+        cid: str | None = None
+        t0 = time.monotonic()
+        try:
+            cid = api.create_container(
+                image, entrypoint=["sh", "-c", "exit 0"], command=[],
+                labels=engine.labels(run_id, "bench-probe"), host_config=api.create_host_config(),
+            )["Id"]
+            api.start(cid)
+            code = api.wait(cid).get("StatusCode")
+            api.remove_container(cid, force=True)
+            cid = None
+            if code != 0:
+                return ()
+            took.append(time.monotonic() - t0)
+        except engine.sdk_errors():
+            return ()
+        finally:
+            if cid is not None:
+                with contextlib.suppress(*engine.sdk_errors()):
+                    api.remove_container(cid, force=True)
+    return tuple(took)
+
+
+def bare_container_note(took: tuple[float, ...]) -> str:
+    each = ", ".join(f"{t:.2f}" for t in took)
+    return (
+        "container floor: a bare container (created, started, waited for and removed, what "
+        f"`docker run --rm` does) took {each} s on this engine before the first container way's "
+        "first job. Every way but shell runs its job in a container and pays at least this once; "
+        "the shell way pays nothing of it."
     )

@@ -158,6 +158,11 @@ class Machine:
     docker_host: str
     python: str
     buildrig_version: str
+    #: Seconds of a bare container's create, start, wait and remove (``docker run --rm``'s work)
+    #: in a container way's job image, a few times before that way's first job: the engine's floor
+    #: for any job that runs in a container, which the shell way does not pay. Empty when no
+    #: container way ran or the probe failed.
+    bare_container_s: tuple[float, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -173,6 +178,7 @@ class Machine:
             "docker_host": self.docker_host,
             "python": self.python,
             "buildrig_version": self.buildrig_version,
+            "bare_container_s": [round(t, 3) for t in self.bare_container_s],
         }
 
     @classmethod
@@ -190,6 +196,7 @@ class Machine:
             docker_host=str(data.get("docker_host", "")),
             python=str(data.get("python", "")),
             buildrig_version=str(data.get("buildrig_version", "")),
+            bare_container_s=tuple(float(t) for t in data.get("bare_container_s") or ()),
         )
 
 

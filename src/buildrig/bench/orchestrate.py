@@ -7,6 +7,7 @@ only decides what runs in which order, turns job logs into phases and keeps goin
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import os
 import re
@@ -91,6 +92,11 @@ class Backend(Protocol):
 
     def notes(self) -> tuple[str, ...]:
         """Remarks about how comparable the figures are (e.g. a cold run that found a cache)."""
+        ...
+
+    def bare_container(self) -> tuple[float, ...]:
+        """Seconds of the bare containers timed before the first container way's first job (the
+        engine's floor for a job in a container), empty when none was."""
         ...
 
 
@@ -458,7 +464,7 @@ def run_bench(opts: BenchOptions, backend: Backend, on_event: EventSink | None =
     )
     notes = (*notes, *backend.notes())
     return BenchResults(
-        machine=machine,
+        machine=dataclasses.replace(machine, bare_container_s=backend.bare_container()),
         settings=Settings(
             project=project.resolve().name,
             ways=tuple(wanted),

@@ -16,6 +16,7 @@ from buildrig.bench.model import (
     THEORETICAL_RANKING,
     CacheMode,
     Execution,
+    Machine,
     Scenario,
 )
 
@@ -71,6 +72,11 @@ class Rank:
 
 def _median(values: Sequence[float]) -> float | None:
     return statistics.median(values) if values else None
+
+
+def bare_container_median(machine: Machine) -> float | None:
+    """The median of the bare containers timed on the engine, ``None`` when none was."""
+    return _median(machine.bare_container_s)
 
 
 def summarize_group(runs: Sequence[Execution]) -> Summary:
@@ -262,9 +268,10 @@ def floor(s: Summary) -> tuple[tuple[str, float | None], ...]:
     )
 
 
-def floor_note(check: TargetCheck, s: Summary) -> str | None:
+def floor_note(check: TargetCheck, s: Summary, bare_container_s: float | None = None) -> str | None:
     """Why a way misses its target on this machine, with the numbers; ``None`` when it meets it
-    (or nothing was measured)."""
+    (or nothing was measured). ``bare_container_s``: the engine's own cost of a container
+    (:attr:`Machine.bare_container_s`, median), which every way but shell pays."""
     if check.met is not False or s.median_s is None or s.shell_median_s is None:
         return None
     target = check.limit * s.shell_median_s
@@ -281,11 +288,20 @@ def floor_note(check: TargetCheck, s: Summary) -> str | None:
     )
     if fixed >= target:
         big = f" (largest: {biggest[0]} {biggest[1]:.1f} s)" if biggest else ""
-        return head + (
+        why = head + (
             f"The floor without any build step is {fixed:.1f} s{big}, already above the target: "
             "this way cannot reach it on this machine without removing that cost."
         )
-    return head + (
-        f"The floor without build steps is {fixed:.1f} s, so the build steps ({steps:.1f} s) would "
-        f"have to fit in {target - fixed:.1f} s."
-    )
+    else:
+        why = head + (
+            f"The floor without build steps is {fixed:.1f} s, so the build steps ({steps:.1f} s) "
+            f"would have to fit in {target - fixed:.1f} s."
+        )
+    if bare_container_s is not None and s.way != BASELINE_WAY:
+        why += (
+            f" A bare container (`docker run --rm`'s create, start, wait and remove) takes "
+            f"{bare_container_s:.2f} s on this engine, which the shell way never pays: it leaves "
+            f"{max(0.0, target - bare_container_s):.2f} s of the target for everything else the "
+            f"job does, where the shell way's whole job takes {s.shell_median_s:.2f} s."
+        )
+    return why

@@ -19,6 +19,7 @@ from buildrig.bench.stats import (
     TARGETS,
     Summary,
     TargetCheck,
+    bare_container_median,
     check_targets,
     floor,
     floor_note,
@@ -150,7 +151,7 @@ def results_table(results: BenchResults) -> RenderableType:
         parts.append(skipped)
     by_key = {(s.way, s.scenario, s.cache): s for s in summaries}
     for c in (c for c in checks.values() if c.met is False):
-        note = floor_note(c, by_key[(c.way, c.scenario, c.cache)])
+        note = floor_note(c, by_key[(c.way, c.scenario, c.cache)], bare_container_median(results.machine))
         parts.append(Text(f"target missed (cache {c.cache}): {note}", style="red"))
     if results.aborted:
         parts.append(Text(f"stopped early: {results.aborted} (partial results kept)", style="bold red"))
