@@ -229,6 +229,7 @@ class RealBackend:
         self.cache_leftovers: list[str] = []
         self.dind_keygen: tuple[float, ...] = ()
         self.bare_container_s: tuple[float, ...] = ()
+        self._probed = False
         #: way → the builder its `docker build` used ("legacy" or "BuildKit")
         self.builders: dict[str, str] = {}
 
@@ -315,7 +316,8 @@ class RealBackend:
             from buildrig.bench.machine import rsa4096_seconds
 
             self.dind_keygen = rsa4096_seconds()  # once, before any of its runs: not timed
-        if spec.strategy != "shell" and not self.bare_container_s:
+        if spec.strategy != "shell" and not self._probed:
+            self._probed = True  # once: a probe the engine refused is not retried per workspace
             self.bare_container_s = self._probe_container(spec.strategy)
         scratch = scratch_copy(self.project, self.root(), f"{way}-{cache}")
         scope = re.sub(r"[^a-z0-9-]", "-", f"bench-{self.run_id}-{way}-{cache}-{tag}".lower())
