@@ -92,6 +92,16 @@ def test_kaniko_cache_lookups_and_pushes_from_the_build_command() -> None:
     assert cold.cache_meta > 0 and cold.push > 0  # the cache repository is filled on a cold run
 
 
+def test_kaniko_base_image_unpack_counts_apart_from_the_build_steps() -> None:
+    """kaniko unpacks the base image into its root before a COPY it has to run ("Unpacking rootfs
+    as cmd COPY ... requires it." until the next line): the floor shows it as its own part."""
+    assert build_times(build_lines(load("kaniko-warm.log"))).unpack == pytest.approx(7.37 - 3.38)
+    assert build_times(build_lines(load("kaniko-cold.log"))).unpack == pytest.approx(3.97 - 1.44)
+    # the other builders never unpack a base image: their stores keep it as layers
+    for log in ("buildah-warm.log", "buildctl-warm.log", "buildkit-docker-warm.log", "classic-warm.log"):
+        assert build_times(build_lines(load(log))).unpack == 0.0
+
+
 def _job(lines: tuple[LogLine, ...], ok: bool = True) -> JobRun:
     return JobRun(ok, lines[0].t, lines[-1].t + 0.1, 1.8e9, lines)
 

@@ -34,6 +34,7 @@ def test_json_shape_matches_the_issue() -> None:
         "cached_steps": None,
         "cache_meta_s": None,
         "inner_push_s": None,
+        "unpack_s": None,
         "setup_s": None,
         "teardown_s": None,
     }

@@ -104,3 +104,26 @@ def test_build_push_ratio_leaves_out_per_job_costs() -> None:
     assert _by(no_push, "kaniko", "warm").build_push_s == pytest.approx(1.0)
     no_build = summarize([run("shell", "warm", 1, 0.2), run("kaniko", "warm", 1, None, push=None)])
     assert _by(no_build, "kaniko", "warm").build_push_s is None
+
+
+def test_kaniko_base_unpack_is_a_part_of_the_floor_of_its_own() -> None:
+    import dataclasses
+
+    from buildrig.bench.stats import floor, floor_note
+
+    shell = [run("shell", "change", r, 1.0, push=0.5, login=0.1, other=0.2) for r in (1, 2, 3)]
+    kaniko = [
+        dataclasses.replace(run("kaniko", "change", r, 8.0, push=None, login=None, other=1.2),
+                            unpack_s=7.0, inner_push_s=0.2, cache_meta_s=0.1)
+        for r in (1, 2, 3)
+    ]
+    sums = {(s.way, s.scenario): s for s in summarize([*shell, *kaniko])}
+    parts = dict(floor(sums[("kaniko", "change")]))
+    assert parts["base unpack"] == pytest.approx(7.0)
+    assert parts["build steps"] == pytest.approx(8.0 - 7.0 - 0.2 - 0.1)
+    check = next(c for c in check_targets(sums.values()) if c.way == "kaniko")
+    note = floor_note(check, sums[("kaniko", "change")])
+    assert note is not None and "base unpack 7.0" in note and "largest: base unpack 7.0 s" in note
+    assert "The base unpack (7.0 s) is the builder writing the base image's whole filesystem" in note
+    # a builder that unpacks nothing shows no such part
+    assert dict(floor(sums[("shell", "change")]))["base unpack"] is None

@@ -103,6 +103,9 @@ _CACHE_LINE = re.compile(
 #: Lines printed once the work is done: the time since the line before is the cache's (buildah
 #: pulls a cached layer before it says so).
 _CACHE_DONE_LINE = re.compile(r"--> Cache pulled from remote\b")
+#: kaniko unpacking the base image's whole filesystem into its own root because a step it has to
+#: run needs it (a COPY always does, a RUN not taken from the cache), until the next line.
+_UNPACK_LINE = re.compile(r"\bUnpacking rootfs as cmd .+ requires it\b")
 #: kaniko's push of the image itself (``--destination``), until the next line.
 _PUSH_LINE = re.compile(r"\bPushing image to\b|\bPushed \S+@sha256:", re.IGNORECASE)
 
@@ -111,10 +114,13 @@ _PUSH_LINE = re.compile(r"\bPushing image to\b|\bPushed \S+@sha256:", re.IGNOREC
 class BuildTimes:
     """Seconds of the build command spent on the cache — its metadata (cache manifests imported
     and exported, kaniko's look-ups) and the cached layers it pulled — and on pushing layers
-    (builders that push from inside the build command: kaniko, ``buildctl ... push=true``)."""
+    (builders that push from inside the build command: kaniko, ``buildctl ... push=true``), and
+    on unpacking the base image (kaniko)."""
 
     cache_meta: float = 0.0
     push: float = 0.0
+    #: Seconds kaniko spent unpacking the base image's filesystem before running a step.
+    unpack: float = 0.0
 
 
 def build_times(lines: Sequence[LogLine]) -> BuildTimes:
@@ -133,7 +139,7 @@ def build_times(lines: Sequence[LogLine]) -> BuildTimes:
     cache_vertex: set[str] = set()
     pulling: dict[str, float] = {}  # vertex → its first pull of a cached layer
     pushing: dict[str, float] = {}  # vertex → its first push line
-    meta = push = 0.0
+    meta = push = unpack = 0.0
     texts = [strip_ansi(line.text).rstrip("\r") for line in lines]
     for i, text in enumerate(texts):
         t = lines[i].t
@@ -170,4 +176,6 @@ def build_times(lines: Sequence[LogLine]) -> BuildTimes:
             meta += span
         elif _PUSH_LINE.search(text):
             push += span
-    return BuildTimes(cache_meta=meta, push=push)
+        elif _UNPACK_LINE.search(text):
+            unpack += span
+    return BuildTimes(cache_meta=meta, push=push, unpack=unpack)

@@ -34,6 +34,7 @@ PHASE_COLORS: dict[str, str] = {
     "daemon start": "#8e6bbf",
     "login": "#e0a030",
     "build steps": "#3b7dd8",
+    "base unpack": "#1f4e8c",
     "cache": "#d8603b",
     "layer push": "#3fa66b",
     "job start": "#7fb3d5",
@@ -482,7 +483,8 @@ def render_html(results: BenchResults) -> str:
             "<h3>The floor, phase by phase</h3>"
             '<p class="muted">daemon start: services and the job\'s wait for their daemon; cache: '
             "cache manifests imported/exported, cache look-ups and cached layers pulled by the build "
-            "command; layer push: push commands and pushes made by the build command itself; "
+            "command; base unpack: the base image's filesystem unpacked before a step could run (kaniko); "
+            "layer push: push commands and pushes made by the build command itself; "
             "build steps: the rest of the build command; job start/end: the job before its first "
             "command and after its last (containers, volumes, after_script, clean-up).</p>"
         )

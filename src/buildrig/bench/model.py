@@ -80,6 +80,9 @@ class Execution:
     #: command (kaniko, ``buildctl ... push=true``).
     cache_meta_s: float | None = None
     inner_push_s: float | None = None
+    #: Seconds of the build command spent unpacking the base image's filesystem (kaniko, when a
+    #: step it has to run needs it), apart from the build steps.
+    unpack_s: float | None = None
     #: Seconds of the job before its first script command (containers, volumes, the services'
     #: start not included) and after its last one (after_script, removing containers, services
     #: and volumes): parts of "other" that only the runner's work explains.
@@ -105,6 +108,7 @@ class Execution:
             "cached_steps": self.cached_steps,
             "cache_meta_s": _round(self.cache_meta_s),
             "inner_push_s": _round(self.inner_push_s),
+            "unpack_s": _round(self.unpack_s),
             "setup_s": _round(self.setup_s),
             "teardown_s": _round(self.teardown_s),
         }
@@ -126,6 +130,7 @@ class Execution:
             cached_steps=None if data.get("cached_steps") is None else int(data["cached_steps"]),
             cache_meta_s=_opt_float(data.get("cache_meta_s")),
             inner_push_s=_opt_float(data.get("inner_push_s")),
+            unpack_s=_opt_float(data.get("unpack_s")),
             setup_s=_opt_float(data.get("setup_s")),
             teardown_s=_opt_float(data.get("teardown_s")),
         )

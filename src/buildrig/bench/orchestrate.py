@@ -342,6 +342,7 @@ def execution_from(job: JobRun, way: str, scenario: Scenario, repeat: int, cache
         cached_steps=hits,
         cache_meta_s=times.cache_meta if built else None,
         inner_push_s=times.push if built else None,
+        unpack_s=times.unpack if built else None,
         setup_s=setup,
         teardown_s=teardown,
     )
@@ -459,8 +460,9 @@ def run_bench(opts: BenchOptions, backend: Backend, on_event: EventSink | None =
         "phases: from the job log's echoed `$ cmd` lines; a daemon wait loop counts as services, "
         "a --cache-from pull as build; other = the rest of the job (containers, clean-up, tagging). "
         "The floor splits the build command further, from its own output: cache (cache manifests "
-        "imported/exported, cache look-ups, cached layers pulled) and the layers it pushed itself "
-        "(kaniko, buildctl push=true) count apart from the build steps.",
+        "imported/exported, cache look-ups, cached layers pulled), the layers it pushed itself "
+        "(kaniko, buildctl push=true) and the base image it unpacked (kaniko) count apart from the "
+        "build steps.",
     )
     notes = (*notes, *backend.notes())
     return BenchResults(

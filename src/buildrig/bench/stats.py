@@ -49,6 +49,8 @@ class Summary:
     #: Medians of the build command's cache-metadata and in-build push seconds.
     cache_meta_s: float | None = None
     inner_push_s: float | None = None
+    #: Median of the build command's base image unpacking (kaniko).
+    unpack_s: float | None = None
     #: Medians of the job's start-up before its first command and its end after the last one.
     setup_s: float | None = None
     teardown_s: float | None = None
@@ -113,6 +115,7 @@ def summarize_group(runs: Sequence[Execution]) -> Summary:
         cached_steps=max(counted) if counted else None,
         cache_meta_s=_median([r.cache_meta_s for r in good if r.cache_meta_s is not None]),
         inner_push_s=_median([r.inner_push_s for r in good if r.inner_push_s is not None]),
+        unpack_s=_median([r.unpack_s for r in good if r.unpack_s is not None]),
         setup_s=_median([r.setup_s for r in good if r.setup_s is not None]),
         teardown_s=_median([r.teardown_s for r in good if r.teardown_s is not None]),
     )
@@ -233,7 +236,8 @@ def check_targets(summaries: Iterable[Summary]) -> tuple[TargetCheck, ...]:
 
 #: The floor of a job, phase by phase: what it costs before and around its build steps.
 FLOOR: tuple[str, ...] = (
-    "daemon start", "login", "build steps", "cache", "layer push", "job start", "job end", "other",
+    "daemon start", "login", "build steps", "base unpack", "cache", "layer push", "job start", "job end",
+    "other",
 )
 #: The parts of the floor no build step can remove (all but the build steps themselves).
 FIXED: tuple[str, ...] = tuple(p for p in FLOOR if p != "build steps")
@@ -241,16 +245,20 @@ FIXED: tuple[str, ...] = tuple(p for p in FLOOR if p != "build steps")
 
 def floor(s: Summary) -> tuple[tuple[str, float | None], ...]:
     """Median seconds of a way's job split so the floor shows: the daemon start (services, incl. a
-    wait loop for the daemon), login, the build steps themselves, the cache (metadata imported and
-    exported, cached layers pulled by the build command), every layer push (push commands and
-    pushes inside the build command), the job's start before its first command and its end after
-    the last one (the runner's containers, after_script, clean-up), the rest (other commands).
+    wait loop for the daemon), login, the build steps themselves, the base image's filesystem
+    unpacked before a step could run (kaniko does it whenever it must run a COPY or an uncached
+    RUN; the Docker daemon, buildah and BuildKit keep base layers as snapshots), the cache
+    (metadata imported and exported, cached layers pulled by the build command), every layer
+    push (push commands and pushes inside the build command), the job's start before its first
+    command and its end after the last one (the runner's containers, after_script, clean-up), the
+    rest (other commands).
     Medians of parts need not add up to the median total exactly.
     """
     build = s.phase("build")
     meta = s.cache_meta_s if build is not None else None
     inner = s.inner_push_s if build is not None else None
-    steps = None if build is None else max(0.0, build - (meta or 0.0) - (inner or 0.0))
+    unpack = s.unpack_s if build is not None else None
+    steps = None if build is None else max(0.0, build - (meta or 0.0) - (inner or 0.0) - (unpack or 0.0))
     push = s.phase("push")
     pushed = None if push is None and not inner else (push or 0.0) + (inner or 0.0)
     other = s.phase("other")
@@ -260,6 +268,7 @@ def floor(s: Summary) -> tuple[tuple[str, float | None], ...]:
         ("daemon start", s.phase("services")),
         ("login", s.phase("login")),
         ("build steps", steps),
+        ("base unpack", unpack or None),
         ("cache", meta or None),
         ("layer push", pushed),
         ("job start", start),
@@ -296,6 +305,16 @@ def floor_note(check: TargetCheck, s: Summary, bare_container_s: float | None = 
         why = head + (
             f"The floor without build steps is {fixed:.1f} s, so the build steps ({steps:.1f} s) "
             f"would have to fit in {target - fixed:.1f} s."
+        )
+    unpack = dict(parts).get("base unpack")
+    if unpack is not None:
+        end = dict(parts).get("job end")
+        why += (
+            f" The base unpack ({unpack:.1f} s) is the builder writing the base image's whole "
+            "filesystem into its own container, which kaniko does whenever it must run a COPY or an "
+            "uncached RUN (its COPY always needs it); the Docker daemon, buildah and BuildKit keep the "
+            "base image as layers and never do"
+            + (f"; removing that container is most of the job's end ({end:.1f} s)." if end else ".")
         )
     if bare_container_s is not None and s.way != BASELINE_WAY:
         why += (

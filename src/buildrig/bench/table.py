@@ -32,7 +32,8 @@ from buildrig.bench.stats import (
 _FLOOR_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("svc", ("daemon start",)),
     ("login", ("login",)),
-    ("steps", ("build steps",)),
+    # The base image unpack (kaniko) shares the steps column: one more column would pass 80.
+    ("steps", ("build steps", "base unpack")),
     ("cache", ("cache",)),
     ("push", ("layer push",)),
     ("job", ("job start", "job end")),
