@@ -87,26 +87,31 @@ def test_dind_keygen_is_measured_here_and_named_in_the_notes(monkeypatch: pytest
     assert machine.rsa4096_seconds() == ()
 
 
-def test_bare_container_floor_is_timed_in_a_job_image_and_leaves_nothing() -> None:
+def test_bare_container_floor_is_timed_in_a_job_image_and_leaves_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """What `docker run --rm` costs on the engine, the floor of every way but shell, timed in the
     docker CLI stand-in the docker ways' jobs run in; every probe container is removed."""
     from buildrig import engine, versions
-    from buildrig.bench import machine
     from buildrig.bench.backend import RealBackend
     from buildrig.testbed import images
 
     backend = RealBackend(Path("."))
-    image = images.overrides().get(versions.DOCKER_CLI_IMAGE, versions.DOCKER_CLI_IMAGE)
-    took = machine.bare_container_seconds(backend.cli.api, image, "probe-test", tries=2)
-    assert len(took) == 2 and all(0 < t < 60 for t in took)
-    left = backend.cli.api.containers(all=True, filters={"label": f"{engine.LABEL_RUN}=probe-test"})
+    assert not any("container floor" in n for n in backend.notes())  # nothing probed, nothing said
+    took, error = backend._probe_container("docker_sock")
+    assert error is None and len(took) == 3 and all(0 < t < 60 for t in took)
+    left = backend.cli.api.containers(all=True, filters={"label": f"{engine.LABEL_RUN}={backend.run_id}"})
     assert left == []
-    # an engine that refuses (no such image) gives no figure rather than a made-up one
-    assert machine.bare_container_seconds(backend.cli.api, "buildrig-test/absent:none", "probe-test") == ()
-    assert not any("container floor" in n for n in backend.notes())  # not timed, not claimed
     backend.bare_container_s = (0.312, 0.298)
     assert backend.bare_container() == (0.312, 0.298)
     assert any("container floor" in n and "took 0.31, 0.30 s on this engine" in n for n in backend.notes())
+    # an engine that refuses (no such image) gives no figure, and the notes say why
+    absent = "buildrig-test/absent:none"
+    monkeypatch.setattr(images, "overrides", lambda: {versions.DOCKER_CLI_IMAGE: absent})
+    took, error = backend._probe_container("docker_sock")
+    assert took == () and error is not None and error.startswith(absent)
+    backend.bare_container_s, backend.bare_container_error = took, error
+    assert any(n.startswith(f"container floor: not measured ({absent}") for n in backend.notes())
 
 
 def test_builders_are_named_only_when_the_docker_ways_used_different_ones() -> None:

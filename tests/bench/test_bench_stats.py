@@ -124,6 +124,7 @@ def test_kaniko_base_unpack_is_a_part_of_the_floor_of_its_own() -> None:
     check = next(c for c in check_targets(sums.values()) if c.way == "kaniko")
     note = floor_note(check, sums[("kaniko", "change")])
     assert note is not None and "base unpack 7.0" in note and "largest: base unpack 7.0 s" in note
-    assert "The base unpack (7.0 s) is the builder writing the base image's whole filesystem" in note
+    assert "The base unpack (7.0 s) is kaniko fetching the base image's layers" in note
+    assert "extract it only when they pull it" in note
     # a builder that unpacks nothing shows no such part
     assert dict(floor(sums[("shell", "change")]))["base unpack"] is None

@@ -102,8 +102,8 @@ def builders_note(builders: dict[str, str]) -> str:
     parts = []
     if "legacy" in by:
         parts.append(
-            f"the legacy builder in {', '.join(by['legacy'])} (the docker CLI there defaults to it: "
-            "no buildx plugin, or a CLI older than 23.0)"
+            f"the legacy builder in {', '.join(by['legacy'])} (typically a docker CLI older than 23.0 "
+            "or without the buildx plugin, or DOCKER_BUILDKIT=0)"
         )
     if "BuildKit" in by:
         parts.append(f"BuildKit in {', '.join(by['BuildKit'])}")
@@ -229,6 +229,7 @@ class RealBackend:
         self.cache_leftovers: list[str] = []
         self.dind_keygen: tuple[float, ...] = ()
         self.bare_container_s: tuple[float, ...] = ()
+        self.bare_container_error: str | None = None
         self._probed = False
         #: way → the builder its `docker build` used ("legacy" or "BuildKit")
         self.builders: dict[str, str] = {}
@@ -284,10 +285,10 @@ class RealBackend:
             "manifest and kaniko cache look-up adds round trips that these figures do not show.",
         )
         out = list(how)
-        if self.bare_container_s:
+        if self.bare_container_s or self.bare_container_error:
             from buildrig.bench.machine import bare_container_note
 
-            out.append(bare_container_note(self.bare_container_s))
+            out.append(bare_container_note(self.bare_container_s, self.bare_container_error))
         if self.dind_keygen:
             from buildrig.bench.machine import dind_keygen_note
 
@@ -318,7 +319,7 @@ class RealBackend:
             self.dind_keygen = rsa4096_seconds()  # once, before any of its runs: not timed
         if spec.strategy != "shell" and not self._probed:
             self._probed = True  # once: a probe the engine refused is not retried per workspace
-            self.bare_container_s = self._probe_container(spec.strategy)
+            self.bare_container_s, self.bare_container_error = self._probe_container(spec.strategy)
         scratch = scratch_copy(self.project, self.root(), f"{way}-{cache}")
         scope = re.sub(r"[^a-z0-9-]", "-", f"bench-{self.run_id}-{way}-{cache}-{tag}".lower())
         # Every step runs even when one before it raises (last registered, first run).
@@ -337,16 +338,16 @@ class RealBackend:
     def bare_container(self) -> tuple[float, ...]:
         return self.bare_container_s
 
-    def _probe_container(self, strategy: str) -> tuple[float, ...]:
+    def _probe_container(self, strategy: str) -> tuple[tuple[float, ...], str | None]:
         """The engine's floor for a job in a container, in the way's job image (not timed as any
-        run's)."""
+        run's), or why it could not be timed."""
         from buildrig import strategies
         from buildrig.bench.machine import bare_container_seconds
         from buildrig.testbed import images
 
         wanted = strategies.get(strategy).images
         if not wanted:
-            return ()
+            return (), f"the {strategy} way names no job image"
         return bare_container_seconds(self.cli.api, images.overrides().get(wanted[0], wanted[0]), self.run_id)
 
     def _stop_docker_host(self) -> None:

@@ -104,7 +104,9 @@ _CACHE_LINE = re.compile(
 #: pulls a cached layer before it says so).
 _CACHE_DONE_LINE = re.compile(r"--> Cache pulled from remote\b")
 #: kaniko unpacking the base image's whole filesystem into its own root because a step it has to
-#: run needs it (a COPY always does, a RUN not taken from the cache), until the next line.
+#: run needs it (a COPY always does, a RUN not taken from the cache), until the next line (at
+#: the default verbosity kaniko prints nothing while it unpacks; with --verbosity=debug it does,
+#: and the span would shrink to the first of those lines).
 _UNPACK_LINE = re.compile(r"\bUnpacking rootfs as cmd .+ requires it\b")
 #: kaniko's push of the image itself (``--destination``), until the next line.
 _PUSH_LINE = re.compile(r"\bPushing image to\b|\bPushed \S+@sha256:", re.IGNORECASE)

@@ -34,11 +34,12 @@ CSV_COLUMNS: tuple[str, ...] = (
     "cached_steps",
     "cache_meta_s",
     "inner_push_s",
-    "unpack_s",
     "setup_s",
     "teardown_s",
     "started_at",
     "error",
+    # Added after the others: readers that go by position keep working.
+    "unpack_s",
 )
 
 
@@ -116,11 +117,11 @@ def to_csv(results: BenchResults) -> str:
                 "" if run.cached_steps is None else run.cached_steps,
                 "" if run.cache_meta_s is None else f"{run.cache_meta_s:.3f}",
                 "" if run.inner_push_s is None else f"{run.inner_push_s:.3f}",
-                "" if run.unpack_s is None else f"{run.unpack_s:.3f}",
                 "" if run.setup_s is None else f"{run.setup_s:.3f}",
                 "" if run.teardown_s is None else f"{run.teardown_s:.3f}",
                 run.started_at,
                 run.error or "",
+                "" if run.unpack_s is None else f"{run.unpack_s:.3f}",
             ]
         )
     return buf.getvalue()

@@ -79,11 +79,14 @@ def dind_keygen_note(took: tuple[float, ...]) -> str:
     )
 
 
-def bare_container_seconds(api: Any, image: str, run_id: str, tries: int = 3) -> tuple[float, ...]:
+def bare_container_seconds(
+    api: Any, image: str, run_id: str, tries: int = 3
+) -> tuple[tuple[float, ...], str | None]:
     """Seconds of ``tries`` bare containers in ``image``, each created, started, waited for and
     removed as ``docker run --rm`` does, on the default bridge like a job: the engine's own cost
-    for any job that runs in a container. Empty when the engine refuses (the figure is left out;
-    a container that did start is still removed)."""
+    for any job that runs in a container. On a refusal: no figures and why (a container that did
+    start is still removed; one that cannot be carries a job's labels, so ``buildrig gc`` removes
+    it once this process has ended)."""
     from buildrig import engine
 
     took: list[float] = []
@@ -93,25 +96,28 @@ def bare_container_seconds(api: Any, image: str, run_id: str, tries: int = 3) ->
         try:
             cid = api.create_container(
                 image, entrypoint=["sh", "-c", "exit 0"], command=[],
-                labels=engine.labels(run_id, "bench-probe"), host_config=api.create_host_config(),
+                labels=engine.labels(run_id, "job", probe="1"), host_config=api.create_host_config(),
             )["Id"]
             api.start(cid)
             code = api.wait(cid).get("StatusCode")
             api.remove_container(cid, force=True)
             cid = None
             if code != 0:
-                return ()
+                return (), f"`sh -c 'exit 0'` in {image} exited with {code}"
             took.append(time.monotonic() - t0)
-        except engine.sdk_errors():
-            return ()
+        except engine.sdk_errors() as exc:
+            text = str(getattr(exc, "explanation", None) or exc).strip().splitlines()
+            return (), f"{image}: {text[0][:200] if text else type(exc).__name__}"
         finally:
             if cid is not None:
                 with contextlib.suppress(*engine.sdk_errors()):
                     api.remove_container(cid, force=True)
-    return tuple(took)
+    return tuple(took), None
 
 
-def bare_container_note(took: tuple[float, ...]) -> str:
+def bare_container_note(took: tuple[float, ...], error: str | None = None) -> str:
+    if not took:
+        return f"container floor: not measured ({error or 'no container way ran'})."
     each = ", ".join(f"{t:.2f}" for t in took)
     return (
         "container floor: a bare container (created, started, waited for and removed, what "

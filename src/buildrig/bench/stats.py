@@ -310,11 +310,13 @@ def floor_note(check: TargetCheck, s: Summary, bare_container_s: float | None = 
     if unpack is not None:
         end = dict(parts).get("job end")
         why += (
-            f" The base unpack ({unpack:.1f} s) is the builder writing the base image's whole "
-            "filesystem into its own container, which kaniko does whenever it must run a COPY or an "
-            "uncached RUN (its COPY always needs it); the Docker daemon, buildah and BuildKit keep the "
-            "base image as layers and never do"
-            + (f"; removing that container is most of the job's end ({end:.1f} s)." if end else ".")
+            f" The base unpack ({unpack:.1f} s) is kaniko fetching the base image's layers and "
+            "writing its whole filesystem into its own container, which it does in every job that "
+            "must run a COPY or an uncached RUN (its COPY always needs it); the Docker daemon, "
+            "buildah and BuildKit keep a base image they have pulled as layers and extract it only "
+            "when they pull it (in the FROM step, counted in the build steps)"
+            + (f"; the job's end ({end:.1f} s) includes removing that container with those files."
+               if end is not None and end >= 0.5 else ".")
         )
     if bare_container_s is not None and s.way != BASELINE_WAY:
         why += (
