@@ -712,3 +712,40 @@ def test_br704_docker_group_is_a_security_warning_unless_declared_dedicated() ->
     dedicated = SHELL + "  # buildrig: dedicated\n"
     assert run("br704_shell_jobs_as_root", ctx(job, dedicated, live=live)) == []
     assert run("br704_shell_jobs_as_root", ctx(job, dedicated, live=root)) == []
+
+
+_LOGIN_BUILD = """
+build:
+  {vars}
+  script:
+    {before}
+    - echo "$CI_REGISTRY_PASSWORD" | docker login -u "$CI_REGISTRY_USER" --password-stdin "$CI_REGISTRY"
+    - {build}
+"""
+
+
+def _cfg(path: str) -> str:
+    return f"variables: {{DOCKER_CONFIG: {path}}}"
+
+
+@pytest.mark.parametrize(
+    ("vars_", "before", "build", "fires"),
+    [
+        (_cfg("$CI_PROJECT_DIR/.docker"), "", "docker build -t x .", True),
+        (_cfg(".docker"), "", "docker build -t x .", True),
+        ("", '- export DOCKER_CONFIG="$(pwd)/.docker"', "docker buildx build --push -t x -f D .", True),
+        ("", "- export DOCKER_CONFIG=${CI_PROJECT_DIR}/.d", "docker build --pull -t x $CI_PROJECT_DIR", True),
+        (_cfg("$CI_PROJECT_DIR/.docker"), "", "docker build --build-arg=A=1 -t x app/", True),
+        # outside the project: the runner's temporary project directory, an absolute path
+        (_cfg("$RUNNER_TEMP_PROJECT_DIR/docker-config"), "", "docker build -t x .", False),
+        (_cfg("/tmp/docker-config"), "", "docker build -t x .", False),
+        # the context is elsewhere: the login never travels with it
+        (_cfg("$CI_PROJECT_DIR/.docker"), "", "docker build -t x /srv/context", False),
+        # no DOCKER_CONFIG: the home directory's config (BR707's business on the shell executor)
+        ("", "", "docker build -t x .", False),
+    ],
+)
+def test_br708_login_stored_in_the_build_context(vars_: str, before: str, build: str, fires: bool) -> None:
+    ci = _LOGIN_BUILD.format(vars=vars_ or "stage: build", before=before or "- true", build=build)
+    found = run("br708_login_in_build_context", ctx(ci))
+    assert sev(found) == (["warning"] if fires else [])

@@ -171,3 +171,22 @@ def test_trial_rejects_a_project_without_dockerfile(tmp_path: Path) -> None:
 
     with pytest.raises(InputError, match="no Dockerfile"):
         run_trials(TrialOptions(project=tmp_path))
+
+
+def test_shell_jobs_keep_their_registry_login_to_themselves(
+    testbed: RegistryInfo, trial: Callable[..., TrialResult]
+) -> None:
+    """Every shell job runs as the same host user: the login goes to the job's own client config
+    (next to its project directory), never to ~/.docker/config.json, where a concurrent job's
+    logout would remove it mid-push."""
+    home_cfg = Path.home() / ".docker" / "config.json"
+    before = home_cfg.read_bytes() if home_cfg.exists() else None
+    res = trial(get_way("shell"))
+    assert res.run is not None and res.status == "ok", res.reason
+    text = res.run.jobs[0].text
+    stored = re.search(r"stored unencrypted in '([^']+)'", text)
+    assert stored is not None, text[-2000:]
+    where = Path(stored.group(1))
+    assert where.name == "config.json" and where.parent.name == "docker-config"
+    assert where.parent.parent.name.endswith(".tmp")  # RUNNER_TEMP_PROJECT_DIR, not the project
+    assert (home_cfg.read_bytes() if home_cfg.exists() else None) == before

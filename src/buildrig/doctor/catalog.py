@@ -92,6 +92,7 @@ from buildrig.doctor.rules import (
     br705_dind_tls_off_k8s,
     br706_credentials_in_yaml,
     br707_shell_login_persists,
+    br708_login_in_build_context,
 )
 
 #: The rules, in ID order.
@@ -181,4 +182,5 @@ RULES: tuple[Rule, ...] = (
     br705_dind_tls_off_k8s,
     br706_credentials_in_yaml,
     br707_shell_login_persists,
+    br708_login_in_build_context,
 )

@@ -53,14 +53,30 @@ sudo -u "$RUNNER_USER" -H docker info --format '{{.ServerVersion}}'
 """
 
 
+# Every shell job runs as the same host user: with the default ~/.docker/config.json, one job's
+# login overwrites another's (a job token that expires with its job) and one job's logout removes
+# the login a concurrent job is pushing with ("no basic auth credentials"), and the token outlives
+# the job. Each job gets its own client config instead, next to its project directory (Runner's
+# RUNNER_TEMP_PROJECT_DIR, per concurrent slot, outside the build context), seeded from the
+# user's (proxies, credential helpers, CLI plugins) and removed at the end.
+PER_JOB_DOCKER_CONFIG = "$RUNNER_TEMP_PROJECT_DIR/docker-config"
+SEED_DOCKER_CONFIG = (
+    'mkdir -p "$DOCKER_CONFIG" && '
+    'if [ -f "$HOME/.docker/config.json" ]; then cp "$HOME/.docker/config.json" "$DOCKER_CONFIG/"; fi && '
+    'if [ -d "$HOME/.docker/cli-plugins" ]; then '
+    'ln -sfn "$HOME/.docker/cli-plugins" "$DOCKER_CONFIG/cli-plugins"; fi'
+)
+
+
 def render_job(p: RenderParams) -> Job:
     return {
         "stage": p.stage,
-        "variables": build_variables(p),
-        "before_script": ["docker info", DOCKER_LOGIN],
+        "variables": {**build_variables(p), "DOCKER_CONFIG": PER_JOB_DOCKER_CONFIG},
+        "before_script": [SEED_DOCKER_CONFIG, "docker info", DOCKER_LOGIN],
         "script": docker_cli_script(p, registry_cache=False),
-        # The runner user's ~/.docker/config.json outlives the job; don't leave the token there.
-        "after_script": ['docker logout "$CI_REGISTRY" || true'],
+        # The job's own config holds its token: removing it is the logout (`docker logout` would
+        # also erase a credential helper's entry that concurrent jobs share).
+        "after_script": ['rm -rf "$DOCKER_CONFIG"'],
     }
 
 
@@ -98,7 +114,7 @@ STRATEGY = Strategy(
     needs_privileged=False,
     needs_host_daemon=True,
     isolated=False,
-    isolation="none: every job shares the host daemon, its images, containers and login",
+    isolation="none: every job shares the host daemon, its images and containers (not its registry login)",
     persistent_cache=True,
     layer_cache="host daemon keeps every layer between jobs",
     speed_rank=1,

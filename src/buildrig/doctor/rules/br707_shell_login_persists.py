@@ -6,10 +6,15 @@ What it checks: a job that only shell-executor runners take runs ``docker login`
 
 Why it matters: on the shell executor every job runs as the same host user, so the login is
 written to that user's ``~/.docker/config.json`` and stays there: every later job on the host,
-from any project, can push with those credentials (and read them). The job itself succeeds.
+from any project, can push with those credentials (and read them). The job itself succeeds. With
+more than one job at a time the shared file also breaks builds: one job's login replaces another's
+token, and one job's ``docker logout`` removes the login a concurrent job is pushing with ("no
+basic auth credentials").
 
-Fix: give each job its own config: ``variables: DOCKER_CONFIG: "$CI_PROJECT_DIR/.docker"`` (or
-``export DOCKER_CONFIG=$(mktemp -d)``), and ``docker logout "$CI_REGISTRY"`` in ``after_script``.
+Fix: give each job its own config outside the project directory (inside it, the file is sent with
+the build context and ``COPY . .`` puts the token in the image): ``variables: DOCKER_CONFIG:
+"$RUNNER_TEMP_PROJECT_DIR/docker-config"`` (GitLab Runner 16.0+; a directory per concurrent slot),
+and ``rm -rf "$DOCKER_CONFIG"`` in ``after_script``.
 
 Docs: https://docs.gitlab.com/runner/security/#usage-of-shell-executor
 """
@@ -51,8 +56,8 @@ def check(ctx: Context) -> Iterator[Issue]:
             f"{u.jname(jv.job)} logs in to a registry ({login.loc}) on the shell executor of "
             f"{u.rname(jv.runners[0])}: the credentials are stored in the runner user's "
             "~/.docker/config.json and stay usable by every later job on that host, from any project.",
-            "Set variables: DOCKER_CONFIG: \"$CI_PROJECT_DIR/.docker\" (a per-job config) and run "
-            "docker logout \"$CI_REGISTRY\" in after_script.",
+            "Set variables: DOCKER_CONFIG: \"$RUNNER_TEMP_PROJECT_DIR/docker-config\" (a per-job "
+            "config outside the build context) and run rm -rf \"$DOCKER_CONFIG\" in after_script.",
             loc=login.loc,
             job=jv.job.name,
         )
