@@ -733,14 +733,23 @@ def _cfg(path: str) -> str:
     [
         (_cfg("$CI_PROJECT_DIR/.docker"), "", "docker build -t x .", True),
         (_cfg(".docker"), "", "docker build -t x .", True),
+        (_cfg('\'"$CI_PROJECT_DIR"/.docker\''), "", "docker build -t x .", True),
         ("", '- export DOCKER_CONFIG="$(pwd)/.docker"', "docker buildx build --push -t x -f D .", True),
         ("", "- export DOCKER_CONFIG=${CI_PROJECT_DIR}/.d", "docker build --pull -t x $CI_PROJECT_DIR", True),
-        (_cfg("$CI_PROJECT_DIR/.docker"), "", "docker build --build-arg=A=1 -t x app/", True),
-        # outside the project: the runner's temporary project directory, an absolute path
+        (_cfg("app/.docker"), "", "docker build --build-arg=A=1 --debug -t x app/", True),
+        # a context named by a variable the files set (buildrig's own jobs: BUILD_CONTEXT)
+        ("variables: {DOCKER_CONFIG: .docker, CTX: .}", "", 'docker build -t x "$CTX"', True),
+        # outside the project: the runner's temporary project directory, an absolute path, above it
         (_cfg("$RUNNER_TEMP_PROJECT_DIR/docker-config"), "", "docker build -t x .", False),
         (_cfg("/tmp/docker-config"), "", "docker build -t x .", False),
-        # the context is elsewhere: the login never travels with it
+        (_cfg("$PWD/../docker-config"), "", "docker build -t x .", False),
+        # the context does not hold the config: elsewhere, a sibling, stdin, a URL
         (_cfg("$CI_PROJECT_DIR/.docker"), "", "docker build -t x /srv/context", False),
+        (_cfg("$CI_PROJECT_DIR/.docker"), "", "docker build -t x app/", False),
+        (_cfg(".docker"), "", "docker build -t x - < Dockerfile", False),
+        (_cfg(".docker"), "", "docker build -t x https://example.com/repo.git#main", False),
+        # said, not done
+        ("", "- echo DOCKER_CONFIG=.docker", "docker build -t x .", False),
         # no DOCKER_CONFIG: the home directory's config (BR707's business on the shell executor)
         ("", "", "docker build -t x .", False),
     ],
@@ -748,4 +757,34 @@ def _cfg(path: str) -> str:
 def test_br708_login_stored_in_the_build_context(vars_: str, before: str, build: str, fires: bool) -> None:
     ci = _LOGIN_BUILD.format(vars=vars_ or "stage: build", before=before or "- true", build=build)
     found = run("br708_login_in_build_context", ctx(ci))
+    assert sev(found) == (["warning"] if fires else [])
+
+
+_SHELL_RUNNER = """
+[[runners]]
+  name = "shell"
+  executor = "shell"
+"""
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "fires"),
+    [
+        ("- true", "- true", True),
+        # each of BR707's ways out: a per-job config in the script, an auth file, a logout
+        ('- export DOCKER_CONFIG="$(mktemp -d)"', "- true", False),
+        ("- true", '- docker logout "$CI_REGISTRY"', False),
+    ],
+)
+def test_br707_login_on_the_shell_executor(before: str, after: str, fires: bool) -> None:
+    ci = f"""
+    build:
+      before_script:
+        {before}
+      script:
+        - echo "$CI_REGISTRY_PASSWORD" | docker login -u u --password-stdin "$CI_REGISTRY"
+      after_script:
+        {after}
+    """
+    found = run("br707_shell_login_persists", ctx(ci, _SHELL_RUNNER))
     assert sev(found) == (["warning"] if fires else [])

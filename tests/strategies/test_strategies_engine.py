@@ -83,6 +83,7 @@ def test_shell_job_pushes_all_tags_and_prints_the_registry_digest(registry: str,
         **{k: str(v) for k, v in job["variables"].items()},
         "PATH": os.environ["PATH"],
         "HOME": str(tmp_path),
+        "RUNNER_TEMP_PROJECT_DIR": str(tmp_path / "project.tmp"),  # as GitLab Runner 15.7+ sets it
         "DOCKER_CONFIG": str(tmp_path / "docker-config"),  # never touch root's credentials
         "CI_REGISTRY": registry,
         "CI_REGISTRY_USER": "ci",

@@ -270,7 +270,7 @@ def predefined(ctx: PipelineContext, job: Job, job_index: int, image: str | None
         ("CI_PROJECT_VISIBILITY", "private"),
         ("CI_PROJECT_ID", str(int(hashlib.sha1(p.path.encode()).hexdigest()[:6], 16))),
         ("CI_BUILDS_DIR", ctx.builds_dir),
-        # Runner 16.0+: the project's temporary directory (file variables), outside the project.
+        # Runner 15.7+: the project's temporary directory (file variables), outside the project.
         ("RUNNER_TEMP_PROJECT_DIR", f"{ctx.project_dir}.tmp"),
         ("CI_CONCURRENT_ID", "0"),
         ("CI_CONCURRENT_PROJECT_ID", "0"),

@@ -57,14 +57,18 @@ sudo -u "$RUNNER_USER" -H docker info --format '{{.ServerVersion}}'
 # login overwrites another's (a job token that expires with its job) and one job's logout removes
 # the login a concurrent job is pushing with ("no basic auth credentials"), and the token outlives
 # the job. Each job gets its own client config instead, next to its project directory (Runner's
-# RUNNER_TEMP_PROJECT_DIR, per concurrent slot, outside the build context), seeded from the
-# user's (proxies, credential helpers, CLI plugins) and removed at the end.
+# RUNNER_TEMP_PROJECT_DIR, 15.7+, per concurrent slot, outside the build context): the user's
+# contexts, buildx builders and CLI plugins linked in, the user's config.json copied (proxies)
+# unless it sends logins to a credential helper, which every job shares; removed at the end.
+# One command per line: a failure in the middle of an && list would not stop the job.
 PER_JOB_DOCKER_CONFIG = "$RUNNER_TEMP_PROJECT_DIR/docker-config"
 SEED_DOCKER_CONFIG = (
-    'mkdir -p "$DOCKER_CONFIG" && '
-    'if [ -f "$HOME/.docker/config.json" ]; then cp "$HOME/.docker/config.json" "$DOCKER_CONFIG/"; fi && '
-    'if [ -d "$HOME/.docker/cli-plugins" ]; then '
-    'ln -sfn "$HOME/.docker/cli-plugins" "$DOCKER_CONFIG/cli-plugins"; fi'
+    ': "${RUNNER_TEMP_PROJECT_DIR:?the per-job docker config needs GitLab Runner 15.7 or later}"',
+    'mkdir -p "$DOCKER_CONFIG"',
+    'for f in "$HOME"/.docker/*; do if [ -e "$f" ] && [ "${f##*/}" != config.json ]; then '
+    'ln -sfn "$f" "$DOCKER_CONFIG/"; fi; done',
+    'if [ -f "$HOME/.docker/config.json" ] && ! grep -qE \'"cred(sStore|Helpers)"\' '
+    '"$HOME/.docker/config.json"; then cp "$HOME/.docker/config.json" "$DOCKER_CONFIG/"; fi',
 )
 
 
@@ -72,7 +76,7 @@ def render_job(p: RenderParams) -> Job:
     return {
         "stage": p.stage,
         "variables": {**build_variables(p), "DOCKER_CONFIG": PER_JOB_DOCKER_CONFIG},
-        "before_script": [SEED_DOCKER_CONFIG, "docker info", DOCKER_LOGIN],
+        "before_script": [*SEED_DOCKER_CONFIG, "docker info", DOCKER_LOGIN],
         "script": docker_cli_script(p, registry_cache=False),
         # The job's own config holds its token: removing it is the logout (`docker logout` would
         # also erase a credential helper's entry that concurrent jobs share).

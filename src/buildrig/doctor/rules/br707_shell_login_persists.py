@@ -13,7 +13,7 @@ basic auth credentials").
 
 Fix: give each job its own config outside the project directory (inside it, the file is sent with
 the build context and ``COPY . .`` puts the token in the image): ``variables: DOCKER_CONFIG:
-"$RUNNER_TEMP_PROJECT_DIR/docker-config"`` (GitLab Runner 16.0+; a directory per concurrent slot),
+"$RUNNER_TEMP_PROJECT_DIR/docker-config"`` (GitLab Runner 15.7+; a directory per concurrent slot),
 and ``rm -rf "$DOCKER_CONFIG"`` in ``after_script``.
 
 Docs: https://docs.gitlab.com/runner/security/#usage-of-shell-executor
