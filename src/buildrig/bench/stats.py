@@ -287,7 +287,8 @@ def floor_note(check: TargetCheck, s: Summary, bare_container_s: float | None = 
     # Parts that would print as 0.0 s say nothing about the floor.
     parts = [(name, v) for name, v in floor(s) if v is not None and v >= 0.05]
     fixed = sum(v for name, v in parts if name in FIXED)
-    steps = dict(parts).get("build steps", 0.0)
+    by = dict(parts)
+    steps = by.get("build steps", 0.0)
     biggest = max(((n, v) for n, v in parts if n in FIXED), key=lambda nv: nv[1], default=None)
     head = (
         f"{s.way} {s.scenario}: {s.median_s:.1f} s against a target of ≤ {target:.1f} s "
@@ -306,9 +307,9 @@ def floor_note(check: TargetCheck, s: Summary, bare_container_s: float | None = 
             f"The floor without build steps is {fixed:.1f} s, so the build steps ({steps:.1f} s) "
             f"would have to fit in {target - fixed:.1f} s."
         )
-    unpack = dict(parts).get("base unpack")
+    unpack = by.get("base unpack")
     if unpack is not None:
-        end = dict(parts).get("job end")
+        end = by.get("job end")
         why += (
             f" The base unpack ({unpack:.1f} s) is kaniko fetching the base image's layers and "
             "writing its whole filesystem into its own container, which it does in every job that "

@@ -103,7 +103,7 @@ def job_variables(run: _Run, job: Job, index: int, rule_vars: tuple[Variable, ..
         [Variable(k, v) for k, v in run.opts.variables.items()],
         run.file_vars,
     ]
-    tmp = f"{run.ctx.project_dir}.tmp/"
+    tmp = f"{run.ctx.tmp_dir}/"
     return resolve(
         layers, always_masked=ALWAYS_MASKED, masked_names=run.opts.masked, file_path=lambda k: tmp + k
     )

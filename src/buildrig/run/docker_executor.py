@@ -88,7 +88,7 @@ class DockerExecutor:
     def _lookup(self, jv: JobVariables) -> Callable[[str], str | None]:
         """A job variable's value for expansion: a File variable expands to its file's path."""
         values = jv.as_dict()
-        tmp = f"{self.ctx.project_dir}.tmp/"
+        tmp = f"{self.ctx.tmp_dir}/"
 
         def look(name: str) -> str | None:
             return tmp + name if name in jv.files else values.get(name)
@@ -344,18 +344,18 @@ class DockerExecutor:
             # GitLab Runner's docker executor runs the job under `umask 0000` (unless
             # FF_DISABLE_UMASK_FOR_DOCKER_EXECUTOR), so the script writes File variables 0666 and
             # an image whose user is not root (BuildKit rootless: uid 1000) can read them.
-            files = {f"{ctx.project_dir}.tmp/{k}": (v, 0o666) for k, v in jv.files.items()}
+            files = {f"{ctx.tmp_dir}/{k}": (v, 0o666) for k, v in jv.files.items()}
             if inputs:
                 log.sys(f"Downloading artifacts ({len(inputs)} files from earlier jobs)...")
             files.update({f"{ctx.project_dir}/{f.path}": (f.content, f.mode) for f in inputs})
-            env = [f"{k}={(ctx.project_dir + '.tmp/' + k) if k in jv.files else v}" for k, v in jv.env]
+            env = [f"{k}={(ctx.tmp_dir + '/' + k) if k in jv.files else v}" for k, v in jv.env]
             entry = list(image_spec.entrypoint) if image_spec and image_spec.entrypoint is not None else None
             user = (image_spec.user if image_spec else None) or self.docker.user
             privileged = job_privileged(self.docker, name)
 
             log.section('Executing "step_script" stage of the job script')
             # One path for every stage: the container runs it on each start (after_script restarts it).
-            script_path = f"{ctx.project_dir}.tmp/stage_script.sh"
+            script_path = f"{ctx.tmp_dir}/stage_script.sh"
             main = scripts.render([*self.pre_build, *job.before_script, *job.script], workdir=ctx.project_dir)
             # GIT_STRATEGY: none — the runner fetches nothing; the job starts in an empty directory.
             source = None if lookup.get("GIT_STRATEGY") == "none" else ctx.project.dir

@@ -126,7 +126,7 @@ class ShellExecutor:
     ) -> Outcome:
         ctx = self.ctx
         project = Path(ctx.project_dir)
-        tmp = Path(ctx.project_dir + ".tmp")
+        tmp = Path(ctx.tmp_dir)
         log.section('Preparing the "shell" executor')
         who = self.user or pwd.getpwuid(os.getuid()).pw_name
         log.sys(f"Using Shell executor... (running as {who})")

@@ -173,6 +173,12 @@ class PipelineContext:
     def project_dir(self) -> str:
         return f"{self.builds_dir}/{self.project.path}"
 
+    @property
+    def tmp_dir(self) -> str:
+        """Runner's TmpProjectDir (RUNNER_TEMP_PROJECT_DIR): file variables and stage scripts,
+        beside the project, never in it."""
+        return f"{self.project_dir}.tmp"
+
 
 def new_context(
     run_id: str,
@@ -271,7 +277,7 @@ def predefined(ctx: PipelineContext, job: Job, job_index: int, image: str | None
         ("CI_PROJECT_ID", str(int(hashlib.sha1(p.path.encode()).hexdigest()[:6], 16))),
         ("CI_BUILDS_DIR", ctx.builds_dir),
         # Runner 15.7+: the project's temporary directory (file variables), outside the project.
-        ("RUNNER_TEMP_PROJECT_DIR", f"{ctx.project_dir}.tmp"),
+        ("RUNNER_TEMP_PROJECT_DIR", ctx.tmp_dir),
         ("CI_CONCURRENT_ID", "0"),
         ("CI_CONCURRENT_PROJECT_ID", "0"),
         ("CI_RUNNER_ID", "1"),
